@@ -1,0 +1,170 @@
+import type {
+  Extension,
+  afterLoadDocumentPayload,
+  afterUnloadDocumentPayload,
+  beforeSyncPayload,
+  onChangePayload,
+  onLoadDocumentPayload,
+  onStoreDocumentPayload,
+} from '@hocuspocus/server';
+import * as Y from 'yjs';
+import { classifyOrigin, userIdOfOrigin, type ConnectionContext } from '../src/collab/origins.ts';
+import type { Logger } from '../src/logger.ts';
+import { isEmptyUpdate, updateAddsNothing } from '../src/log/containment.ts';
+import type { GroupCommitQueue } from '../src/log/groupCommit.ts';
+import { replayUpdates } from '../src/log/replay.ts';
+import type { SceneLog } from '../src/log/sceneLog.ts';
+import type { Metrics } from '../src/metrics.ts';
+
+export interface AppendLogPersistenceConfiguration {
+  log: SceneLog;
+  queue: GroupCommitQueue;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** y-protocols sync message types that carry document content. */
+const SYNC_STEP_2 = 1;
+const SYNC_UPDATE = 2;
+
+/** Close code for "your update was not stored, reconnect": the provider reconnects and resends. */
+export const PERSISTENCE_UNAVAILABLE = { code: 4500, reason: 'persistence-unavailable: the update was not stored; reconnect and retry' };
+
+/** Thrown from a hook to refuse a connection; Hocuspocus sends `reason` to the provider. */
+export class SceneLoadError extends Error {
+  readonly code = 'SCENE_LOAD_FAILED';
+  readonly reason: string;
+  constructor(sceneId: string, options: { cause?: unknown }) {
+    super(`Scene ${sceneId} could not be loaded from the log`, options);
+    this.name = 'SceneLoadError';
+    this.reason = 'scene-load-failed: the scene could not be read from the database; retry shortly';
+  }
+}
+
+/**
+ * Makes the append-only log in `scene_versions` the document store.
+ *
+ * Client updates are appended in `beforeSync`, which Hocuspocus awaits before it applies,
+ * broadcasts and acknowledges the message: an acknowledged edit is on disk. Changes the server
+ * makes itself are appended from `onChange`. Loading replays the log; a row that cannot be decoded
+ * is quarantined rather than allowed to blank the scene.
+ */
+export class AppendLogPersistence implements Extension {
+  extensionName = 'AppendLogPersistence';
+
+  // Runs before every other extension's load hook, so seeding and validation see the replayed
+  // document.
+  priority = 1000;
+
+  private readonly configuration: AppendLogPersistenceConfiguration;
+
+  /** Appends of server-side changes not yet committed, per scene; `onStoreDocument` waits for them. */
+  private readonly serverWrites = new Map<string, Set<Promise<unknown>>>();
+
+  constructor(configuration: AppendLogPersistenceConfiguration) {
+    this.configuration = configuration;
+  }
+
+  async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
+    const { log, metrics, logger } = this.configuration;
+    const stopTimer = metrics.sceneLoadTime.startTimer();
+    let rows;
+    try {
+      rows = await log.load(documentName);
+    } catch (error) {
+      // Never hand out an empty document that later edits would build on.
+      logger.error({ err: error, sceneId: documentName }, 'scene load failed; connection refused');
+      throw new SceneLoadError(documentName, { cause: error });
+    }
+    const result = replayUpdates(rows);
+    for (const bad of result.undecodable) {
+      metrics.quarantinedUpdates.inc();
+      logger.warn(
+        { sceneId: documentName, versionId: bad.versionId, seq: bad.seq.toString(), reason: bad.reason },
+        'stored update failed to decode; moved to quarantined_updates, the rest of the scene loads',
+      );
+      await log.quarantine(documentName, bad.versionId, bad.reason).catch((error: unknown) => {
+        logger.error({ err: error, sceneId: documentName, versionId: bad.versionId }, 'quarantine failed; the row stays in the log');
+      });
+    }
+    if (result.hasGap) {
+      metrics.loadGaps.inc();
+      logger.error(
+        { sceneId: documentName, rows: rows.length },
+        'scene loaded with missing dependencies: the log has a gap; content that depends on the missing updates is not shown',
+      );
+    }
+    // Applied before Hocuspocus registers its update handler, so this replay reaches no hook.
+    Y.applyUpdate(document, result.state);
+    stopTimer();
+  }
+
+  async afterLoadDocument(_: afterLoadDocumentPayload): Promise<void> {
+    this.configuration.metrics.documentsLoaded.inc();
+  }
+
+  async afterUnloadDocument(_: afterUnloadDocumentPayload): Promise<void> {
+    this.configuration.metrics.documentsLoaded.dec();
+  }
+
+  async beforeSync({ connection, document, documentName, type, payload }: beforeSyncPayload<ConnectionContext>): Promise<void> {
+    if (type !== SYNC_STEP_2 && type !== SYNC_UPDATE) return;
+    // Hocuspocus refuses to apply a read-only connection's update; nothing to store.
+    if (connection.readOnly) return;
+    const { queue, metrics, logger } = this.configuration;
+    if (isEmptyUpdate(payload)) {
+      metrics.updatesSkipped.inc({ reason: 'empty' });
+      return;
+    }
+    if (updateAddsNothing(document, payload)) {
+      metrics.updatesSkipped.inc({ reason: 'already_contained' });
+      return;
+    }
+    const stopTimer = metrics.ackLatency.startTimer();
+    try {
+      await queue.append({ sceneId: documentName, update: payload, createdBy: connection.context?.userId ?? null });
+      metrics.updatesAppended.inc({ origin: 'client' });
+      stopTimer();
+    } catch (error) {
+      logger.warn({ err: error, sceneId: documentName, socketId: connection.socketId }, 'client update not stored; closing its connection');
+      // Thrown objects with code and reason become the close event the provider sees; it reconnects
+      // and its sync step sends the update again.
+      throw Object.assign(new Error(PERSISTENCE_UNAVAILABLE.reason, { cause: error }), PERSISTENCE_UNAVAILABLE);
+    }
+  }
+
+  async onChange({ documentName, update, transactionOrigin }: onChangePayload): Promise<void> {
+    if (classifyOrigin(transactionOrigin) !== 'server') return;
+    const { queue, metrics, logger } = this.configuration;
+    const write = queue
+      .append({ sceneId: documentName, update, createdBy: userIdOfOrigin(transactionOrigin) })
+      .then(() => metrics.updatesAppended.inc({ origin: 'server' }));
+    const pending = this.serverWrites.get(documentName) ?? new Set();
+    this.serverWrites.set(documentName, pending);
+    pending.add(write);
+    write
+      .catch((error: unknown) => {
+        logger.error({ err: error, sceneId: documentName }, 'server-side change could not be stored');
+      })
+      .finally(() => {
+        pending.delete(write);
+        if (pending.size === 0 && this.serverWrites.get(documentName) === pending) this.serverWrites.delete(documentName);
+      });
+  }
+
+  /**
+   * Hocuspocus calls this when a direct connection disconnects and before it unloads a document;
+   * it resolves once the server's own changes are committed and rejects if one failed, so
+   * Hocuspocus keeps the document in memory.
+   */
+  async onStoreDocument({ documentName }: onStoreDocumentPayload): Promise<void> {
+    await this.serverWritesCommitted(documentName);
+  }
+
+  /** Resolves once every server-side change made to the scene so far is committed. */
+  async serverWritesCommitted(sceneId: string): Promise<void> {
+    const pending = this.serverWrites.get(sceneId);
+    if (!pending || pending.size === 0) return;
+    await Promise.all([...pending]);
+  }
+}

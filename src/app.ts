@@ -1,0 +1,102 @@
+import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Extension, Server as CollabServer } from '@hocuspocus/server';
+import { AppendLogPersistence } from '../extensions/AppendLogPersistence.ts';
+import { createCollabServer } from './collab/server.ts';
+import type { Config } from './config.ts';
+import type { PrismaClient } from './generated/prisma/client.ts';
+import { createHttpApp } from './http/app.ts';
+import { GroupCommitQueue } from './log/groupCommit.ts';
+import { SceneLog } from './log/sceneLog.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+
+export interface AppDeps {
+  config: Config;
+  prisma: PrismaClient;
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+export interface RunningApp {
+  wsPort: number;
+  httpPort: number;
+  wsUrl: string;
+  httpUrl: string;
+  collab: CollabServer;
+  sceneLog: SceneLog;
+  persistence: AppendLogPersistence;
+  metrics: Metrics;
+  /** Stops taking connections, commits every queued update, then resolves. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the WebSocket server and the HTTP API on an already migrated database. The database is
+ * the caller's: it is opened before and closed after, so tests can hand in one of their own.
+ */
+export async function startApp(deps: AppDeps): Promise<RunningApp> {
+  const { config, prisma, logger } = deps;
+  const metrics = deps.metrics ?? createMetrics();
+  const sceneLog = new SceneLog(prisma);
+  const queue = new GroupCommitQueue(sceneLog, {
+    maxBatch: config.limits.appendBatchMax,
+    retries: 2,
+    metrics,
+    logger: logger.child({ component: 'group-commit' }),
+  });
+  const persistence = new AppendLogPersistence({ log: sceneLog, queue, metrics, logger: logger.child({ component: 'append-log' }) });
+
+  // The order is the order hooks run in (Hocuspocus also sorts by `priority`): persistence loads
+  // the log before anything else looks at the document.
+  const extensions: Extension[] = [persistence];
+
+  const collab = createCollabServer({
+    host: config.host,
+    port: config.port,
+    extensions,
+    // The frame carries the update plus a few bytes of framing and the document name.
+    maxFrameBytes: config.limits.maxUpdateBytes + 4096,
+  });
+  await collab.listen();
+
+  const httpApp = createHttpApp({ prisma, logger, metrics, bodyLimitBytes: config.limits.httpBodyBytes });
+  const httpServer = await listen(httpApp, config.httpPort, config.host);
+  const httpPort = (httpServer.address() as AddressInfo).port;
+  const wsPort = collab.address.port;
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      await httpClosed;
+      await collab.destroy();
+      await queue.close();
+    })();
+    return stopping;
+  };
+
+  return {
+    wsPort,
+    httpPort,
+    wsUrl: `ws://${config.host}:${wsPort}`,
+    httpUrl: `http://${config.host}:${httpPort}`,
+    collab,
+    sceneLog,
+    persistence,
+    metrics,
+    stop,
+  };
+}
+
+function listen(app: RequestListener, port: number, host: string): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(app);
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

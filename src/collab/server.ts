@@ -1,0 +1,26 @@
+import { Server, type Extension } from '@hocuspocus/server';
+
+export interface CollabServerOptions {
+  host: string;
+  port: number;
+  /** Extensions in the order they must run; see `buildExtensions` in src/app.ts. */
+  extensions: Extension[];
+  /** A WebSocket frame larger than this is refused by the socket layer before any hook runs. */
+  maxFrameBytes: number;
+}
+
+/** The Hocuspocus WebSocket server. It does not read the environment and handles no signals. */
+export function createCollabServer(options: CollabServerOptions): Server {
+  return new Server({
+    name: 'writersroom-collab',
+    address: options.host,
+    port: options.port,
+    quiet: true,
+    stopOnSignals: false,
+    extensions: options.extensions,
+    websocketOptions: { maxPayload: options.maxFrameBytes },
+    // The log is the store: nothing is written on a debounce, so a document can unload as soon as
+    // its last connection leaves.
+    unloadImmediately: true,
+  });
+}

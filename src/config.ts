@@ -1,0 +1,155 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The whole runtime configuration. `loadConfig` is the only code that reads the environment: it
+ * validates every variable once at start-up and fails with the complete list of problems, so an
+ * operator fixes a bad deployment in one round instead of one variable per restart.
+ */
+export interface Config {
+  nodeEnv: 'production' | 'development' | 'test';
+  host: string;
+  port: number;
+  httpPort: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  database: {
+    /** PostgreSQL connection string; undefined means the embedded PGlite database under `dataDir`. */
+    url: string | undefined;
+    poolSize: number;
+    dataDir: string;
+  };
+  redis: {
+    url: string | undefined;
+    prefix: string;
+  };
+  auth: {
+    jwtSecret: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    tokenCacheTtlMs: number;
+    /** Development only: the server issues tokens itself (never in production). */
+    devTokens: boolean;
+  };
+  limits: {
+    maxUpdateBytes: number;
+    updatesPerMinute: number;
+    httpBodyBytes: number;
+    appendBatchMax: number;
+  };
+  content: {
+    /** What to do when stored updates replay to an empty document while REST has content. */
+    corruptionPolicy: 'log' | 'reseed';
+  };
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be between 0 and 65535')
+    .max(65535, 'must be between 0 and 65535')
+    .default(fallback);
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive').default(fallback);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const url = (protocols: string[]) =>
+  optionalString.refine(
+    (value) => {
+      if (value === undefined) return true;
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port(1234),
+  HTTP_PORT: port(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_POOL_SIZE: positiveInt(10),
+  DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_PREFIX: z.string().min(1).default('writersroom'),
+  AUTH_JWT_SECRET: optionalString,
+  AUTH_JWT_ISSUER: optionalString,
+  AUTH_JWT_AUDIENCE: optionalString,
+  AUTH_TOKEN_CACHE_TTL_MS: positiveInt(60_000),
+  AUTH_DEV_TOKENS: booleanFlag(true),
+  MAX_UPDATE_BYTES: positiveInt(1024 * 1024),
+  RATE_LIMIT_UPDATES_PER_MINUTE: positiveInt(6000),
+  HTTP_BODY_LIMIT_BYTES: positiveInt(2 * 1024 * 1024),
+  APPEND_BATCH_MAX: positiveInt(1000),
+  CORRUPTION_POLICY: z.enum(['log', 'reseed']).default('log'),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.NODE_ENV === 'production' && !e.AUTH_JWT_SECRET) {
+    problems.push('AUTH_JWT_SECRET: required when NODE_ENV=production');
+  }
+  if (e.AUTH_JWT_SECRET && e.AUTH_JWT_SECRET.length < 32) {
+    problems.push('AUTH_JWT_SECRET: must be at least 32 characters (HS256 needs a 256-bit key)');
+  }
+  if (e.PORT !== 0 && e.PORT === e.HTTP_PORT) {
+    problems.push(`PORT and HTTP_PORT: must differ (both are ${e.PORT})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    nodeEnv: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    httpPort: e.HTTP_PORT,
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: path.resolve(e.DATA_DIR) },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    auth: {
+      jwtSecret: e.AUTH_JWT_SECRET,
+      issuer: e.AUTH_JWT_ISSUER,
+      audience: e.AUTH_JWT_AUDIENCE,
+      tokenCacheTtlMs: e.AUTH_TOKEN_CACHE_TTL_MS,
+      devTokens: e.NODE_ENV !== 'production' && e.AUTH_DEV_TOKENS && !e.AUTH_JWT_SECRET,
+    },
+    limits: {
+      maxUpdateBytes: e.MAX_UPDATE_BYTES,
+      updatesPerMinute: e.RATE_LIMIT_UPDATES_PER_MINUTE,
+      httpBodyBytes: e.HTTP_BODY_LIMIT_BYTES,
+      appendBatchMax: e.APPEND_BATCH_MAX,
+    },
+    content: { corruptionPolicy: e.CORRUPTION_POLICY },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

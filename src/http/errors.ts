@@ -1,0 +1,47 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../logger.ts';
+
+/** An error a route throws on purpose; the error handler turns it into `status` and `{error, code}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const badRequest = (message: string, code = 'BAD_REQUEST') => new HttpError(400, code, message);
+export const unauthorized = (message: string, code = 'UNAUTHORIZED') => new HttpError(401, code, message);
+export const forbidden = (message: string, code = 'FORBIDDEN') => new HttpError(403, code, message);
+export const notFound = (message: string, code = 'NOT_FOUND') => new HttpError(404, code, message);
+
+/**
+ * Maps everything a handler throws to a JSON body. Express's own body-parser errors carry `status`
+ * and `type` (broken JSON, body too large); they are the client's fault and must never be a 500.
+ */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    if (error instanceof HttpError) {
+      res.status(error.status).json({ error: error.message, code: error.code });
+      return;
+    }
+    const parserError = error as { status?: number; type?: string; message?: string };
+    if (parserError?.type === 'entity.too.large') {
+      res.status(413).json({ error: 'Request body is too large', code: 'PAYLOAD_TOO_LARGE' });
+      return;
+    }
+    if (parserError?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'Request body is not valid JSON', code: 'INVALID_JSON' });
+      return;
+    }
+    if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+      res.status(parserError.status).json({ error: parserError.message ?? 'Bad request', code: 'BAD_REQUEST' });
+      return;
+    }
+    logger.error({ err: error }, 'unhandled error in HTTP handler');
+    res.status(500).json({ error: 'Internal server error', code: 'INTERNAL' });
+  };
+}

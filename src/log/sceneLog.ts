@@ -1,0 +1,220 @@
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+
+/** One update to append to a scene's log. */
+export interface AppendEntry {
+  sceneId: string;
+  update: Uint8Array;
+  /** `users.user_id` of the author; null for the server itself (seeding, repairs). */
+  createdBy: string | null;
+}
+
+/** Where an appended update landed. */
+export interface AppendedVersion {
+  versionId: string;
+  sceneId: string;
+  seq: bigint;
+  createdAt: Date;
+}
+
+/** A row of the log as loading sees it. */
+export interface StoredUpdate {
+  versionId: string;
+  seq: bigint;
+  update: Uint8Array;
+  isCompacted: boolean;
+  compactedCount: number;
+  createdAt: Date;
+}
+
+export interface LogCounts {
+  /** Rows a load replays: the newest compacted row and every row not yet merged. */
+  live: number;
+  /** Updates the live rows stand for (a compacted row counts every update it merged). */
+  updates: number;
+  /** Every row still stored, including merged rows awaiting retention. */
+  stored: number;
+  latestSeq: bigint | null;
+  firstAt: Date | null;
+  lastAt: Date | null;
+}
+
+export class SceneNotFoundError extends Error {
+  readonly code = 'SCENE_NOT_FOUND';
+  constructor(readonly sceneId: string) {
+    super(`Scene ${sceneId} does not exist (deleted while it was open?); the update was not stored`);
+    this.name = 'SceneNotFoundError';
+  }
+}
+
+interface AppendedRow {
+  version_id: string;
+  scene_id: string;
+  seq: bigint;
+  created_at: Date;
+}
+
+interface LoadedRow {
+  version_id: string;
+  seq: bigint;
+  yjs_update: Uint8Array;
+  is_compacted: boolean;
+  compacted_count: number;
+  created_at: Date;
+}
+
+/**
+ * The only code that appends to and loads from `scene_versions`.
+ *
+ * Sequence numbers come from `scene_log_heads`: the statement that inserts a batch first bumps each
+ * scene's head row, and that row lock is held until commit. A second batch for the same scene (from
+ * this or another instance) therefore waits and reads the new head, so a scene's `seq` order is its
+ * commit order: whoever has read seq N has seen every row below N. Compaction and snapshots rely on
+ * that to name exactly what they covered.
+ */
+export class SceneLog {
+  constructor(private readonly db: PrismaClient) {}
+
+  /**
+   * Appends updates for one or many scenes in one statement (one round trip, one commit). Entries
+   * of the same scene get consecutive sequence numbers in array order. Entries whose scene no
+   * longer exists are not stored and come back as `SceneNotFoundError`; everything else in the
+   * batch still commits.
+   */
+  async append(entries: readonly AppendEntry[]): Promise<Array<AppendedVersion | SceneNotFoundError>> {
+    if (entries.length === 0) return [];
+    const values = entries.map(
+      (entry, ord) =>
+        Prisma.sql`(${ord}::int, ${entry.sceneId}::uuid, ${Buffer.from(entry.update.buffer, entry.update.byteOffset, entry.update.byteLength)}::bytea, ${entry.createdBy}::uuid)`,
+    );
+    // The head rows are bumped in scene order so two batches touching the same scenes lock them in
+    // the same order and cannot deadlock. Authors unknown to `users` are stored as NULL rather than
+    // failing the whole batch on the foreign key.
+    const rows = await this.db.$queryRaw<AppendedRow[]>`
+      WITH input (ord, scene_id, yjs_update, created_by) AS (VALUES ${Prisma.join(values)}),
+      known AS (
+        SELECT i.ord, i.scene_id, i.yjs_update, u.user_id AS created_by
+        FROM input i
+        JOIN scenes s ON s.scene_id = i.scene_id
+        LEFT JOIN users u ON u.user_id = i.created_by
+      ),
+      counts AS (SELECT scene_id, count(*)::bigint AS n FROM known GROUP BY scene_id),
+      heads AS (
+        INSERT INTO scene_log_heads AS h (scene_id, last_seq)
+        SELECT scene_id, n FROM counts ORDER BY scene_id
+        ON CONFLICT (scene_id) DO UPDATE SET last_seq = h.last_seq + EXCLUDED.last_seq
+        RETURNING h.scene_id, h.last_seq
+      )
+      INSERT INTO scene_versions (scene_id, seq, yjs_update, created_by)
+      SELECT k.scene_id,
+             heads.last_seq - counts.n + row_number() OVER (PARTITION BY k.scene_id ORDER BY k.ord),
+             k.yjs_update,
+             k.created_by
+      FROM known k
+      JOIN counts ON counts.scene_id = k.scene_id
+      JOIN heads ON heads.scene_id = k.scene_id
+      RETURNING version_id, scene_id, seq, created_at`;
+
+    // Rows come back in no promised order; within a scene, seq order is array order.
+    const byScene = new Map<string, AppendedRow[]>();
+    for (const row of rows) {
+      const list = byScene.get(row.scene_id) ?? [];
+      list.push(row);
+      byScene.set(row.scene_id, list);
+    }
+    for (const list of byScene.values()) list.sort((a, b) => (a.seq < b.seq ? -1 : 1));
+    const next = new Map<string, number>();
+    return entries.map((entry) => {
+      const list = byScene.get(entry.sceneId);
+      const index = next.get(entry.sceneId) ?? 0;
+      const row = list?.[index];
+      if (!row) return new SceneNotFoundError(entry.sceneId);
+      next.set(entry.sceneId, index + 1);
+      return { versionId: row.version_id, sceneId: row.scene_id, seq: BigInt(row.seq), createdAt: row.created_at };
+    });
+  }
+
+  /**
+   * The rows a load replays, in sequence order: the newest compacted row and every row not merged
+   * into it. Compaction marks exactly the rows it merged (`compacted_by`), so "not marked" is the
+   * live set and one index range scan reads it.
+   */
+  async load(sceneId: string): Promise<StoredUpdate[]> {
+    const rows = await this.db.$queryRaw<LoadedRow[]>`
+      SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+      FROM scene_versions
+      WHERE scene_id = ${sceneId}::uuid AND compacted_by IS NULL
+      ORDER BY seq, is_compacted DESC`;
+    return rows.map(toStoredUpdate);
+  }
+
+  /** Every row whose update was committed up to `at` and is still retained (for history views). */
+  async loadUntil(sceneId: string, at: Date): Promise<StoredUpdate[]> {
+    const rows = await this.db.$queryRaw<LoadedRow[]>`
+      SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+      FROM scene_versions
+      WHERE scene_id = ${sceneId}::uuid AND is_compacted = false AND created_at <= ${at}
+      ORDER BY seq`;
+    return rows.map(toStoredUpdate);
+  }
+
+  async counts(sceneId: string): Promise<LogCounts> {
+    const [row] = await this.db.$queryRaw<
+      Array<{ live: bigint; updates: bigint | null; stored: bigint; latest_seq: bigint | null; first_at: Date | null; last_at: Date | null }>
+    >`
+      SELECT count(*) FILTER (WHERE compacted_by IS NULL) AS live,
+             sum(compacted_count) FILTER (WHERE compacted_by IS NULL) AS updates,
+             count(*) AS stored,
+             max(seq) AS latest_seq,
+             min(created_at) AS first_at,
+             max(created_at) AS last_at
+      FROM scene_versions WHERE scene_id = ${sceneId}::uuid`;
+    return {
+      live: Number(row?.live ?? 0),
+      updates: Number(row?.updates ?? 0),
+      stored: Number(row?.stored ?? 0),
+      latestSeq: row?.latest_seq == null ? null : BigInt(row.latest_seq),
+      firstAt: row?.first_at ?? null,
+      lastAt: row?.last_at ?? null,
+    };
+  }
+
+  /** True when the scene has at least one stored update. */
+  async hasUpdates(sceneId: string): Promise<boolean> {
+    const rows = await this.db.$queryRaw<Array<{ one: number }>>`
+      SELECT 1 AS one FROM scene_versions WHERE scene_id = ${sceneId}::uuid LIMIT 1`;
+    return rows.length > 0;
+  }
+
+  /**
+   * Moves a row that cannot be decoded out of the log into `quarantined_updates`, in one
+   * transaction, so loads stop tripping on it while nothing is lost. When the row is a compacted
+   * row, the rows it merged that retention has not deleted yet become live again. Returns false
+   * when the row is already gone (another instance quarantined it first).
+   */
+  async quarantine(sceneId: string, versionId: string, reason: string): Promise<boolean> {
+    const moved = await this.db.$executeRaw`
+      WITH restored AS (
+        UPDATE scene_versions SET compacted_by = NULL
+        WHERE compacted_by = ${versionId}::uuid AND scene_id = ${sceneId}::uuid
+      ),
+      moved AS (
+        DELETE FROM scene_versions
+        WHERE version_id = ${versionId}::uuid AND scene_id = ${sceneId}::uuid
+        RETURNING version_id, scene_id, seq, yjs_update, is_compacted, created_at, created_by
+      )
+      INSERT INTO quarantined_updates (scene_id, version_id, seq, yjs_update, is_compacted, created_at, created_by, reason)
+      SELECT scene_id, version_id, seq, yjs_update, is_compacted, created_at, created_by, ${reason} FROM moved`;
+    return moved > 0;
+  }
+}
+
+function toStoredUpdate(row: LoadedRow): StoredUpdate {
+  return {
+    versionId: row.version_id,
+    seq: BigInt(row.seq),
+    update: row.yjs_update instanceof Uint8Array ? row.yjs_update : new Uint8Array(row.yjs_update as ArrayBuffer),
+    isCompacted: row.is_compacted,
+    compactedCount: Number(row.compacted_count),
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,117 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric the server exports, on one registry per server instance (tests run several servers
+ * in one process, so nothing lives on prom-client's global registry). Names follow the
+ * architecture document's section 12.1 where it names them.
+ */
+export interface Metrics {
+  registry: Registry;
+  updatesAppended: Counter<'origin'>;
+  appendBatchSize: Histogram;
+  appendLatency: Histogram;
+  ackLatency: Histogram;
+  persistErrors: Counter<'reason'>;
+  updatesSkipped: Counter<'reason'>;
+  updatesRefused: Counter<'reason'>;
+  quarantinedUpdates: Counter;
+  loadGaps: Counter;
+  corruptionDetected: Counter;
+  sceneLoadTime: Histogram;
+  documentsLoaded: Gauge;
+  divergenceRate: Gauge;
+  snapshotLagMinutes: Gauge;
+  redisConnected: Gauge;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    updatesAppended: new Counter({
+      name: 'yjs_updates_appended_total',
+      help: 'Yjs updates committed to scene_versions, by origin (client or server)',
+      labelNames: ['origin'],
+      registers,
+    }),
+    appendBatchSize: new Histogram({
+      name: 'yjs_append_batch_size',
+      help: 'Updates per group-committed INSERT',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    }),
+    appendLatency: new Histogram({
+      name: 'yjs_append_statement_seconds',
+      help: 'Duration of one group-commit INSERT, from send to commit',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    ackLatency: new Histogram({
+      name: 'yjs_ack_latency_seconds',
+      help: 'Time from receiving a client update to its commit (the acknowledgement waits for it)',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    persistErrors: new Counter({
+      name: 'update_persist_errors_total',
+      help: 'Updates that could not be appended (database error, missing scene); never acknowledged',
+      labelNames: ['reason'],
+      registers,
+    }),
+    updatesSkipped: new Counter({
+      name: 'yjs_updates_skipped_total',
+      help: 'Updates not appended because they were empty or already in the document',
+      labelNames: ['reason'],
+      registers,
+    }),
+    updatesRefused: new Counter({
+      name: 'yjs_updates_refused_total',
+      help: 'Client messages refused by a guard (size, rate, malformed, read-only)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    quarantinedUpdates: new Counter({
+      name: 'yjs_quarantined_updates_total',
+      help: 'Stored updates that failed to decode on load and were moved to quarantined_updates',
+      registers,
+    }),
+    loadGaps: new Counter({
+      name: 'yjs_load_gaps_total',
+      help: 'Loads that ended with missing dependencies (pending structs or deletes): a gap in the log',
+      registers,
+    }),
+    corruptionDetected: new Counter({
+      name: 'yjs_corruption_detected_total',
+      help: 'Scenes whose stored updates replayed to an empty document while the REST copy has content',
+      registers,
+    }),
+    sceneLoadTime: new Histogram({
+      name: 'scene_load_time_seconds',
+      help: 'Time to load a scene from the log into memory',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers,
+    }),
+    documentsLoaded: new Gauge({
+      name: 'yjs_documents_loaded',
+      help: 'Scenes currently loaded in memory on this instance',
+      registers,
+    }),
+    divergenceRate: new Gauge({
+      name: 'divergence_rate',
+      help: 'Percentage of checked scenes whose REST copy diverges from the Yjs state',
+      registers,
+    }),
+    snapshotLagMinutes: new Gauge({
+      name: 'snapshot_lag_minutes',
+      help: 'Age in minutes of the oldest REST snapshot among scenes with newer Yjs updates',
+      registers,
+    }),
+    redisConnected: new Gauge({
+      name: 'redis_fanout_connected',
+      help: '1 when Redis fan-out across instances is up, 0 in single-server mode',
+      registers,
+    }),
+  };
+}
