@@ -126,9 +126,11 @@ export class AppendLogPersistence implements Extension {
       metrics.updatesAppended.inc({ origin: 'client' });
       stopTimer();
     } catch (error) {
-      logger.warn({ err: error, sceneId: documentName, socketId: connection.socketId }, 'client update not stored; closing its connection');
-      // Thrown objects with code and reason become the close event the provider sees; it reconnects
-      // and its sync step sends the update again.
+      logger.warn({ err: error, sceneId: documentName, socketId: connection.socketId }, 'client update not stored; closing its socket');
+      // Closing only this document's connection would leave the provider waiting on an open socket
+      // forever; closing the socket makes it reconnect, and its sync step sends the update again.
+      connection.webSocket.close(PERSISTENCE_UNAVAILABLE.code, PERSISTENCE_UNAVAILABLE.reason);
+      // The throw stops Hocuspocus from applying, broadcasting and acknowledging the update.
       throw Object.assign(new Error(PERSISTENCE_UNAVAILABLE.reason, { cause: error }), PERSISTENCE_UNAVAILABLE);
     }
   }

@@ -1,7 +1,8 @@
 import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Extension, Server as CollabServer } from '@hocuspocus/server';
-import { AppendLogPersistence } from '../extensions/AppendLogPersistence.ts';
+import type { Server as CollabServer } from '@hocuspocus/server';
+import type { AppendLogPersistence } from '../extensions/AppendLogPersistence.ts';
+import { buildExtensions } from './collab/extensions.ts';
 import { createCollabServer } from './collab/server.ts';
 import type { Config } from './config.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
@@ -45,11 +46,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     metrics,
     logger: logger.child({ component: 'group-commit' }),
   });
-  const persistence = new AppendLogPersistence({ log: sceneLog, queue, metrics, logger: logger.child({ component: 'append-log' }) });
-
-  // The order is the order hooks run in (Hocuspocus also sorts by `priority`): persistence loads
-  // the log before anything else looks at the document.
-  const extensions: Extension[] = [persistence];
+  const { extensions, persistence } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue });
 
   const collab = createCollabServer({
     host: config.host,

@@ -1,10 +1,14 @@
 import { isTransactionOrigin, type LocalTransactionOrigin } from '@hocuspocus/server';
 
-/** What the authentication extension puts on a connection's context. */
+/** What the authentication and schema-gate extensions put on a connection's context. */
 export interface ConnectionContext {
+  /** `sub` of the token: the user the connection's updates are attributed to (`created_by`). */
   userId?: string;
   isAdmin?: boolean;
-  role?: 'owner' | 'editor' | 'viewer';
+  /** `admin`: an administrator with no role of their own in the script (administrators write). */
+  role?: 'owner' | 'editor' | 'viewer' | 'admin';
+  /** The screenplay schema version the editor said it runs. */
+  schemaVersion?: number;
 }
 
 const ALREADY_STORED = Symbol.for('writersroom.alreadyStored');

@@ -1,0 +1,199 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { RunningApp } from '../../src/app.ts';
+import { SceneLog } from '../../src/log/sceneLog.ts';
+import { replayUpdates } from '../../src/log/replay.ts';
+import { connectClient, waitFor, waitForAcked, waitForSynced, type ConnectOptions, type TestClient } from '../helpers/clients.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { tokenFor } from '../helpers/auth.ts';
+import { createScript } from '../helpers/fixtures.ts';
+import { startTestServer } from '../helpers/server.ts';
+
+const KINDS = ['postgres', 'pglite'] as const;
+
+/** The document a fresh load from the log gives, as text of the `default` fragment. */
+async function loadFromLog(log: SceneLog, sceneId: string): Promise<Y.Doc> {
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, replayUpdates(await log.load(sceneId)).state);
+  return doc;
+}
+
+function typeInto(client: TestClient, text: string): void {
+  const fragment = client.doc.getXmlFragment('default');
+  for (const ch of text) {
+    client.doc.transact(() => {
+      let paragraph = fragment.get(0) as Y.XmlElement | undefined;
+      if (!paragraph) {
+        paragraph = new Y.XmlElement('paragraph');
+        paragraph.insert(0, [new Y.XmlText()]);
+        fragment.insert(0, [paragraph]);
+      }
+      const textNode = paragraph.get(0) as Y.XmlText;
+      textNode.insert(textNode.length, ch);
+    });
+  }
+}
+
+function stateOf(doc: Y.Doc): string {
+  return doc.getXmlFragment('default').toString();
+}
+
+describe.each(KINDS)('append-log persistence on %s', (kind) => {
+  let db: TestDatabase;
+  let app: RunningApp;
+  let clients: TestClient[] = [];
+
+  /** A scene of a new script and a token of its owner. */
+  const newScene = async (scenes = 1) => {
+    const fixture = await createScript(db.prisma, { scenes });
+    return { ...fixture, token: await tokenFor(fixture.userId) };
+  };
+  const connect = (sceneId: string, token: string, options: Partial<ConnectOptions> = {}) => {
+    const client = connectClient(app.wsUrl, sceneId, { token, ...options });
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    app = await startTestServer(db.prisma);
+  });
+  afterEach(() => {
+    for (const client of clients) client.destroy();
+    clients = [];
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await db?.close();
+  });
+
+  it('stores every acknowledged update of many clients typing into one scene, once', async () => {
+    const { sceneIds, token } = await newScene();
+    const scene = sceneIds[0]!;
+    const writers = Array.from({ length: 5 }, () => connect(scene, token));
+    await Promise.all(writers.map((c) => waitForSynced(c)));
+    writers.forEach((c, i) => typeInto(c, `w${i}:` + 'abcdefghij'.repeat(3)));
+    await Promise.all(writers.map((c) => waitForAcked(c)));
+    await waitFor(() => new Set(writers.map((c) => stateOf(c.doc))).size === 1, 'writers converge');
+
+    const fromLog = await loadFromLog(app.sceneLog, scene);
+    expect(stateOf(fromLog)).toBe(stateOf(writers[0]!.doc));
+    const rows = await db.prisma.sceneVersion.count({ where: { sceneId: scene } });
+    const acks = writers.reduce((n, c) => n + c.acks(), 0);
+    // Each acknowledged typing update is one row; none is stored twice.
+    expect(rows).toBeLessThanOrEqual(acks);
+    expect(rows).toBe(5 * 33);
+  });
+
+  it('keeps scenes apart when many clients type into many scenes', async () => {
+    const { sceneIds, token } = await newScene(10);
+    const writers = sceneIds.map((scene) => connect(scene, token));
+    await Promise.all(writers.map((c) => waitForSynced(c)));
+    writers.forEach((c, i) => typeInto(c, `scene ${i}`));
+    await Promise.all(writers.map((c) => waitForAcked(c)));
+    for (const [i, scene] of sceneIds.entries()) {
+      const fromLog = await loadFromLog(app.sceneLog, scene);
+      expect(stateOf(fromLog)).toBe(stateOf(writers[i]!.doc));
+      expect(stateOf(fromLog)).toContain(`scene ${i}`);
+    }
+  });
+
+  it('serves the stored state to a client that connects later', async () => {
+    const { sceneIds, token } = await newScene();
+    const writer = connect(sceneIds[0]!, token);
+    await waitForSynced(writer);
+    typeInto(writer, 'INT. KITCHEN - NIGHT');
+    await waitForAcked(writer);
+    writer.destroy();
+    await waitFor(() => app.collab.hocuspocus.getDocumentsCount() === 0, 'scene unloads after its last client leaves');
+
+    const reader = connect(sceneIds[0]!, token);
+    await waitForSynced(reader);
+    await waitFor(() => stateOf(reader.doc).includes('INT. KITCHEN - NIGHT'), 'reader sees the stored text');
+  });
+
+  it('does not grow the log when a client reconnects with what the server already has', async () => {
+    const { sceneIds, token } = await newScene();
+    const scene = sceneIds[0]!;
+    const writer = connect(scene, token);
+    await waitForSynced(writer);
+    typeInto(writer, 'hello world');
+    writer.doc.transact(() => ((writer.doc.getXmlFragment('default').get(0) as Y.XmlElement).get(0) as Y.XmlText).delete(0, 6));
+    await waitForAcked(writer);
+    const before = await db.prisma.sceneVersion.count({ where: { sceneId: scene } });
+
+    writer.socket.disconnect();
+    await waitFor(() => !writer.provider.isSynced, 'client notices the disconnect');
+    await writer.socket.connect();
+    await waitForSynced(writer);
+    await waitForAcked(writer);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await db.prisma.sceneVersion.count({ where: { sceneId: scene } })).toBe(before);
+  });
+
+  it('appends a server-side DirectConnection edit once and ignores Redis-origin updates', async () => {
+    const { sceneIds, token } = await newScene();
+    const scene = sceneIds[0]!;
+    const direct = await app.collab.hocuspocus.openDirectConnection(scene, { userId: undefined });
+    await direct.transact((doc) => {
+      const p = new Y.XmlElement('paragraph');
+      p.insert(0, [new Y.XmlText('from the server')]);
+      doc.getXmlFragment('default').insert(0, [p]);
+    });
+    const document = app.collab.hocuspocus.documents.get(scene)!;
+    const remote = new Y.Doc();
+    const p = new Y.XmlElement('paragraph');
+    p.insert(0, [new Y.XmlText('from another instance')]);
+    remote.getXmlFragment('default').insert(0, [p]);
+    Y.applyUpdate(document, Y.encodeStateAsUpdate(remote), { source: 'redis' });
+    await direct.disconnect();
+    await app.persistence.serverWritesCommitted(scene);
+
+    const rows = await app.sceneLog.load(scene);
+    expect(rows).toHaveLength(1);
+    const fromLog = await loadFromLog(app.sceneLog, scene);
+    expect(stateOf(fromLog)).toContain('from the server');
+    expect(stateOf(fromLog)).not.toContain('from another instance');
+  });
+
+  it('refuses unacknowledged updates while the database refuses writes, and stores them once after', async () => {
+    const { sceneIds, token } = await newScene();
+    const scene = sceneIds[0]!;
+    const writer = connect(scene, token, { persistent: true });
+    await waitForSynced(writer);
+    typeInto(writer, 'saved ');
+    await waitForAcked(writer);
+
+    await db.prisma.$executeRawUnsafe(`
+      CREATE OR REPLACE FUNCTION refuse_writes() RETURNS trigger AS $$
+      BEGIN RAISE EXCEPTION 'writes refused by test'; END $$ LANGUAGE plpgsql`);
+    await db.prisma.$executeRawUnsafe(
+      `CREATE TRIGGER refuse_writes BEFORE INSERT ON scene_versions FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()`,
+    );
+    const acksBefore = writer.acks();
+    typeInto(writer, 'pending');
+    await waitFor(async () => Number(await app.metrics.registry.getSingleMetricAsString('update_persist_errors_total').then((s) => /update_persist_errors_total\{reason="database"\} (\d+)/.exec(s)?.[1] ?? 0)) > 0, 'a refused append');
+    expect(writer.provider.hasUnsyncedChanges).toBe(true);
+    expect(writer.acks()).toBe(acksBefore);
+    await db.prisma.$executeRawUnsafe(`DROP TRIGGER refuse_writes ON scene_versions`);
+
+    await waitForAcked(writer, 20_000);
+    const fromLog = await loadFromLog(app.sceneLog, scene);
+    const paragraph = fromLog.getXmlFragment('default').get(0) as Y.XmlElement;
+    expect((paragraph.get(0) as Y.XmlText).toString()).toBe('saved pending');
+  });
+
+  it('refuses a connection with a clear reason when the scene cannot be loaded', async () => {
+    const { sceneIds, token } = await newScene();
+    await db.prisma.$executeRawUnsafe(`ALTER TABLE scene_versions RENAME TO scene_versions_hidden`);
+    try {
+      let reason = '';
+      const client = connect(sceneIds[0]!, token, { onAuthenticationFailed: (r: string) => (reason = r) });
+      await waitFor(() => reason !== '', 'the connection is refused');
+      expect(reason).toMatch(/scene-load-failed/);
+      expect(client.provider.isSynced).toBe(false);
+    } finally {
+      await db.prisma.$executeRawUnsafe(`ALTER TABLE scene_versions_hidden RENAME TO scene_versions`);
+    }
+  });
+});
