@@ -8,24 +8,28 @@ import { freePort, spawnServer, waitUntilReady, type ServerProcess } from '../he
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 20);
 const WRITERS = 3;
+const BURST = 8;
 
 /**
- * One writer: types marker words (`w1:00042 `) one per update into its own paragraph, and records
- * how many it had typed each time the provider reported no unacknowledged change. Those words
- * were acknowledged, so they must survive any crash.
+ * One writer: types marker words (`w1:00042 `) one per update into its own paragraph. It types in
+ * bursts of up to BURST unacknowledged updates and waits for the provider to report none left;
+ * at that moment every word typed so far was acknowledged (on disk), so `confirmed` moves up.
+ * Typing never stops for long, so kills land in the middle of bursts.
  */
 class Writer {
   typed = 0;
   confirmed = 0;
   private timer: NodeJS.Timeout | null = null;
-
+  private waitingForAcks = false;
 
   constructor(
     readonly index: number,
     readonly client: TestClient,
   ) {
     client.provider.on('unsyncedChanges', ({ number }: { number: number }) => {
-      if (number === 0) this.confirmed = this.typed;
+      if (number !== 0) return;
+      this.confirmed = this.typed;
+      this.waitingForAcks = false;
     });
   }
 
@@ -35,20 +39,22 @@ class Writer {
 
   start(): void {
     this.stop();
+    this.waitingForAcks = false;
     this.timer = setInterval(() => {
-      // Typing only while synced keeps the provider from queueing updates on a dead socket, whose
-      // late acknowledgements would blur which words were confirmed.
-      if (!this.client.provider.isSynced) return;
+      // Typing only while synced keeps the provider from queueing updates on a dead socket.
+      if (this.waitingForAcks || !this.client.provider.isSynced) return;
       const paragraph = this.client.doc.getXmlFragment('default').get(this.index) as Y.XmlElement | undefined;
       if (!paragraph) return;
       const text = paragraph.get(0) as Y.XmlText;
       text.insert(text.length, this.marker(this.typed + 1));
       this.typed += 1;
+      if (this.client.provider.unsyncedChanges >= BURST) this.waitingForAcks = true;
     }, 2);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 }
 
