@@ -2,6 +2,7 @@ import { createServer, type RequestListener, type Server as HttpServer } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Server as CollabServer } from '@hocuspocus/server';
 import type { AppendLogPersistence } from '../extensions/AppendLogPersistence.ts';
+import { createAuthServices } from './auth/index.ts';
 import { buildExtensions } from './collab/extensions.ts';
 import { createCollabServer } from './collab/server.ts';
 import type { Config } from './config.ts';
@@ -46,18 +47,23 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     metrics,
     logger: logger.child({ component: 'group-commit' }),
   });
-  const { extensions, persistence } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue });
+  // One set of auth services for both servers: development tokens are signed with a key made in
+  // this process, so the route that issues them and the extension that checks them must share it.
+  const auth = createAuthServices({ config, prisma, logger, metrics });
+  const { extensions, persistence } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue, auth });
 
   const collab = createCollabServer({
     host: config.host,
     port: config.port,
     extensions,
-    // The frame carries the update plus a few bytes of framing and the document name.
-    maxFrameBytes: config.limits.maxUpdateBytes + 4096,
+    // Twice the update limit: a frame a little too large reaches the size guard, which refuses it
+    // with a clear reason, instead of being cut by the socket layer (the provider would reconnect
+    // and resend it forever).
+    maxFrameBytes: 2 * config.limits.maxUpdateBytes + 4096,
   });
   await collab.listen();
 
-  const httpApp = createHttpApp({ prisma, logger, metrics, bodyLimitBytes: config.limits.httpBodyBytes });
+  const httpApp = createHttpApp({ prisma, logger, metrics, bodyLimitBytes: config.limits.httpBodyBytes, devTokens: auth.devTokens });
   const httpServer = await listen(httpApp, config.httpPort, config.host);
   const httpPort = (httpServer.address() as AddressInfo).port;
   const wsPort = collab.address.port;

@@ -14,9 +14,13 @@ export interface Metrics {
   persistErrors: Counter<'reason'>;
   updatesSkipped: Counter<'reason'>;
   updatesRefused: Counter<'reason'>;
+  connectionsRefused: Counter<'reason'>;
+  authTokenVerifications: Counter<'result'>;
+  authTokenCacheHits: Counter;
   quarantinedUpdates: Counter;
   loadGaps: Counter;
   corruptionDetected: Counter;
+  sceneLoadChecks: Counter<'result'>;
   sceneLoadTime: Histogram;
   documentsLoaded: Gauge;
   divergenceRate: Gauge;
@@ -72,6 +76,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['reason'],
       registers,
     }),
+    connectionsRefused: new Counter({
+      name: 'collab_connections_refused_total',
+      help: 'Document connections refused before they opened, by refusal code (invalid-token, no-access, ...)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    authTokenVerifications: new Counter({
+      name: 'auth_token_verifications_total',
+      help: 'JWT signature verifications actually run (cache misses), by result (valid, expired, invalid)',
+      labelNames: ['result'],
+      registers,
+    }),
+    authTokenCacheHits: new Counter({
+      name: 'auth_token_cache_hits_total',
+      help: 'Tokens accepted from the verification cache without verifying the signature again',
+      registers,
+    }),
     quarantinedUpdates: new Counter({
       name: 'yjs_quarantined_updates_total',
       help: 'Stored updates that failed to decode on load and were moved to quarantined_updates',
@@ -85,6 +106,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     corruptionDetected: new Counter({
       name: 'yjs_corruption_detected_total',
       help: 'Scenes whose stored updates replayed to an empty document while the REST copy has content',
+      registers,
+    }),
+    sceneLoadChecks: new Counter({
+      name: 'scene_load_checks_total',
+      help: 'Load-time checks against the REST copy, by result (seeded, loaded-existing, in-sync, diverged, corrupt, reseeded, invalid-rest, ...)',
+      labelNames: ['result'],
       registers,
     }),
     sceneLoadTime: new Histogram({

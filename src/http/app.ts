@@ -1,8 +1,10 @@
 import express, { type Express } from 'express';
+import type { DevTokenIssuer } from '../auth/index.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { errorHandler, notFound } from './errors.ts';
+import { devTokenRoutes } from './devToken.ts';
 import { healthRoutes } from './health.ts';
 
 export interface HttpAppDeps {
@@ -10,6 +12,8 @@ export interface HttpAppDeps {
   logger: Logger;
   metrics: Metrics;
   bodyLimitBytes: number;
+  /** Development only (no JWT secret configured): issues tokens to loopback clients. */
+  devTokens?: DevTokenIssuer | null;
 }
 
 /** The HTTP API as an Express app that does not listen: `npm start` and the tests both mount it. */
@@ -22,6 +26,7 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     res.set('Content-Type', deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
   });
+  if (deps.devTokens) app.use(devTokenRoutes({ devTokens: deps.devTokens, prisma: deps.prisma, logger: deps.logger }));
   app.use((req, _res, next) => next(notFound(`No route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));
   return app;

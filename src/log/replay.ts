@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { updateProblem } from '../guards/updateValidation.ts';
 import type { StoredUpdate } from './sceneLog.ts';
 
 export interface ReplayResult {
@@ -16,8 +17,8 @@ const CHUNK = 2000;
 
 /**
  * Rebuilds a scene from its log rows in a scratch document. The fast path applies every row in
- * chunked transactions. If any row throws, it starts over and checks each row with a full decode
- * before applying it, so a corrupt row can neither stop the load nor leave half of itself behind.
+ * chunked transactions. If any row throws, it starts over and checks each row before applying it,
+ * so a corrupt row can neither stop the load nor leave half of itself behind.
  */
 export function replayUpdates(rows: readonly StoredUpdate[]): ReplayResult {
   const fast = tryFastReplay(rows);
@@ -28,10 +29,14 @@ export function replayUpdates(rows: readonly StoredUpdate[]): ReplayResult {
   let applied = 0;
   try {
     for (const row of rows) {
+      // The same check the guards run before storing a client's update: a row that passes it
+      // applies whole, so a corrupt row cannot leave half of itself in the document.
+      const problem = updateProblem(row.update, Number.POSITIVE_INFINITY);
+      if (problem) {
+        undecodable.push({ versionId: row.versionId, seq: row.seq, reason: `${problem.kind}: ${problem.detail}` });
+        continue;
+      }
       try {
-        // decodeUpdate reads every struct and the delete set without touching a document, so a row
-        // that passes it applies whole.
-        Y.decodeUpdate(row.update);
         Y.applyUpdate(doc, row.update);
         applied += 1;
       } catch (error) {

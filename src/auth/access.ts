@@ -1,0 +1,137 @@
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Logger } from '../logger.ts';
+import { AuthRefusal, refuse } from './errors.ts';
+import { describeId, isCanonicalUuid } from './ids.ts';
+import type { Principal } from './tokens.ts';
+
+/**
+ * What a user is to a script. `admin` is an administrator with no role of their own in the script;
+ * an administrator who owns the script or edits it keeps that role (and `isAdmin` says the rest).
+ */
+export type ScriptRole = 'owner' | 'editor' | 'viewer' | 'admin';
+
+export interface AccessGrant {
+  role: ScriptRole;
+  /** False for a viewer: the connection is read-only and nothing it sends is stored. */
+  canWrite: boolean;
+}
+
+/** The rows the decision needs, as the database returned them. */
+export interface AccessFacts {
+  userExists: boolean;
+  /** Null when the scene (or script) does not exist. */
+  script: { ownerId: string; collaboratorRole: 'editor' | 'viewer' | null } | null;
+}
+
+export type AccessDecision = { granted: true; grant: AccessGrant } | { granted: false; refusal: AuthRefusal };
+
+/**
+ * Who may open what, as a pure function. Owners and editors write; viewers read. Administrators
+ * write to any script: they are the people who repair a scene (the architecture document lets them
+ * snapshot any scene, section 13.1), and a read-only administrator could not. The refusal order
+ * matters: an unknown user is refused before anything about the target is revealed.
+ */
+export function decideAccess(principal: Principal, target: { kind: 'scene' | 'script'; id: string }, facts: AccessFacts): AccessDecision {
+  if (!facts.userExists) {
+    return { granted: false, refusal: refuse('unknown-user', 'the token names a user that does not exist') };
+  }
+  if (!facts.script) {
+    const code = target.kind === 'scene' ? 'unknown-scene' : 'unknown-script';
+    return { granted: false, refusal: refuse(code, `no ${target.kind} ${target.id}`) };
+  }
+  const { ownerId, collaboratorRole } = facts.script;
+  if (ownerId === principal.userId) return { granted: true, grant: { role: 'owner', canWrite: true } };
+  if (collaboratorRole === 'editor') return { granted: true, grant: { role: 'editor', canWrite: true } };
+  if (principal.isAdmin) return { granted: true, grant: { role: 'admin', canWrite: true } };
+  if (collaboratorRole === 'viewer') return { granted: true, grant: { role: 'viewer', canWrite: false } };
+  return { granted: false, refusal: refuse('no-access', `you are not a collaborator on this ${target.kind}'s script`) };
+}
+
+export interface SceneAccess extends AccessGrant {
+  sceneId: string;
+  scriptId: string;
+}
+
+export interface ScriptAccess extends AccessGrant {
+  scriptId: string;
+}
+
+export interface AccessControlConfiguration {
+  prisma: PrismaClient;
+  logger: Logger;
+}
+
+/**
+ * Looks up what `decideAccess` needs. The user lookup and the scene lookup (with the script's
+ * owner and the user's collaborator row) run in parallel: the user id comes from the token, so
+ * neither waits for the other (reliability plan 2.2). Nothing here is cached: a deleted user or a
+ * removed collaborator is refused at their next connection.
+ */
+export class AccessControl {
+  private readonly configuration: AccessControlConfiguration;
+
+  constructor(configuration: AccessControlConfiguration) {
+    this.configuration = { ...configuration };
+  }
+
+  /** Resolves to the grant or rejects with an `AuthRefusal`. */
+  async sceneAccess(principal: Principal, sceneId: string): Promise<SceneAccess> {
+    if (!isCanonicalUuid(sceneId)) {
+      throw refuse('invalid-scene-id', `${describeId(sceneId)} is not a scene id (a lower-case UUID)`);
+    }
+    const { prisma } = this.configuration;
+    const [user, scene] = await this.lookup(principal, sceneId, () =>
+      Promise.all([
+        prisma.user.findUnique({ where: { userId: principal.userId }, select: { userId: true } }),
+        prisma.scene.findUnique({
+          where: { sceneId },
+          select: {
+            scriptId: true,
+            script: {
+              select: { ownerId: true, collaborators: { where: { userId: principal.userId }, select: { role: true } } },
+            },
+          },
+        }),
+      ]),
+    );
+    const decision = decideAccess(principal, { kind: 'scene', id: sceneId }, {
+      userExists: user !== null,
+      script: scene ? { ownerId: scene.script.ownerId, collaboratorRole: scene.script.collaborators[0]?.role ?? null } : null,
+    });
+    if (!decision.granted) throw decision.refusal;
+    return { ...decision.grant, sceneId, scriptId: scene!.scriptId };
+  }
+
+  /** The same decision for a whole script, for the HTTP API. */
+  async scriptAccess(principal: Principal, scriptId: string): Promise<ScriptAccess> {
+    if (!isCanonicalUuid(scriptId)) {
+      throw refuse('invalid-script-id', `${describeId(scriptId)} is not a script id (a lower-case UUID)`);
+    }
+    const { prisma } = this.configuration;
+    const [user, script] = await this.lookup(principal, scriptId, () =>
+      Promise.all([
+        prisma.user.findUnique({ where: { userId: principal.userId }, select: { userId: true } }),
+        prisma.script.findUnique({
+          where: { scriptId },
+          select: { ownerId: true, collaborators: { where: { userId: principal.userId }, select: { role: true } } },
+        }),
+      ]),
+    );
+    const decision = decideAccess(principal, { kind: 'script', id: scriptId }, {
+      userExists: user !== null,
+      script: script ? { ownerId: script.ownerId, collaboratorRole: script.collaborators[0]?.role ?? null } : null,
+    });
+    if (!decision.granted) throw decision.refusal;
+    return { ...decision.grant, scriptId };
+  }
+
+  /** A database error refuses (never grants) with a reason that says to retry. */
+  private async lookup<T>(principal: Principal, targetId: string, query: () => Promise<T>): Promise<T> {
+    try {
+      return await query();
+    } catch (error) {
+      this.configuration.logger.error({ err: error, userId: principal.userId, targetId }, 'access lookup failed; refused');
+      throw refuse('auth-unavailable', 'access could not be checked right now; retry shortly', { cause: error });
+    }
+  }
+}

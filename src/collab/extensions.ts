@@ -1,0 +1,84 @@
+import type { Extension } from '@hocuspocus/server';
+import { AppendLogPersistence } from '../../extensions/AppendLogPersistence.ts';
+import { Authentication } from '../../extensions/Authentication.ts';
+import { SceneSeeding } from '../../extensions/SceneSeeding.ts';
+import { SchemaGate } from '../../extensions/SchemaGate.ts';
+import { UpdateGuards } from '../../extensions/UpdateGuards.ts';
+import { createAuthServices, type AuthServices } from '../auth/index.ts';
+import type { Config } from '../config.ts';
+import { SceneLoadValidator } from '../content/loadValidation.ts';
+import { SceneSeeder } from '../content/seeding.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { GroupCommitQueue } from '../log/groupCommit.ts';
+import type { SceneLog } from '../log/sceneLog.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { SCREENPLAY_SCHEMA_VERSION } from '../screenplay/schema.ts';
+
+export interface ExtensionDeps {
+  config: Config;
+  prisma: PrismaClient;
+  logger: Logger;
+  metrics: Metrics;
+  sceneLog: SceneLog;
+  queue: GroupCommitQueue;
+  /** The server's auth services, shared with the HTTP API; built from `config` when absent. */
+  auth?: AuthServices;
+}
+
+export interface CollabExtensions {
+  /** In the order their hooks must run. */
+  extensions: Extension[];
+  persistence: AppendLogPersistence;
+  /** The auth services the extensions use (the dev-token route needs the same `devTokens`). */
+  auth: AuthServices;
+}
+
+/**
+ * The one place where the server's extensions are chosen and ordered. Hocuspocus runs each hook
+ * through the extensions by descending `priority`, then in this order; each extension's priority
+ * says why it sits where it does.
+ */
+export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
+  const { config, prisma, logger, metrics, sceneLog, queue } = deps;
+  const auth = deps.auth ?? createAuthServices({ config, prisma, logger, metrics });
+  // 1300, onConnect: an outdated editor is told to reload before any token or row is looked at.
+  const schemaGate = new SchemaGate({
+    serverSchemaVersion: SCREENPLAY_SCHEMA_VERSION,
+    metrics,
+    logger: logger.child({ component: 'schema-gate' }),
+  });
+  // 1200, onAuthenticate: token, scene and access; sets the context the append log attributes to.
+  const authentication = new Authentication({
+    verifier: auth.verifier,
+    access: auth.access,
+    metrics,
+    logger: logger.child({ component: 'auth' }),
+  });
+  // 1100, beforeSync: size, rate and decoding, before the append log stores the update.
+  const guards = new UpdateGuards({
+    maxUpdateBytes: config.limits.maxUpdateBytes,
+    updatesPerMinute: config.limits.updatesPerMinute,
+    metrics,
+    logger: logger.child({ component: 'update-guards' }),
+  });
+  // 1000: appends in beforeSync, after the guards; loads before every other onLoadDocument.
+  const persistence = new AppendLogPersistence({
+    log: sceneLog,
+    queue,
+    metrics,
+    logger: logger.child({ component: 'append-log' }),
+  });
+  // 900, onLoadDocument: after the append log replayed the scene (1000), seeds an empty scene from
+  // REST once, detects a log that replays empty, reports divergence.
+  const seeding = new SceneSeeding({
+    validator: new SceneLoadValidator({
+      prisma,
+      seeder: new SceneSeeder({ prisma, sceneLog }),
+      corruptionPolicy: config.content.corruptionPolicy,
+      metrics,
+      logger: logger.child({ component: 'scene-seeding' }),
+    }),
+  });
+  return { extensions: [schemaGate, authentication, guards, persistence, seeding], persistence, auth };
+}

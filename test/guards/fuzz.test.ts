@@ -1,0 +1,307 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import type { RunningApp } from '../../src/app.ts';
+import { replayUpdates } from '../../src/log/replay.ts';
+import { waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createScript, createUser } from '../helpers/fixtures.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { AUTH_ENV, counterValue, CURRENT_EDITOR, openScene, textOf, tokenFor } from '../auth/support.ts';
+import { frames, parseServerMessage } from './frames.ts';
+import { contentOf, FrameFuzzer } from './fuzzFrames.ts';
+import { mulberry32 } from './prng.ts';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2024);
+const TOTAL_FRAMES = Number(process.env.FUZZ_FRAMES ?? 100_000);
+const KINDS = (process.env.FUZZ_KINDS ?? 'postgres,pglite').split(',') as Array<'postgres' | 'pglite'>;
+const MAX_UPDATE_BYTES = 8192;
+// As the server sets its socket limit (src/app.ts): the update plus framing.
+const MAX_FRAME_BYTES = MAX_UPDATE_BYTES + 4096;
+const PING_EVERY = 20;
+
+type Role = 'anonymous' | 'viewer' | 'editor-invalid' | 'editor-any';
+
+interface WorkerPlan {
+  role: Role;
+  profile: 'wire' | 'content';
+  /** The scene the worker authenticates for (none for anonymous). */
+  target: string;
+  token: string | null;
+  frames: number;
+  seed: number;
+}
+
+interface FuzzStats {
+  framesSent: number;
+  sockets: number;
+  reauthentications: number;
+  serverMessages: number;
+}
+
+describe.each(KINDS)(`fuzzing a live server on %s (seed ${SEED})`, (kind) => {
+  let db: TestDatabase;
+  let app: RunningApp;
+  let honestScene: string;
+  let fuzzScene: string;
+  let honestUsers: string[];
+  let viewerToken: string;
+  let editorToken: string;
+  let strangerToken: string;
+  const honest: Array<{ client: TestClient; updates: Uint8Array[]; disconnects: number }> = [];
+  /** Every content payload any worker addressed to the fuzz scene: the only updates it may store. */
+  const sentToFuzzScene = new Set<string>();
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    app = await startTestServer(db.prisma, {
+      ...AUTH_ENV,
+      MAX_UPDATE_BYTES: String(MAX_UPDATE_BYTES),
+      RATE_LIMIT_UPDATES_PER_MINUTE: '1000000',
+    });
+    const { scriptId, sceneIds, userId: owner } = await createScript(db.prisma, { scenes: 2 });
+    [honestScene, fuzzScene] = sceneIds as [string, string];
+    const editors = [await createUser(db.prisma), await createUser(db.prisma)];
+    const fuzzEditor = await createUser(db.prisma);
+    const fuzzViewer = await createUser(db.prisma);
+    const stranger = await createUser(db.prisma);
+    await db.prisma.scriptCollaborator.createMany({
+      data: [
+        ...editors.map((userId) => ({ scriptId, userId, role: 'editor' as const })),
+        { scriptId, userId: fuzzEditor, role: 'editor' },
+        { scriptId, userId: fuzzViewer, role: 'viewer' },
+      ],
+    });
+    honestUsers = [owner, ...editors];
+    editorToken = await tokenFor(fuzzEditor);
+    viewerToken = await tokenFor(fuzzViewer);
+    strangerToken = await tokenFor(stranger);
+  });
+
+  afterAll(async () => {
+    for (const { client } of honest) client.destroy();
+    await app?.stop();
+    await db?.close();
+  });
+
+  it(`survives ${TOTAL_FRAMES} hostile frames while honest editors converge, and stores only what it should`, async () => {
+    // Hocuspocus reports every refused frame with console.error/warn; there will be tens of thousands.
+    const consoleCalls = { error: 0, warn: 0 };
+    vi.spyOn(console, 'error').mockImplementation(() => void (consoleCalls.error += 1));
+    vi.spyOn(console, 'warn').mockImplementation(() => void (consoleCalls.warn += 1));
+    const started = Date.now();
+    try {
+      for (const userId of honestUsers) {
+        const opened = openScene(app.wsUrl, honestScene, await tokenFor(userId));
+        expect(await opened.outcome).toEqual({ ok: true, scope: 'read-write' });
+        const entry = { client: opened.client, updates: [] as Uint8Array[], disconnects: 0 };
+        opened.client.doc.on('update', (update: Uint8Array, origin: unknown) => {
+          if (origin !== opened.client.provider) entry.updates.push(update);
+        });
+        opened.client.socket.on('disconnect', () => (entry.disconnects += 1));
+        honest.push(entry);
+      }
+      await Promise.all(honest.map(({ client }) => waitForSynced(client)));
+
+      const random = mulberry32(SEED);
+      let typing = true;
+      const typists = honest.map(({ client }, index) => typeRandomly(client.doc, mulberry32(SEED + 1000 + index), () => typing));
+
+      const share = (fraction: number) => Math.round(TOTAL_FRAMES * fraction);
+      const plans: WorkerPlan[] = (
+        [
+          ['anonymous', 'wire', honestScene, null, 0.15],
+          ['viewer', 'wire', honestScene, viewerToken, 0.1],
+          ['viewer', 'content', honestScene, viewerToken, 0.15],
+          ['editor-invalid', 'content', honestScene, editorToken, 0.15],
+          ['editor-invalid', 'wire', honestScene, editorToken, 0.05],
+          ['editor-any', 'content', fuzzScene, editorToken, 0.2],
+          ['editor-any', 'content', fuzzScene, editorToken, 0.2],
+        ] as const
+      ).map(([role, profile, target, token, fraction]) => ({ role, profile, target, token, frames: Math.ceil(TOTAL_FRAMES * fraction), seed: Math.floor(random() * 2 ** 31) }));
+
+      const stats: FuzzStats = { framesSent: 0, sockets: 0, reauthentications: 0, serverMessages: 0 };
+      await Promise.all(plans.map((plan) => runWorker(plan, stats)));
+      typing = false;
+      await Promise.all(typists);
+      const fuzzSeconds = (Date.now() - started) / 1000;
+
+      // The honest editors finish: every change acknowledged (so on disk), all three documents equal.
+      await Promise.all(honest.map(({ client }) => waitForAcked(client, 30_000)));
+      await waitFor(() => new Set(honest.map(({ client }) => textOf(client.doc))).size === 1, 'honest editors converge', 30_000);
+      const finalText = textOf(honest[0]!.client.doc);
+      expect(finalText.length).toBeGreaterThan(100);
+
+      // The server is up and serves the same scene to a newcomer.
+      const late = openScene(app.wsUrl, honestScene, await tokenFor(honestUsers[0]!));
+      expect(await late.outcome).toEqual({ ok: true, scope: 'read-write' });
+      await waitFor(() => late.client.provider.isSynced && textOf(late.client.doc) === finalText, 'newcomer sees the converged scene');
+      late.client.destroy();
+
+      // The honest scene's log holds the honest editors' updates and nothing else, and replays to their text.
+      const honestRows = await db.prisma.sceneVersion.findMany({ where: { sceneId: honestScene }, orderBy: { seq: 'asc' } });
+      const honestSent = new Set(honest.flatMap(({ updates }) => updates.map(hex)));
+      const foreignRows = honestRows.filter((row) => !honestSent.has(hex(row.yjsUpdate)));
+      expect(foreignRows.length, 'rows that no honest editor sent').toBe(0);
+      expect(new Set(honestRows.map((row) => row.createdBy)).size).toBeLessThanOrEqual(honestUsers.length);
+      for (const row of honestRows) expect(honestUsers).toContain(row.createdBy);
+      const honestReplay = replayUpdates(await app.sceneLog.load(honestScene));
+      expect(honestReplay.undecodable).toEqual([]);
+      expect(honestReplay.hasGap).toBe(false);
+      const replayed = new Y.Doc();
+      Y.applyUpdate(replayed, honestReplay.state);
+      expect(textOf(replayed)).toBe(finalText);
+      // Nothing the server did to the hostile sockets reached the honest ones.
+      expect(honest.map((h) => h.disconnects)).toEqual([0, 0, 0]);
+
+      // The fuzz scene (an editor sending anything) stored only payloads that were sent to it, and
+      // every one of them applies cleanly, in order, to a fresh document.
+      const fuzzRows = await db.prisma.sceneVersion.findMany({ where: { sceneId: fuzzScene }, orderBy: { seq: 'asc' } });
+      const strict = new Y.Doc();
+      for (const row of fuzzRows) {
+        expect(sentToFuzzScene.has(hex(row.yjsUpdate))).toBe(true);
+        Y.applyUpdate(strict, new Uint8Array(row.yjsUpdate));
+      }
+
+      const refused = {
+        malformed: await counterValue(app.metrics.updatesRefused, { reason: 'malformed' }),
+        tooLarge: await counterValue(app.metrics.updatesRefused, { reason: 'too_large' }),
+        readOnly: await counterValue(app.metrics.updatesRefused, { reason: 'read_only' }),
+        connections: await counterValue(app.metrics.connectionsRefused),
+      };
+      process.stdout.write(
+        `[fuzz ${kind}] seed=${SEED} ${JSON.stringify({ ...stats, fuzzSeconds, refused, honestRows: honestRows.length, fuzzRows: fuzzRows.length, consoleCalls })}\n`,
+      );
+      // The guards were actually exercised, not just the framing layer in front of them.
+      expect(refused.malformed).toBeGreaterThan(100);
+      expect(refused.tooLarge).toBeGreaterThan(10);
+      expect(refused.readOnly).toBeGreaterThan(10);
+      expect(refused.connections).toBeGreaterThan(100);
+      expect(stats.framesSent).toBeGreaterThanOrEqual(TOTAL_FRAMES);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  }, 180_000);
+
+  /** One hostile socket after another until `plan.frames` frames are sent. */
+  async function runWorker(plan: WorkerPlan, stats: FuzzStats): Promise<void> {
+    const random = mulberry32(plan.seed);
+    const fuzzer = new FrameFuzzer(random, {
+      sceneIds: [honestScene, fuzzScene],
+      // Never the editor token: a non-editor worker must not be able to become one by chance.
+      tokens: [viewerToken, strangerToken, 'x.y.z', ''],
+      maxUpdateBytes: MAX_UPDATE_BYTES,
+      maxFrameBytes: MAX_FRAME_BYTES,
+    });
+    let sent = 0;
+    while (sent < plan.frames) {
+      const parameters = random() < 0.97 ? CURRENT_EDITOR : { schemaVersion: String(Math.floor(random() * 3) - 1) };
+      const socket = new WebSocket(`${app.wsUrl}?${new URLSearchParams(parameters)}`);
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => undefined);
+      const opened = await new Promise<boolean>((resolve) => {
+        socket.once('open', () => resolve(true));
+        socket.once('close', () => resolve(false));
+      });
+      if (!opened) continue;
+      stats.sockets += 1;
+      let loggingIn: Promise<void> | null = null;
+      const authenticate = () => {
+        if (!plan.token || socket.readyState !== WebSocket.OPEN) return;
+        loggingIn = authenticated(socket, plan.target).then(() => void (loggingIn = null));
+        socket.send(frames.auth(plan.target, plan.token));
+      };
+      socket.on('message', (data: Buffer) => {
+        stats.serverMessages += 1;
+        const message = parseServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        // The server closed our document connection or refused a (mutated) auth frame: log in again
+        // and wait for it, so the next frames reach the hooks instead of an unauthenticated queue.
+        if (message && message.doc === plan.target && (message.type === 'close' || message.type === 'denied') && !loggingIn) {
+          stats.reauthentications += 1;
+          authenticate();
+        }
+      });
+      authenticate();
+      while (sent < plan.frames && socket.readyState === WebSocket.OPEN) {
+        if (loggingIn) await loggingIn;
+        const frame = fuzzer.next(plan.profile, plan.target);
+        const content = contentOf(frame);
+        if (plan.role === 'editor-invalid' && content?.documentName === honestScene && decodes(content.payload)) continue;
+        if (content?.documentName === fuzzScene) sentToFuzzScene.add(hex(content.payload));
+        socket.send(frame);
+        sent += 1;
+        stats.framesSent += 1;
+        // Let the server keep up: a protocol ping is answered only after every frame before it was read.
+        if (sent % PING_EVERY === 0) await roundTrip(socket);
+      }
+      socket.terminate();
+      await closed;
+    }
+  }
+});
+
+function typeRandomly(doc: Y.Doc, random: () => number, keepGoing: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const fragment = doc.getXmlFragment('default');
+    const step = () => {
+      if (!keepGoing()) return resolve();
+      doc.transact(() => {
+        if (fragment.length === 0 || random() < 0.03) {
+          const block = new Y.XmlElement(random() < 0.5 ? 'action' : 'dialogue');
+          block.insert(0, [new Y.XmlText()]);
+          fragment.insert(Math.floor(random() * (fragment.length + 1)), [block]);
+        }
+        const block = fragment.get(Math.floor(random() * fragment.length)) as Y.XmlElement;
+        const text = block.get(0) as Y.XmlText;
+        if (text.length > 3 && random() < 0.15) text.delete(Math.floor(random() * (text.length - 1)), 1);
+        else text.insert(Math.floor(random() * (text.length + 1)), String.fromCharCode(97 + Math.floor(random() * 26)));
+      });
+      setTimeout(step, 10 + Math.floor(random() * 30));
+    };
+    step();
+  });
+}
+
+/** Resolves when the server answers the auth frame for `doc` (either way) or the socket closes. */
+function authenticated(socket: WebSocket, doc: string): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('message', onMessage);
+      socket.off('close', done);
+      resolve();
+    };
+    const onMessage = (data: Buffer) => {
+      const message = parseServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      if (message?.doc === doc && (message.type === 'authenticated' || message.type === 'denied')) done();
+    };
+    socket.on('message', onMessage);
+    socket.once('close', done);
+  });
+}
+
+function roundTrip(socket: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.readyState !== WebSocket.OPEN) return resolve();
+    const done = () => {
+      socket.off('pong', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('pong', done);
+    socket.once('close', done);
+    socket.ping();
+  });
+}
+
+function decodes(update: Uint8Array): boolean {
+  try {
+    Y.decodeUpdate(update);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
