@@ -6,6 +6,7 @@ import { createAuthServices } from './auth/index.ts';
 import { buildExtensions } from './collab/extensions.ts';
 import { createCollabServer } from './collab/server.ts';
 import type { Config } from './config.ts';
+import type { SqlExecutor } from './db/sql.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { createHttpApp } from './http/app.ts';
 import { GroupCommitQueue } from './log/groupCommit.ts';
@@ -16,6 +17,8 @@ import { createMetrics, type Metrics } from './metrics.ts';
 export interface AppDeps {
   config: Config;
   prisma: PrismaClient;
+  /** The append and load hot path (prepared statements on the same database). */
+  sql: SqlExecutor;
   logger: Logger;
   metrics?: Metrics;
 }
@@ -40,7 +43,7 @@ export interface RunningApp {
 export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const { config, prisma, logger } = deps;
   const metrics = deps.metrics ?? createMetrics();
-  const sceneLog = new SceneLog(prisma);
+  const sceneLog = new SceneLog(deps.sql);
   const queue = new GroupCommitQueue(sceneLog, {
     maxBatch: config.limits.appendBatchMax,
     retries: 2,

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const app = await startApp({ config, prisma: database.prisma, logger });
+  const app = await startApp({ config, prisma: database.prisma, sql: database.sql, logger });
   logger.info(
     { ws: app.wsUrl, http: app.httpUrl, database: database.description, redis: config.redis.url ? 'on' : 'off' },
     'writersroom-collab is listening',

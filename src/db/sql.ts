@@ -76,3 +76,17 @@ export function pgliteExecutor(pglite: PGlite): SqlExecutor {
       ),
   };
 }
+
+/**
+ * The same interface over a Prisma client or an interactive transaction's client, for code that
+ * must run a `SceneLog` statement inside a transaction it opened with Prisma (seeding takes row
+ * locks and writes `scenes` in the same transaction). Statements are not kept prepared here.
+ */
+export function prismaExecutor(client: {
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
+}): SqlExecutor {
+  return {
+    query: <Row>(_name: string, text: string, values: readonly unknown[]) => client.$queryRawUnsafe<Row[]>(text, ...values),
+    transaction: () => Promise.reject(new Error('open transactions through Prisma ($transaction) when using prismaExecutor')),
+  };
+}

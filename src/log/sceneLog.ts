@@ -1,4 +1,5 @@
-import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { prismaExecutor, type SqlExecutor } from '../db/sql.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
 
 /** One update to append to a scene's log. */
 export interface AppendEntry {
@@ -49,13 +50,13 @@ export class SceneNotFoundError extends Error {
 interface AppendedRow {
   version_id: string;
   scene_id: string;
-  seq: bigint;
+  seq: Numeric;
   created_at: Date;
 }
 
 interface LoadedRow {
   version_id: string;
-  seq: bigint;
+  seq: Numeric;
   yjs_update: Uint8Array;
   is_compacted: boolean;
   compacted_count: number;
@@ -70,9 +71,23 @@ interface LoadedRow {
  * this or another instance) therefore waits and reads the new head, so a scene's `seq` order is its
  * commit order: whoever has read seq N has seen every row below N. Compaction and snapshots rely on
  * that to name exactly what they covered.
+ *
+ * Lock order: code that locks a scene's `scenes` row as well (seeding, clear-yjs) takes it before
+ * the head row, so it cannot deadlock with another such caller. Appends never lock the scene row
+ * (their foreign-key checks take KEY SHARE, which a FOR NO KEY UPDATE lock does not block).
  */
 export class SceneLog {
-  constructor(private readonly db: PrismaClient) {}
+  constructor(private readonly sql: SqlExecutor) {}
+
+  /**
+   * The same store bound to an open interactive transaction, so a caller can append under locks
+   * it took in that transaction (seeding checks "the log is still empty" and appends the seed
+   * atomically). On PGlite every statement of the transaction must go through `tx`: the single
+   * connection is held by the transaction, and a query on the outer client would wait for it.
+   */
+  withTransaction(tx: Prisma.TransactionClient | SqlExecutor): SceneLog {
+    return new SceneLog('query' in tx ? tx : prismaExecutor(tx));
+  }
 
   /**
    * Appends updates for one or many scenes in one statement (one round trip, one commit). Entries
@@ -82,37 +97,11 @@ export class SceneLog {
    */
   async append(entries: readonly AppendEntry[]): Promise<Array<AppendedVersion | SceneNotFoundError>> {
     if (entries.length === 0) return [];
-    const values = entries.map(
-      (entry, ord) =>
-        Prisma.sql`(${ord}::int, ${entry.sceneId}::uuid, ${Buffer.from(entry.update.buffer, entry.update.byteOffset, entry.update.byteLength)}::bytea, ${entry.createdBy}::uuid)`,
-    );
-    // The head rows are bumped in scene order so two batches touching the same scenes lock them in
-    // the same order and cannot deadlock. Authors unknown to `users` are stored as NULL rather than
-    // failing the whole batch on the foreign key.
-    const rows = await this.db.$queryRaw<AppendedRow[]>`
-      WITH input (ord, scene_id, yjs_update, created_by) AS (VALUES ${Prisma.join(values)}),
-      known AS (
-        SELECT i.ord, i.scene_id, i.yjs_update, u.user_id AS created_by
-        FROM input i
-        JOIN scenes s ON s.scene_id = i.scene_id
-        LEFT JOIN users u ON u.user_id = i.created_by
-      ),
-      counts AS (SELECT scene_id, count(*)::bigint AS n FROM known GROUP BY scene_id),
-      heads AS (
-        INSERT INTO scene_log_heads AS h (scene_id, last_seq)
-        SELECT scene_id, n FROM counts ORDER BY scene_id
-        ON CONFLICT (scene_id) DO UPDATE SET last_seq = h.last_seq + EXCLUDED.last_seq
-        RETURNING h.scene_id, h.last_seq
-      )
-      INSERT INTO scene_versions (scene_id, seq, yjs_update, created_by)
-      SELECT k.scene_id,
-             heads.last_seq - counts.n + row_number() OVER (PARTITION BY k.scene_id ORDER BY k.ord),
-             k.yjs_update,
-             k.created_by
-      FROM known k
-      JOIN counts ON counts.scene_id = k.scene_id
-      JOIN heads ON heads.scene_id = k.scene_id
-      RETURNING version_id, scene_id, seq, created_at`;
+    const rows = await this.sql.query<AppendedRow>('scene_log_append', APPEND_SQL, [
+      entries.map((e) => e.sceneId),
+      entries.map((e) => toBuffer(e.update)),
+      entries.map((e) => e.createdBy),
+    ]);
 
     // Rows come back in no promised order; within a scene, seq order is array order.
     const byScene = new Map<string, AppendedRow[]>();
@@ -121,7 +110,7 @@ export class SceneLog {
       list.push(row);
       byScene.set(row.scene_id, list);
     }
-    for (const list of byScene.values()) list.sort((a, b) => (a.seq < b.seq ? -1 : 1));
+    for (const list of byScene.values()) list.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
     const next = new Map<string, number>();
     return entries.map((entry) => {
       const list = byScene.get(entry.sceneId);
@@ -134,40 +123,65 @@ export class SceneLog {
   }
 
   /**
+   * Locks the scene's head row until the surrounding transaction ends and returns the last
+   * sequence number handed out (0 for a scene never appended to; the row is created then).
+   * While the lock is held no append to the scene can commit, so "the log is empty" stays true
+   * until the caller's own append. Only meaningful on a transaction's client (`withTransaction`).
+   */
+  async lockHead(sceneId: string): Promise<bigint> {
+    const [row] = await this.sql.query<{ last_seq: bigint | string }>(
+      'scene_log_lock_head',
+      `INSERT INTO scene_log_heads AS h (scene_id, last_seq) VALUES ($1::uuid, 0)
+       ON CONFLICT (scene_id) DO UPDATE SET last_seq = h.last_seq
+       RETURNING h.last_seq`,
+      [sceneId],
+    );
+    return BigInt(row!.last_seq);
+  }
+
+  /**
    * The rows a load replays, in sequence order: the newest compacted row and every row not merged
    * into it. Compaction marks exactly the rows it merged (`compacted_by`), so "not marked" is the
    * live set and one index range scan reads it.
    */
   async load(sceneId: string): Promise<StoredUpdate[]> {
-    const rows = await this.db.$queryRaw<LoadedRow[]>`
-      SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
-      FROM scene_versions
-      WHERE scene_id = ${sceneId}::uuid AND compacted_by IS NULL
-      ORDER BY seq, is_compacted DESC`;
+    const rows = await this.sql.query<LoadedRow>(
+      'scene_log_load',
+      `SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+       FROM scene_versions
+       WHERE scene_id = $1::uuid AND compacted_by IS NULL
+       ORDER BY seq, is_compacted DESC`,
+      [sceneId],
+    );
     return rows.map(toStoredUpdate);
   }
 
   /** Every row whose update was committed up to `at` and is still retained (for history views). */
   async loadUntil(sceneId: string, at: Date): Promise<StoredUpdate[]> {
-    const rows = await this.db.$queryRaw<LoadedRow[]>`
-      SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
-      FROM scene_versions
-      WHERE scene_id = ${sceneId}::uuid AND is_compacted = false AND created_at <= ${at}
-      ORDER BY seq`;
+    const rows = await this.sql.query<LoadedRow>(
+      'scene_log_load_until',
+      `SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+       FROM scene_versions
+       WHERE scene_id = $1::uuid AND is_compacted = false AND created_at <= $2
+       ORDER BY seq`,
+      [sceneId, at],
+    );
     return rows.map(toStoredUpdate);
   }
 
   async counts(sceneId: string): Promise<LogCounts> {
-    const [row] = await this.db.$queryRaw<
-      Array<{ live: bigint; updates: bigint | null; stored: bigint; latest_seq: bigint | null; first_at: Date | null; last_at: Date | null }>
-    >`
-      SELECT count(*) FILTER (WHERE compacted_by IS NULL) AS live,
-             sum(compacted_count) FILTER (WHERE compacted_by IS NULL) AS updates,
-             count(*) AS stored,
-             max(seq) AS latest_seq,
-             min(created_at) AS first_at,
-             max(created_at) AS last_at
-      FROM scene_versions WHERE scene_id = ${sceneId}::uuid`;
+    type Row = { live: Numeric; updates: Numeric | null; stored: Numeric; latest_seq: Numeric | null; first_at: Date | null; last_at: Date | null };
+    const [row] = await this.sql.query<Row>(
+      'scene_log_counts',
+      `SELECT count(*) FILTER (WHERE compacted_by IS NULL) AS live,
+              sum(compacted_count) FILTER (WHERE compacted_by IS NULL) AS updates,
+              count(*) AS stored,
+              max(seq) AS latest_seq,
+              min(created_at) AS first_at,
+              max(created_at) AS last_at
+       FROM scene_versions WHERE scene_id = $1::uuid`,
+      [sceneId],
+    );
     return {
       live: Number(row?.live ?? 0),
       updates: Number(row?.updates ?? 0),
@@ -180,39 +194,88 @@ export class SceneLog {
 
   /** True when the scene has at least one stored update. */
   async hasUpdates(sceneId: string): Promise<boolean> {
-    const rows = await this.db.$queryRaw<Array<{ one: number }>>`
-      SELECT 1 AS one FROM scene_versions WHERE scene_id = ${sceneId}::uuid LIMIT 1`;
+    const rows = await this.sql.query<{ one: number }>(
+      'scene_log_has_updates',
+      'SELECT 1 AS one FROM scene_versions WHERE scene_id = $1::uuid LIMIT 1',
+      [sceneId],
+    );
     return rows.length > 0;
   }
 
   /**
    * Moves a row that cannot be decoded out of the log into `quarantined_updates`, in one
-   * transaction, so loads stop tripping on it while nothing is lost. When the row is a compacted
+   * statement, so loads stop tripping on it while nothing is lost. When the row is a compacted
    * row, the rows it merged that retention has not deleted yet become live again. Returns false
    * when the row is already gone (another instance quarantined it first).
    */
   async quarantine(sceneId: string, versionId: string, reason: string): Promise<boolean> {
-    const moved = await this.db.$executeRaw`
-      WITH restored AS (
-        UPDATE scene_versions SET compacted_by = NULL
-        WHERE compacted_by = ${versionId}::uuid AND scene_id = ${sceneId}::uuid
-      ),
-      moved AS (
-        DELETE FROM scene_versions
-        WHERE version_id = ${versionId}::uuid AND scene_id = ${sceneId}::uuid
-        RETURNING version_id, scene_id, seq, yjs_update, is_compacted, created_at, created_by
-      )
-      INSERT INTO quarantined_updates (scene_id, version_id, seq, yjs_update, is_compacted, created_at, created_by, reason)
-      SELECT scene_id, version_id, seq, yjs_update, is_compacted, created_at, created_by, ${reason} FROM moved`;
-    return moved > 0;
+    const moved = await this.sql.query<{ version_id: string }>(
+      'scene_log_quarantine',
+      `WITH restored AS (
+         UPDATE scene_versions SET compacted_by = NULL
+         WHERE compacted_by = $2::uuid AND scene_id = $1::uuid
+       ),
+       moved AS (
+         DELETE FROM scene_versions
+         WHERE version_id = $2::uuid AND scene_id = $1::uuid
+         RETURNING version_id, scene_id, seq, yjs_update, is_compacted, created_at, created_by
+       )
+       INSERT INTO quarantined_updates (scene_id, version_id, seq, yjs_update, is_compacted, created_at, created_by, reason)
+       SELECT scene_id, version_id, seq, yjs_update, is_compacted, created_at, created_by, $3 FROM moved
+       RETURNING version_id`,
+      [sceneId, versionId, reason],
+    );
+    return moved.length > 0;
   }
+}
+
+/** int8 and numeric come back as bigint (Prisma, PGlite) or as a decimal string (node-pg). */
+type Numeric = bigint | string | number;
+
+/**
+ * Appends a batch for any number of scenes. The input arrives as three parallel arrays, so the
+ * statement text is the same for every batch size and stays prepared. The head rows are bumped in
+ * scene order so two batches touching the same scenes lock them in the same order and cannot
+ * deadlock; authors unknown to `users` are stored as NULL rather than failing the whole batch on
+ * the foreign key; rows whose scene is gone are left out (the caller reports them).
+ */
+const APPEND_SQL = `
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::uuid[]) WITH ORDINALITY AS t (scene_id, yjs_update, created_by, ord)
+  ),
+  known AS (
+    SELECT i.ord, i.scene_id, i.yjs_update, u.user_id AS created_by
+    FROM input i
+    JOIN scenes s ON s.scene_id = i.scene_id
+    LEFT JOIN users u ON u.user_id = i.created_by
+  ),
+  counts AS (SELECT scene_id, count(*)::bigint AS n FROM known GROUP BY scene_id),
+  heads AS (
+    INSERT INTO scene_log_heads AS h (scene_id, last_seq)
+    SELECT scene_id, n FROM counts ORDER BY scene_id
+    ON CONFLICT (scene_id) DO UPDATE SET last_seq = h.last_seq + EXCLUDED.last_seq
+    RETURNING h.scene_id, h.last_seq
+  )
+  INSERT INTO scene_versions (scene_id, seq, yjs_update, created_by)
+  SELECT k.scene_id,
+         heads.last_seq - counts.n + row_number() OVER (PARTITION BY k.scene_id ORDER BY k.ord),
+         k.yjs_update,
+         k.created_by
+  FROM known k
+  JOIN counts ON counts.scene_id = k.scene_id
+  JOIN heads ON heads.scene_id = k.scene_id
+  RETURNING version_id, scene_id, seq, created_at`;
+
+/** node-pg sends a Buffer as bytea; a view on a larger buffer is copied to exactly its bytes. */
+function toBuffer(update: Uint8Array): Buffer {
+  return Buffer.from(update.buffer, update.byteOffset, update.byteLength);
 }
 
 function toStoredUpdate(row: LoadedRow): StoredUpdate {
   return {
     versionId: row.version_id,
     seq: BigInt(row.seq),
-    update: row.yjs_update instanceof Uint8Array ? row.yjs_update : new Uint8Array(row.yjs_update as ArrayBuffer),
+    update: row.yjs_update,
     isCompacted: row.is_compacted,
     compactedCount: Number(row.compacted_count),
     createdAt: row.created_at,

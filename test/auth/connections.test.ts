@@ -44,7 +44,7 @@ describe.each(KINDS)('who may open a scene, on %s', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startTestServer(db.prisma, AUTH_ENV);
+    app = await startTestServer(db, AUTH_ENV);
   });
   beforeAll(async () => {
     ({ userId: owner, scriptId, sceneIds: [sceneId] } = (await createScript(db.prisma)) as { userId: string; scriptId: string; sceneIds: [string] });

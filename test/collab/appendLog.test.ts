@@ -56,7 +56,7 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startTestServer(db.prisma);
+    app = await startTestServer(db);
   });
   afterEach(() => {
     for (const client of clients) client.destroy();

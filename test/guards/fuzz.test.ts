@@ -54,7 +54,7 @@ describe.each(KINDS)(`fuzzing a live server on %s (seed ${SEED})`, (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startTestServer(db.prisma, {
+    app = await startTestServer(db, {
       ...AUTH_ENV,
       MAX_UPDATE_BYTES: String(MAX_UPDATE_BYTES),
       RATE_LIMIT_UPDATES_PER_MINUTE: '1000000',

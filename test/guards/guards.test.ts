@@ -56,7 +56,7 @@ describe.each(KINDS)('update guards on %s', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startTestServer(db.prisma, {
+    app = await startTestServer(db, {
       ...AUTH_ENV,
       MAX_UPDATE_BYTES: String(MAX_UPDATE_BYTES),
       RATE_LIMIT_UPDATES_PER_MINUTE: String(PER_MINUTE),

@@ -26,7 +26,7 @@ describe.each(KINDS)('SceneLog on %s', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    log = new SceneLog(db.prisma);
+    log = new SceneLog(db.database.sql);
   });
   afterAll(async () => {
     await db?.close();
