@@ -1,4 +1,6 @@
 import type {
+  Connection,
+  connectedPayload,
   Extension,
   afterLoadDocumentPayload,
   afterUnloadDocumentPayload,
@@ -8,12 +10,13 @@ import type {
   onStoreDocumentPayload,
 } from '@hocuspocus/server';
 import * as Y from 'yjs';
+import { PayloadMap, readContentFrame, SYNC_STEP_2, SYNC_UPDATE } from '../src/collab/intake.ts';
 import { classifyOrigin, userIdOfOrigin, type ConnectionContext } from '../src/collab/origins.ts';
 import type { Logger } from '../src/logger.ts';
 import { isEmptyUpdate, updateAddsNothing } from '../src/log/containment.ts';
 import type { GroupCommitQueue } from '../src/log/groupCommit.ts';
 import { replayUpdates } from '../src/log/replay.ts';
-import type { SceneLog } from '../src/log/sceneLog.ts';
+import type { AppendedVersion, SceneLog } from '../src/log/sceneLog.ts';
 import type { Metrics } from '../src/metrics.ts';
 
 export interface AppendLogPersistenceConfiguration {
@@ -21,11 +24,18 @@ export interface AppendLogPersistenceConfiguration {
   queue: GroupCommitQueue;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * The guards' verdict on a content message, asked when its frame arrives; only admitted messages
+   * are written early. Without it nothing is written before `beforeSync`.
+   */
+  admit?: (connection: Connection<ConnectionContext>, payload: Uint8Array) => boolean;
 }
 
-/** y-protocols sync message types that carry document content. */
-const SYNC_STEP_2 = 1;
-const SYNC_UPDATE = 2;
+/** An append started when the frame arrived, awaited when Hocuspocus processes the message. */
+interface EarlyAppend {
+  write: Promise<AppendedVersion>;
+  stopTimer: () => void;
+}
 
 /** Close code for "your update was not stored, reconnect": the provider reconnects and resends. */
 export const PERSISTENCE_UNAVAILABLE = { code: 4500, reason: 'persistence-unavailable: the update was not stored; reconnect and retry' };
@@ -45,7 +55,13 @@ export class SceneLoadError extends Error {
  * Makes the append-only log in `scene_versions` the document store.
  *
  * Client updates are appended in `beforeSync`, which Hocuspocus awaits before it applies,
- * broadcasts and acknowledges the message: an acknowledged edit is on disk. Changes the server
+ * broadcasts and acknowledges the message: an acknowledged edit is on disk.
+ *
+ * Hocuspocus processes one connection's messages one after another, so waiting for each commit in
+ * turn would let a connection contribute one update per group commit. Instead the append starts
+ * when the frame arrives (after the guards admitted it) and `beforeSync` awaits that same append:
+ * every update already on the wire joins the next INSERT, and the acknowledgement still waits for
+ * its own commit. Changes the server
  * makes itself are appended from `onChange`. Loading replays the log; a row that cannot be decoded
  * is quarantined rather than allowed to blank the scene.
  */
@@ -57,6 +73,9 @@ export class AppendLogPersistence implements Extension {
   priority = 1000;
 
   private readonly configuration: AppendLogPersistenceConfiguration;
+
+  /** Appends started when their frame arrived, by message. */
+  private readonly early = new PayloadMap<EarlyAppend>();
 
   /** Appends of server-side changes not yet committed, per scene; `onStoreDocument` waits for them. */
   private readonly serverWrites = new Map<string, Set<Promise<unknown>>>();
@@ -99,6 +118,36 @@ export class AppendLogPersistence implements Extension {
     stopTimer();
   }
 
+  /**
+   * Watches the connection's incoming frames. Messages that arrived before the connection was set
+   * up (while it authenticated) were handed over already and take the ordinary path in
+   * `beforeSync`.
+   */
+  async connected({ connection }: connectedPayload<ConnectionContext>): Promise<void> {
+    const handleMessage = connection.handleMessage.bind(connection);
+    connection.handleMessage = (frame: Uint8Array) => {
+      this.appendOnArrival(connection, frame);
+      handleMessage(frame);
+    };
+  }
+
+  private appendOnArrival(connection: Connection<ConnectionContext>, frame: Uint8Array): void {
+    if (connection.readOnly) return;
+    const content = readContentFrame(frame);
+    if (!content || content.documentName !== connection.document.name) return;
+    const { admit, queue, metrics } = this.configuration;
+    // Without guards to admit it, or when refused, the message is decided in beforeSync.
+    if (!admit || !admit(connection, content.payload)) return;
+    // Empty and already-contained updates are skipped in beforeSync; checking here against a
+    // document that has not applied this connection's earlier messages can only say "new".
+    if (isEmptyUpdate(content.payload) || updateAddsNothing(connection.document, content.payload)) return;
+    const stopTimer = metrics.ackLatency.startTimer();
+    const write = queue.append({ sceneId: content.documentName, update: content.payload, createdBy: connection.context?.userId ?? null });
+    // Awaited in beforeSync; if the connection closes before that, nobody else observes it.
+    write.catch(() => undefined);
+    this.early.set(content.payload, { write, stopTimer });
+  }
+
   async afterLoadDocument(_: afterLoadDocumentPayload): Promise<void> {
     this.configuration.metrics.documentsLoaded.inc();
   }
@@ -112,17 +161,19 @@ export class AppendLogPersistence implements Extension {
     // Hocuspocus refuses to apply a read-only connection's update; nothing to store.
     if (connection.readOnly) return;
     const { queue, metrics, logger } = this.configuration;
-    if (isEmptyUpdate(payload)) {
+    // An append started on arrival is awaited whatever the document holds by now.
+    const early = this.early.take(payload);
+    if (!early && isEmptyUpdate(payload)) {
       metrics.updatesSkipped.inc({ reason: 'empty' });
       return;
     }
-    if (updateAddsNothing(document, payload)) {
+    if (!early && updateAddsNothing(document, payload)) {
       metrics.updatesSkipped.inc({ reason: 'already_contained' });
       return;
     }
-    const stopTimer = metrics.ackLatency.startTimer();
+    const stopTimer = early?.stopTimer ?? metrics.ackLatency.startTimer();
     try {
-      await queue.append({ sceneId: documentName, update: payload, createdBy: connection.context?.userId ?? null });
+      await (early?.write ?? queue.append({ sceneId: documentName, update: payload, createdBy: connection.context?.userId ?? null }));
       metrics.updatesAppended.inc({ origin: 'client' });
       stopTimer();
     } catch (error) {

@@ -1,4 +1,5 @@
 import type { beforeSyncPayload, Connection, Extension } from '@hocuspocus/server';
+import { PayloadMap, SYNC_STEP_2, SYNC_UPDATE } from '../src/collab/intake.ts';
 import type { ConnectionContext } from '../src/collab/origins.ts';
 import { fullBucket, takeToken, type RateLimit, type TokenBucket } from '../src/guards/rateLimit.ts';
 import { updateProblem } from '../src/guards/updateValidation.ts';
@@ -21,10 +22,6 @@ const defaults = {
   burst: undefined,
   now: Date.now,
 } satisfies Partial<UpdateGuardsConfiguration>;
-
-/** y-protocols sync message types that carry document content. */
-const SYNC_STEP_2 = 1;
-const SYNC_UPDATE = 2;
 
 /**
  * How each refusal ends, and why. Every refusal throws, which makes Hocuspocus drop the message
@@ -83,6 +80,8 @@ export class UpdateGuards implements Extension {
   private readonly limit: RateLimit;
   /** Per document connection; dies with the connection. */
   private readonly buckets = new WeakMap<Connection, TokenBucket>();
+  /** Verdicts reached when a frame arrived, for `beforeSync` to enforce. */
+  private readonly verdicts = new PayloadMap<UpdateRefused | null>();
 
   constructor(configuration: Partial<UpdateGuardsConfiguration> & Omit<UpdateGuardsConfiguration, keyof typeof defaults>) {
     this.configuration = { ...defaults, ...configuration };
@@ -90,27 +89,25 @@ export class UpdateGuards implements Extension {
     this.limit = { perMinute: updatesPerMinute, capacity: Math.max(1, burst ?? updatesPerMinute) };
   }
 
+  /**
+   * Decides whether a content message may be stored: rate limit, size and validity. Called for
+   * every content message exactly once, either when its frame arrives (the append log asks, so it
+   * can start writing before Hocuspocus gets to the message) or else from `beforeSync`; the verdict
+   * is kept for `beforeSync` to enforce, so a message is never counted against the rate twice.
+   */
+  admit(connection: Connection<ConnectionContext>, payload: Uint8Array): boolean {
+    const refusal = this.check(connection, payload);
+    this.verdicts.set(payload, refusal);
+    return refusal === null;
+  }
+
   async beforeSync({ connection, document, documentName, type, payload }: beforeSyncPayload<ConnectionContext>): Promise<void> {
     if (type !== SYNC_STEP_2 && type !== SYNC_UPDATE) return;
-    const { maxUpdateBytes, metrics, logger, now } = this.configuration;
-
-    const time = now();
-    const taken = takeToken(this.buckets.get(connection) ?? fullBucket(this.limit, time), this.limit, time);
-    this.buckets.set(connection, taken.bucket);
-    if (!taken.allowed) {
-      const refusal = new UpdateRefused(
-        'rate-limited',
-        `more than ${this.limit.perMinute} updates per minute; reconnecting sends your changes again`,
-      );
+    const { metrics, logger } = this.configuration;
+    const refusal = this.verdicts.has(payload) ? this.verdicts.take(payload)! : this.check(connection, payload);
+    if (refusal) {
       this.refuse(refusal, connection, documentName);
-      connection.webSocket.close(refusal.code, refusal.reason);
-      throw refusal;
-    }
-
-    const problem = updateProblem(payload, maxUpdateBytes);
-    if (problem) {
-      const refusal = new UpdateRefused(problem.kind, problem.detail);
-      this.refuse(refusal, connection, documentName);
+      if (refusal.kind === 'rate-limited') connection.webSocket.close(refusal.code, refusal.reason);
       throw refusal;
     }
 
@@ -118,6 +115,18 @@ export class UpdateGuards implements Extension {
       metrics.updatesRefused.inc({ reason: 'read_only' });
       logger.debug({ sceneId: documentName, socketId: connection.socketId }, 'update from a read-only connection not applied');
     }
+  }
+
+  private check(connection: Connection<ConnectionContext>, payload: Uint8Array): UpdateRefused | null {
+    const { maxUpdateBytes, now } = this.configuration;
+    const time = now();
+    const taken = takeToken(this.buckets.get(connection) ?? fullBucket(this.limit, time), this.limit, time);
+    this.buckets.set(connection, taken.bucket);
+    if (!taken.allowed) {
+      return new UpdateRefused('rate-limited', `more than ${this.limit.perMinute} updates per minute; reconnecting sends your changes again`);
+    }
+    const problem = updateProblem(payload, maxUpdateBytes);
+    return problem ? new UpdateRefused(problem.kind, problem.detail) : null;
   }
 
   private refuse(refusal: UpdateRefused, connection: Connection<ConnectionContext>, sceneId: string): void {

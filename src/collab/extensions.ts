@@ -68,6 +68,8 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
     queue,
     metrics,
     logger: logger.child({ component: 'append-log' }),
+    // Appends start when a frame arrives, so the guards decide there first.
+    admit: (connection, payload) => guards.admit(connection, payload),
   });
   // 900, onLoadDocument: after the append log replayed the scene (1000), seeds an empty scene from
   // REST once, detects a log that replays empty, reports divergence.
