@@ -15,7 +15,7 @@ import { classifyOrigin, userIdOfOrigin, type ConnectionContext } from '../src/c
 import type { Logger } from '../src/logger.ts';
 import { isEmptyUpdate, updateAddsNothing } from '../src/log/containment.ts';
 import type { GroupCommitQueue } from '../src/log/groupCommit.ts';
-import { replayUpdates } from '../src/log/replay.ts';
+import { replayIfSound, replayUpdates } from '../src/log/replay.ts';
 import type { AppendedVersion, SceneLog } from '../src/log/sceneLog.ts';
 import type { Metrics } from '../src/metrics.ts';
 
@@ -87,15 +87,23 @@ export class AppendLogPersistence implements Extension {
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
     const { log, metrics, logger } = this.configuration;
     const stopTimer = metrics.sceneLoadTime.startTimer();
-    let rows;
+    let result;
+    let rowCount;
     try {
-      rows = await log.load(documentName);
+      const { updates } = await log.loadUpdates(documentName);
+      rowCount = updates.length;
+      result = replayIfSound(updates);
+      if (!result) {
+        // A stored update is corrupt: read the rows to find it and set it aside.
+        const rows = await log.load(documentName);
+        rowCount = rows.length;
+        result = replayUpdates(rows);
+      }
     } catch (error) {
       // Never hand out an empty document that later edits would build on.
       logger.error({ err: error, sceneId: documentName }, 'scene load failed; connection refused');
       throw new SceneLoadError(documentName, { cause: error });
     }
-    const result = replayUpdates(rows);
     for (const bad of result.undecodable) {
       metrics.quarantinedUpdates.inc();
       logger.warn(
@@ -109,7 +117,7 @@ export class AppendLogPersistence implements Extension {
     if (result.hasGap) {
       metrics.loadGaps.inc();
       logger.error(
-        { sceneId: documentName, rows: rows.length },
+        { sceneId: documentName, rows: rowCount },
         'scene loaded with missing dependencies: the log has a gap; content that depends on the missing updates is not shown',
       );
     }

@@ -50,16 +50,26 @@ export function replayUpdates(rows: readonly StoredUpdate[]): ReplayResult {
 }
 
 function tryFastReplay(rows: readonly StoredUpdate[]): ReplayResult | null {
+  return replayIfSound(rows.map((row) => row.update));
+}
+
+/**
+ * The fast path on its own, for callers that hold only the updates: null when any update throws
+ * (the caller then fetches the rows and runs `replayUpdates`, which finds and sets aside the bad
+ * ones).
+ */
+export function replayIfSound(updates: readonly Uint8Array[]): ReplayResult | null {
   const doc = new Y.Doc({ gc: true });
   try {
-    for (let start = 0; start < rows.length; start += CHUNK) {
-      const end = Math.min(start + CHUNK, rows.length);
+    for (let start = 0; start < updates.length; start += CHUNK) {
+      const end = Math.min(start + CHUNK, updates.length);
       doc.transact(() => {
-        for (let i = start; i < end; i += 1) Y.applyUpdate(doc, rows[i]!.update);
+        for (let i = start; i < end; i += 1) Y.applyUpdate(doc, updates[i]!);
       });
     }
-    return { state: Y.encodeStateAsUpdate(doc), applied: rows.length, undecodable: [], hasGap: hasMissingDependencies(doc) };
+    return { state: Y.encodeStateAsUpdate(doc), applied: updates.length, undecodable: [], hasGap: hasMissingDependencies(doc) };
   } catch {
+    // Some update is corrupt; the caller takes the slow path that finds it.
     return null;
   } finally {
     doc.destroy();

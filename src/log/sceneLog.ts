@@ -156,6 +156,27 @@ export class SceneLog {
     return rows.map(toStoredUpdate);
   }
 
+  /**
+   * The live updates of a scene in sequence order, without their row details: the load hot path.
+   * The database packs them into one value (a 4-byte length before each update), which for
+   * 10,000 typing updates reads several times faster than 10,000 rows. Rows that must be told
+   * apart (a corrupt one to quarantine) come from `load`.
+   */
+  async loadUpdates(sceneId: string): Promise<{ updates: Uint8Array[]; latestSeq: bigint | null }> {
+    const [row] = await this.sql.query<{ packed: Uint8Array | null; latest_seq: Numeric | null }>(
+      'scene_log_load_packed',
+      `SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY seq, is_compacted DESC) AS packed,
+              max(seq) AS latest_seq
+       FROM scene_versions
+       WHERE scene_id = $1::uuid AND compacted_by IS NULL`,
+      [sceneId],
+    );
+    return {
+      updates: row?.packed ? unpackUpdates(row.packed) : [],
+      latestSeq: row?.latest_seq == null ? null : BigInt(row.latest_seq),
+    };
+  }
+
   /** Every row whose update was committed up to `at` and is still retained (for history views). */
   async loadUntil(sceneId: string, at: Date): Promise<StoredUpdate[]> {
     const rows = await this.sql.query<LoadedRow>(
@@ -265,6 +286,21 @@ const APPEND_SQL = `
   JOIN counts ON counts.scene_id = k.scene_id
   JOIN heads ON heads.scene_id = k.scene_id
   RETURNING version_id, scene_id, seq, created_at`;
+
+/** Splits `length (4 bytes, big-endian) || bytes` records into views on the packed value. */
+export function unpackUpdates(packed: Uint8Array): Uint8Array[] {
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  const updates: Uint8Array[] = [];
+  let offset = 0;
+  while (offset < packed.byteLength) {
+    const length = view.getUint32(offset);
+    offset += 4;
+    if (offset + length > packed.byteLength) throw new Error('packed updates are truncated');
+    updates.push(packed.subarray(offset, offset + length));
+    offset += length;
+  }
+  return updates;
+}
 
 /** node-pg sends a Buffer as bytea; a view on a larger buffer is copied to exactly its bytes. */
 function toBuffer(update: Uint8Array): Buffer {

@@ -183,6 +183,28 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     expect((paragraph.get(0) as Y.XmlText).toString()).toBe('saved pending');
   });
 
+  it('quarantines a stored update that cannot be applied and still loads the rest', async () => {
+    const { sceneIds, token } = await newScene();
+    const scene = sceneIds[0]!;
+    const before = new Y.Doc();
+    const p = new Y.XmlElement('paragraph');
+    p.insert(0, [new Y.XmlText('kept text')]);
+    before.getXmlFragment('default').insert(0, [p]);
+    // Written straight to the log, as disk corruption would leave it: the guards never saw it.
+    const garbage = new Uint8Array([1, 1, 200, 1, 0, 4, 1, 255, 255, 255, 255, 15]);
+    await app.sceneLog.append([
+      { sceneId: scene, update: Y.encodeStateAsUpdate(before), createdBy: null },
+      { sceneId: scene, update: garbage, createdBy: null },
+    ]);
+    const client = connect(scene, token);
+    await waitForSynced(client);
+    expect(stateOf(client.doc)).toContain('kept text');
+    const quarantined = await db.prisma.quarantinedUpdate.findMany({ where: { sceneId: scene } });
+    expect(quarantined).toHaveLength(1);
+    expect(Array.from(quarantined[0]!.yjsUpdate)).toEqual(Array.from(garbage));
+    expect(await app.sceneLog.load(scene)).toHaveLength(1);
+  });
+
   it('refuses a connection with a clear reason when the scene cannot be loaded', async () => {
     const { sceneIds, token } = await newScene();
     await db.prisma.$executeRawUnsafe(`ALTER TABLE scene_versions RENAME TO scene_versions_hidden`);

@@ -137,6 +137,18 @@ describe.each(KINDS)('SceneLog on %s', (kind) => {
     expect(kept[0]!.reason).toBe('test: undecodable');
   });
 
+  it('loads the live updates packed in one value, in sequence order', async () => {
+    const { sceneIds } = await createScript(db.prisma);
+    expect(await log.loadUpdates(sceneIds[0]!)).toEqual({ updates: [], latestSeq: null });
+    const sizes = [1, 300, 70_000, 2];
+    const originals = sizes.map((n, i) => new Uint8Array(n).map((_, j) => (i * 31 + j) % 256));
+    versions(await log.append(originals.map((u) => ({ sceneId: sceneIds[0]!, update: u, createdBy: null }))));
+    const { updates, latestSeq } = await log.loadUpdates(sceneIds[0]!);
+    expect(latestSeq).toBe(4n);
+    expect(updates.map((u) => Array.from(u))).toEqual(originals.map((u) => Array.from(u)));
+    expect(updates.map((u) => Array.from(u))).toEqual((await log.load(sceneIds[0]!)).map((r) => Array.from(r.update)));
+  });
+
   it('loads history up to an instant', async () => {
     const { sceneIds } = await createScript(db.prisma);
     versions(await log.append([{ sceneId: sceneIds[0]!, update: update('old'), createdBy: null }]));
