@@ -1,0 +1,207 @@
+/**
+ * `npm run bench [-- --quick]`: the figures a user compares collaboration backends on, for this
+ * project and, in the same run, for plain Hocuspocus with no persistence (the floor) and for
+ * Hocuspocus with @hocuspocus/extension-database storing the whole document in PostgreSQL on its
+ * default debounce (the common setup). Every server runs as its own process on the PostgreSQL at
+ * 127.0.0.1:5432; the clients are real providers in this process. Results: a table on stdout, and
+ * a JSON file and one SVG chart per scenario under test/bench/results/ (git-ignored).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { tokenFor } from '../helpers/auth.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+import { createScript } from '../helpers/fixtures.ts';
+import { barChart, type ChartRow } from './chart.ts';
+import { connectToSynced, editToDurable, maxThroughput, memoryPerScene, peerLatency, type Percentiles } from './scenarios.ts';
+import { compactFully, compactionThroughput, fullState, populateScene } from './storage.ts';
+import { startComparison, startDurable, type Target } from './targets.ts';
+
+const quick = process.argv.includes('--quick');
+const settings = quick
+  ? { seconds: 3, rates: [1000], loadSizes: [100, 1_000, 10_000], repeats: 5, compactionScenes: 20, memoryScenes: 20 }
+  : { seconds: 8, rates: [250, 1000], loadSizes: [100, 1_000, 10_000, 100_000], repeats: 11, compactionScenes: 60, memoryScenes: 50 };
+const SEED = 20261122;
+const TARGETS = ['floor', 'database', 'durable'] as const;
+type TargetName = (typeof TARGETS)[number];
+const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+
+/** One measured figure for each target (null where it does not apply). */
+interface Figure {
+  scenario: string;
+  label: string;
+  unit: string;
+  /** Whether a larger value is better (for the ratio column's reading). */
+  higherIsBetter: boolean;
+  goal?: string;
+  values: Partial<Record<TargetName, number | null>>;
+}
+
+const figures: Figure[] = [];
+function record(figure: Omit<Figure, 'values'>, target: TargetName, value: number | null): void {
+  let existing = figures.find((f) => f.scenario === figure.scenario && f.label === figure.label);
+  if (!existing) {
+    existing = { ...figure, values: {} };
+    figures.push(existing);
+  }
+  existing.values[target] = value;
+}
+
+function log(message: string): void {
+  process.stdout.write(`${message}\n`);
+}
+
+function recordPercentiles(scenario: string, label: string, target: TargetName, p: Percentiles | null, goal?: { p99?: string }): void {
+  for (const q of ['p50', 'p95', 'p99'] as const) {
+    record({ scenario, label: `${label} ${q}`, unit: 'ms', higherIsBetter: false, goal: q === 'p99' ? goal?.p99 : undefined }, target, p ? p[q] : null);
+  }
+}
+
+async function main(): Promise<void> {
+  log(`writersroom-collab benchmark (${quick ? 'quick' : 'full'}), ${new Date().toISOString()}, node ${process.version}`);
+  const db = await createTestDatabase('postgres');
+  const sql = db.database.sql;
+  const fixture = await createScript(db.prisma, { scenes: 0, title: 'Benchmark' });
+  const token = await tokenFor(fixture.userId, { ttlSeconds: 24 * 3600 });
+  let nextPosition = 0;
+  const newScenes = async (count: number) => {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const scene = await db.prisma.scene.create({ data: { scriptId: fixture.scriptId, position: nextPosition++ } });
+      ids.push(scene.sceneId);
+    }
+    return ids;
+  };
+  const [single] = await newScenes(1);
+  const many = await newScenes(100);
+  const [latency10] = await newScenes(1);
+  const latency100 = await newScenes(10);
+  const [durableScene] = await newScenes(1);
+  const memoryScenes = await newScenes(settings.memoryScenes);
+
+  log('preparing scenes to load (uncompacted and compacted logs; whole states for the database extension)');
+  const pool = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
+  await pool.query('CREATE TABLE IF NOT EXISTS bench_documents (name text PRIMARY KEY, data bytea NOT NULL)');
+  const loadScenes: Array<{ size: number; uncompacted: string; compacted: string }> = [];
+  for (const size of settings.loadSizes) {
+    const [uncompacted, compacted] = (await newScenes(2)) as [string, string];
+    const updates = await populateScene(sql, uncompacted, size, SEED + size);
+    await populateScene(sql, compacted, size, SEED + size);
+    await compactFully(sql, compacted);
+    await pool.query('INSERT INTO bench_documents (name, data) VALUES ($1, $2)', [uncompacted, Buffer.from(fullState(updates))]);
+    loadScenes.push({ size, uncompacted, compacted });
+  }
+  const memoryContent = fullState(await populateScene(sql, memoryScenes[0]!, 1000, SEED));
+  for (const sceneId of memoryScenes.slice(1)) await populateScene(sql, sceneId, 1000, SEED);
+  for (const sceneId of memoryScenes) await pool.query('INSERT INTO bench_documents (name, data) VALUES ($1, $2)', [sceneId, Buffer.from(memoryContent)]);
+  await pool.end();
+
+  const runTarget = async (name: TargetName, target: Target) => {
+    try {
+      log(`\n${target.label}`);
+      const one = await maxThroughput(target, { sceneIds: [single!], clientsPerScene: 10, seconds: settings.seconds, window: 16, token, seed: SEED });
+      record({ scenario: 'throughput', label: 'max updates/s, 1 scene x 10 clients', unit: 'updates/s', higherIsBetter: true, goal: '>= 80% of floor' }, name, one.updatesPerSecond);
+      const hundred = await maxThroughput(target, { sceneIds: many, clientsPerScene: 1, seconds: settings.seconds, window: 16, token, seed: SEED });
+      record({ scenario: 'throughput', label: 'max updates/s, 100 scenes x 1 client', unit: 'updates/s', higherIsBetter: true, goal: '>= 80% of floor' }, name, hundred.updatesPerSecond);
+      log(`  throughput: ${one.updatesPerSecond.toFixed(0)} updates/s (1 scene), ${hundred.updatesPerSecond.toFixed(0)} updates/s (100 scenes)`);
+
+      for (const rate of settings.rates) {
+        const ten = await peerLatency(target, { sceneId: latency10!, clients: 10, rate, seconds: settings.seconds, token, seed: SEED });
+        recordPercentiles('latency', `edit->peer, 10 clients @${rate}/s`, name, ten, { p99: rate === 1000 ? '<= 2x floor' : undefined });
+        log(`  edit->peer 10 clients @${rate}/s: p50 ${ten.p50.toFixed(2)} p99 ${ten.p99.toFixed(2)} ms`);
+      }
+      const hundredClients = await Promise.all(
+        latency100.map((sceneId, i) => peerLatency(target, { sceneId, clients: 10, rate: 100, seconds: settings.seconds, token, seed: SEED + i })),
+      );
+      const merged = hundredClients.reduce((worst, p) => (p.p99 > worst.p99 ? p : worst));
+      recordPercentiles('latency', 'edit->peer, 100 clients (10 scenes) @1000/s, worst scene', name, merged);
+      log(`  edit->peer 100 clients: worst scene p99 ${merged.p99.toFixed(2)} ms`);
+
+      const durable = await editToDurable(target, { sceneId: durableScene!, clients: 10, rate: 1000, seconds: settings.seconds, token, seed: SEED });
+      recordPercentiles('durability', 'edit->durable @1000/s', name, durable, { p99: '< 20 ms' });
+      if (durable) log(`  edit->durable @1000/s: p50 ${durable.p50.toFixed(1)} p99 ${durable.p99.toFixed(1)} ms`);
+
+      for (const { size, uncompacted, compacted } of loadScenes) {
+        const goal = size === 10_000 ? '< 60 ms' : undefined;
+        const plain = name === 'floor' ? null : await connectToSynced(target, { sceneId: uncompacted, repeats: settings.repeats, token });
+        record({ scenario: 'load', label: `connect-to-synced p50, ${size} updates, uncompacted`, unit: 'ms', higherIsBetter: false, goal }, name, plain?.p50 ?? null);
+        const packed = name === 'durable' ? await connectToSynced(target, { sceneId: compacted, repeats: settings.repeats, token }) : null;
+        record({ scenario: 'load', label: `connect-to-synced p50, ${size} updates, compacted`, unit: 'ms', higherIsBetter: false, goal: size === 10_000 ? '< 10 ms' : undefined }, name, packed?.p50 ?? null);
+        if (plain) log(`  connect-to-synced ${size}: ${plain.p50.toFixed(1)} ms${packed ? `, compacted ${packed.p50.toFixed(1)} ms` : ''}`);
+      }
+
+      const memory = await memoryPerScene(target, { sceneIds: memoryScenes, token, seedContent: name === 'floor' ? memoryContent : undefined });
+      record({ scenario: 'memory', label: 'resident memory per loaded scene (1,000 updates)', unit: 'KiB', higherIsBetter: false }, name, memory.perSceneBytes / 1024);
+      record({ scenario: 'memory', label: `resident memory left after ${memoryScenes.length} scenes unload`, unit: 'KiB', higherIsBetter: false }, name, memory.afterUnloadBytes / 1024);
+      log(`  memory: ${(memory.perSceneBytes / 1024).toFixed(0)} KiB per scene, ${(memory.afterUnloadBytes / 1024).toFixed(0)} KiB left after unload`);
+    } finally {
+      await target.stop();
+    }
+  };
+
+  try {
+    await runTarget('floor', await startComparison('floor'));
+    await runTarget('database', await startComparison('database', db.databaseUrl));
+    await runTarget('durable', await startDurable(db.databaseUrl!));
+
+    log('\ncompaction');
+    const compactionIds = await newScenes(settings.compactionScenes);
+    const compaction = await compactionThroughput(sql, compactionIds, 1000, SEED);
+    record({ scenario: 'compaction', label: 'scenes of 1,000 updates compacted per minute', unit: 'scenes/min', higherIsBetter: true, goal: '>= 1,000' }, 'durable', compaction.scenesPerMinute);
+    record({ scenario: 'compaction', label: 'log bytes before compaction (per scene)', unit: 'bytes', higherIsBetter: false }, 'durable', compaction.bytesBefore / compactionIds.length);
+    record({ scenario: 'compaction', label: 'log bytes after compaction (per scene)', unit: 'bytes', higherIsBetter: false }, 'durable', compaction.bytesAfter / compactionIds.length);
+    log(`  ${compaction.scenesPerMinute.toFixed(0)} scenes/min; ${(compaction.bytesBefore / compactionIds.length).toFixed(0)} -> ${(compaction.bytesAfter / compactionIds.length).toFixed(0)} bytes per scene`);
+  } finally {
+    await db.close();
+  }
+
+  printTable();
+  await writeResults();
+}
+
+function printTable(): void {
+  const cell = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+  const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+    a === null || a === undefined || b === null || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`;
+  const rows = [['figure', 'floor', 'database ext', 'writersroom', 'vs floor', 'vs database', 'goal']];
+  for (const f of figures) {
+    rows.push([
+      `${f.label} (${f.unit})`,
+      cell(f.values.floor),
+      cell(f.values.database),
+      cell(f.values.durable),
+      ratio(f.values.durable, f.values.floor),
+      ratio(f.values.durable, f.values.database),
+      f.goal ?? '',
+    ]);
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  log(`\n${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n')}`);
+}
+
+async function writeResults(): Promise<void> {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = path.join(resultsDir, stamp);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'results.json'), JSON.stringify({ quick, settings, seed: SEED, node: process.version, figures }, null, 2));
+  const names: Record<TargetName, string> = { floor: 'Hocuspocus, no persistence', database: 'Hocuspocus + extension-database', durable: 'writersroom' };
+  for (const scenario of [...new Set(figures.map((f) => f.scenario))]) {
+    const subset = figures.filter((f) => f.scenario === scenario);
+    const unit = [...new Set(subset.map((f) => f.unit))].join(', ');
+    const rows: ChartRow[] = subset.map((f) => ({
+      label: f.label,
+      values: TARGETS.filter((t) => t in f.values).map((t) => ({ series: names[t], value: f.values[t] ?? null })),
+    }));
+    await writeFile(path.join(dir, `${scenario}.svg`), barChart(scenario, unit, rows));
+  }
+  log(`\nresults written to ${path.relative(process.cwd(), dir)}/`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`benchmark failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

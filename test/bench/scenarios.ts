@@ -1,0 +1,257 @@
+import * as Y from 'yjs';
+import { connectClient, waitFor, waitForSynced, type TestClient } from '../helpers/clients.ts';
+import type { Target } from './targets.ts';
+import { Typist } from './workload.ts';
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  count: number;
+}
+
+export function percentiles(samples: number[]): Percentiles {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, count: sorted.length };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function openClients(target: Target, sceneIds: string[], perScene: number, token: string): Promise<TestClient[]> {
+  const clients = sceneIds.flatMap((sceneId) => Array.from({ length: perScene }, () => connectClient(target.wsUrl, sceneId, { token })));
+  await Promise.all(clients.map((c) => waitForSynced(c, 30_000)));
+  return clients;
+}
+
+function closeClients(clients: TestClient[]): void {
+  for (const client of clients) client.destroy();
+}
+
+/**
+ * Maximum sustained throughput: every client types as fast as its acknowledgements allow, with at
+ * most `window` unacknowledged keystrokes, and the acknowledged keystrokes per second are counted
+ * over `seconds` after a warm-up. An acknowledgement from the durable server means "committed".
+ */
+export async function maxThroughput(
+  target: Target,
+  options: { sceneIds: string[]; clientsPerScene: number; seconds: number; window: number; token: string; seed: number },
+): Promise<{ updatesPerSecond: number; acked: number }> {
+  const clients = await openClients(target, options.sceneIds, options.clientsPerScene, options.token);
+  let running = true;
+  const typed = new Map<TestClient, number>();
+  const pumps = clients.map((client, i) => {
+    const typist = new Typist(client.doc, options.seed + i);
+    typed.set(client, 0);
+    const pump = () => {
+      while (running && typed.get(client)! - client.acks() < options.window) {
+        typist.keystroke();
+        typed.set(client, typed.get(client)! + 1);
+      }
+    };
+    client.provider.on('unsyncedChanges', pump);
+    return pump;
+  });
+  pumps.forEach((pump) => pump());
+  await sleep(1000);
+  const ackedAt = () => clients.reduce((n, c) => n + c.acks(), 0);
+  const start = ackedAt();
+  const startedAt = performance.now();
+  await sleep(options.seconds * 1000);
+  const acked = ackedAt() - start;
+  const elapsed = (performance.now() - startedAt) / 1000;
+  running = false;
+  await waitFor(() => clients.every((c) => !c.provider.hasUnsyncedChanges), 'drain', 60_000).catch(() => undefined);
+  closeClients(clients);
+  return { updatesPerSecond: acked / elapsed, acked };
+}
+
+/**
+ * Edit-to-peer latency at a fixed total rate: each keystroke's send time is recorded by the
+ * sender's clock position; each peer notes when the update covering that position arrives.
+ */
+export async function peerLatency(
+  target: Target,
+  options: { sceneId: string; clients: number; rate: number; seconds: number; token: string; seed: number },
+): Promise<Percentiles & { achievedRate: number }> {
+  const clients = await openClients(target, [options.sceneId], options.clients, options.token);
+  const sends = new Map<number, Array<{ clock: number; at: number }>>();
+  const samples: number[] = [];
+  let recording = false;
+  for (const peer of clients) {
+    const cursor = new Map<number, number>();
+    peer.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin !== peer.provider) return;
+      const now = performance.now();
+      const { to } = Y.parseUpdateMeta(update);
+      for (const [sender, toClock] of to) {
+        const list = sends.get(sender);
+        if (!list) continue;
+        let i = cursor.get(sender) ?? 0;
+        while (i < list.length && list[i]!.clock < toClock) {
+          if (recording) samples.push(now - list[i]!.at);
+          i += 1;
+        }
+        cursor.set(sender, i);
+      }
+    });
+  }
+  const typists = clients.map((c, i) => new Typist(c.doc, options.seed + i));
+  const tickMs = 10;
+  const perTick = (options.rate * tickMs) / 1000;
+  let budget = 0;
+  let sent = 0;
+  let next = 0;
+  const timer = setInterval(() => {
+    budget += perTick;
+    while (budget >= 1) {
+      budget -= 1;
+      const index = next++ % clients.length;
+      const client = clients[index]!;
+      const clock = Y.getState(client.doc.store, client.doc.clientID);
+      typists[index]!.keystroke();
+      if (Y.getState(client.doc.store, client.doc.clientID) > clock) {
+        const list = sends.get(client.doc.clientID) ?? [];
+        list.push({ clock, at: performance.now() });
+        sends.set(client.doc.clientID, list);
+      }
+      sent += 1;
+    }
+  }, tickMs);
+  await sleep(1000);
+  recording = true;
+  const sentBefore = sent;
+  const startedAt = performance.now();
+  await sleep(options.seconds * 1000);
+  recording = false;
+  const achievedRate = (sent - sentBefore) / ((performance.now() - startedAt) / 1000);
+  clearInterval(timer);
+  await sleep(500);
+  closeClients(clients);
+  return { ...percentiles(samples), achievedRate };
+}
+
+/** Time from opening a provider to its first sync, for a scene whose log is already populated. */
+export async function connectToSynced(
+  target: Target,
+  options: { sceneId: string; repeats: number; token: string },
+): Promise<Percentiles> {
+  const samples: number[] = [];
+  for (let i = 0; i < options.repeats; i += 1) {
+    const startedAt = performance.now();
+    const client = connectClient(target.wsUrl, options.sceneId, { token: options.token });
+    await waitForSynced(client, 30_000);
+    samples.push(performance.now() - startedAt);
+    client.destroy();
+    // Let the server unload the scene so the next connect loads it from the database again.
+    await sleep(100);
+  }
+  return percentiles(samples);
+}
+
+/**
+ * Edit to durable at a fixed rate. For this project a keystroke is durable when its
+ * acknowledgement arrives (the server acknowledges after the commit); for the stock database
+ * extension, when the next whole-document store that follows it completes (the comparison
+ * server prints one line per store).
+ */
+export async function editToDurable(
+  target: Target,
+  options: { sceneId: string; clients: number; rate: number; seconds: number; token: string; seed: number },
+): Promise<Percentiles | null> {
+  if (target.name === 'floor') return null;
+  const clients = await openClients(target, [options.sceneId], options.clients, options.token);
+  const pending = new Map<TestClient, number[]>();
+  const samples: number[] = [];
+  const edits: number[] = [];
+  let recording = false;
+  for (const client of clients) {
+    pending.set(client, []);
+    if (target.name === 'durable') {
+      const original = client.provider.decrementUnsyncedChanges.bind(client.provider);
+      client.provider.decrementUnsyncedChanges = () => {
+        const sentAt = pending.get(client)!.shift();
+        if (sentAt !== undefined && recording) samples.push(Date.now() - sentAt);
+        original();
+      };
+    }
+  }
+  const typists = clients.map((c, i) => new Typist(c.doc, options.seed + i));
+  const perTick = (options.rate * 10) / 1000;
+  let budget = 0;
+  let next = 0;
+  const timer = setInterval(() => {
+    budget += perTick;
+    while (budget >= 1) {
+      budget -= 1;
+      const index = next++ % clients.length;
+      const now = Date.now();
+      pending.get(clients[index]!)!.push(now);
+      if (recording) edits.push(now);
+      typists[index]!.keystroke();
+    }
+  }, 10);
+  await sleep(1000);
+  recording = true;
+  await sleep(options.seconds * 1000);
+  recording = false;
+  clearInterval(timer);
+  if (target.name === 'database') {
+    // The last edits are stored once the debounce (2 s) runs out after typing stops.
+    await sleep(3500);
+    const stores = target.lines
+      .map((line) => JSON.parse(line) as { stored?: string; at?: number })
+      .filter((event) => event.stored === options.sceneId)
+      .map((event) => event.at!)
+      .sort((a, b) => a - b);
+    let s = 0;
+    for (const editedAt of edits) {
+      while (s < stores.length && stores[s]! <= editedAt) s += 1;
+      if (s < stores.length) samples.push(stores[s]! - editedAt);
+    }
+  } else {
+    await sleep(300);
+  }
+  closeClients(clients);
+  return percentiles(samples);
+}
+
+/** Resident memory of a server process, from /proc (Linux). */
+export async function residentBytes(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN);
+  return kib * 1024;
+}
+
+/**
+ * Memory a loaded scene costs the server, and what is left once every client has gone: `count`
+ * scenes with content are opened at once, then closed.
+ */
+export async function memoryPerScene(
+  target: Target,
+  options: { sceneIds: string[]; token: string; seedContent?: Uint8Array },
+): Promise<{ perSceneBytes: number; afterUnloadBytes: number; baselineBytes: number }> {
+  const pid = target.child.pid!;
+  await sleep(500);
+  const baselineBytes = await residentBytes(pid);
+  const clients = options.sceneIds.map((sceneId) => {
+    const client = connectClient(target.wsUrl, sceneId, { token: options.token });
+    // Plain Hocuspocus stores nothing, so its clients bring the content along.
+    if (options.seedContent) Y.applyUpdate(client.doc, options.seedContent);
+    return client;
+  });
+  await Promise.all(clients.map((c) => waitForSynced(c, 60_000)));
+  await sleep(1000);
+  const loadedBytes = await residentBytes(pid);
+  closeClients(clients);
+  // Stores on the debounce (database extension) and unloads take a moment.
+  await sleep(4000);
+  const afterUnloadBytes = await residentBytes(pid);
+  return {
+    perSceneBytes: (loadedBytes - baselineBytes) / options.sceneIds.length,
+    afterUnloadBytes: afterUnloadBytes - baselineBytes,
+    baselineBytes,
+  };
+}

@@ -1,0 +1,59 @@
+import * as Y from 'yjs';
+import { compactScene } from '../../src/compaction/compactScene.ts';
+import type { SqlExecutor } from '../../src/db/sql.ts';
+import { SceneLog } from '../../src/log/sceneLog.ts';
+import { typingUpdates } from './workload.ts';
+
+/** Writes `count` typing updates into a scene's log, as a client would have, in 1,000-row batches. */
+export async function populateScene(sql: SqlExecutor, sceneId: string, count: number, seed: number): Promise<Uint8Array[]> {
+  const log = new SceneLog(sql);
+  const updates = typingUpdates(count, seed);
+  for (let i = 0; i < updates.length; i += 1000) {
+    const results = await log.append(updates.slice(i, i + 1000).map((update) => ({ sceneId, update, createdBy: null })));
+    for (const result of results) if (result instanceof Error) throw result;
+  }
+  return updates;
+}
+
+/** Compacts a scene's whole live log into one row (several passes past the per-pass row limit). */
+export async function compactFully(sql: SqlExecutor, sceneId: string): Promise<{ bytesBefore: number; bytesAfter: number }> {
+  let bytesBefore = 0;
+  let bytesAfter = 0;
+  for (;;) {
+    const result = await compactScene(sql, sceneId, { wait: true, maxRows: 200_000 });
+    if (result.status !== 'compacted') return { bytesBefore, bytesAfter };
+    bytesBefore += result.bytesBefore;
+    bytesAfter = result.bytesAfter;
+  }
+}
+
+/** The whole-document state the stock database extension would store for the same updates. */
+export function fullState(updates: readonly Uint8Array[]): Uint8Array {
+  const doc = new Y.Doc();
+  doc.transact(() => {
+    for (const update of updates) Y.applyUpdate(doc, update);
+  });
+  const state = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return state;
+}
+
+/** Compaction throughput: scenes of `updatesPerScene` typing updates compacted per minute. */
+export async function compactionThroughput(
+  sql: SqlExecutor,
+  sceneIds: readonly string[],
+  updatesPerScene: number,
+  seed: number,
+): Promise<{ scenesPerMinute: number; bytesBefore: number; bytesAfter: number; seconds: number }> {
+  for (const [i, sceneId] of sceneIds.entries()) await populateScene(sql, sceneId, updatesPerScene, seed + i);
+  let bytesBefore = 0;
+  let bytesAfter = 0;
+  const started = performance.now();
+  for (const sceneId of sceneIds) {
+    const result = await compactFully(sql, sceneId);
+    bytesBefore += result.bytesBefore;
+    bytesAfter += result.bytesAfter;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { scenesPerMinute: (sceneIds.length / seconds) * 60, bytesBefore, bytesAfter, seconds };
+}
