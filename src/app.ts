@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import type { Server as CollabServer } from '@hocuspocus/server';
 import type { AppendLogPersistence } from '../extensions/AppendLogPersistence.ts';
 import { createAuthServices } from './auth/index.ts';
@@ -8,11 +9,15 @@ import { createCollabServer } from './collab/server.ts';
 import type { Config } from './config.ts';
 import type { SqlExecutor } from './db/sql.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
+import { DivergenceDetector } from './divergence/detector.ts';
 import { createHttpApp } from './http/app.ts';
 import { GroupCommitQueue } from './log/groupCommit.ts';
 import { SceneLog } from './log/sceneLog.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import type { RedisFanout } from '../extensions/RedisFanout.ts';
+import { createJobScheduler, type JobScheduler } from './scheduler/index.ts';
+import { SnapshotService } from './snapshots/service.ts';
 
 export interface AppDeps {
   config: Config;
@@ -31,6 +36,16 @@ export interface RunningApp {
   collab: CollabServer;
   sceneLog: SceneLog;
   persistence: AppendLogPersistence;
+  /** The HTTP API's Express app (already listening on `httpPort`); tests inspect its routes. */
+  httpApp: Express;
+  /** Derives REST copies from the log; the snapshot job uses it too. */
+  snapshots: SnapshotService;
+  /** Compares REST copies with the log; the divergence job uses it too. */
+  divergence: DivergenceDetector;
+  /** The background jobs (snapshot, compaction, retention, divergence); started when `config.jobs.enabled`. */
+  scheduler: JobScheduler;
+  /** Redis fan-out to other instances; null without `REDIS_URL`. */
+  fanout: RedisFanout | null;
   metrics: Metrics;
   /** Stops taking connections, commits every queued update, then resolves. Safe to call twice. */
   stop(): Promise<void>;
@@ -53,7 +68,15 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   // One set of auth services for both servers: development tokens are signed with a key made in
   // this process, so the route that issues them and the extension that checks them must share it.
   const auth = createAuthServices({ config, prisma, logger, metrics });
-  const { extensions, persistence } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue, auth });
+  const { extensions, persistence, fanout } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue, auth });
+  const snapshots = new SnapshotService({
+    prisma,
+    sceneLog,
+    metrics,
+    logger: logger.child({ component: 'snapshots' }),
+    intervalMs: config.snapshots.intervalMs,
+  });
+  const divergence = new DivergenceDetector({ prisma, sceneLog, snapshots, metrics, logger: logger.child({ component: 'divergence' }) });
 
   const collab = createCollabServer({
     host: config.host,
@@ -66,10 +89,26 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   });
   await collab.listen();
 
-  const httpApp = createHttpApp({ prisma, logger, metrics, bodyLimitBytes: config.limits.httpBodyBytes, devTokens: auth.devTokens });
+  const httpApp = createHttpApp({
+    prisma,
+    logger,
+    metrics,
+    bodyLimitBytes: config.limits.httpBodyBytes,
+    auth,
+    sceneLog,
+    queue,
+    hocuspocus: collab.hocuspocus,
+    persistence,
+    snapshots,
+    divergence,
+    editorPage: { wsPort: collab.address.port },
+  });
   const httpServer = await listen(httpApp, config.httpPort, config.host);
   const httpPort = (httpServer.address() as AddressInfo).port;
   const wsPort = collab.address.port;
+
+  const scheduler = await createJobScheduler({ config, sql: deps.sql, logger: logger.child({ component: 'jobs' }), metrics, snapshots, divergence });
+  if (config.jobs.enabled) scheduler.start();
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -77,6 +116,8 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
       await httpClosed;
+      // Passes stop between two scenes; what they started commits or rolls back as a whole.
+      await scheduler.stop();
       await collab.destroy();
       await queue.close();
     })();
@@ -91,6 +132,11 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     collab,
     sceneLog,
     persistence,
+    httpApp,
+    snapshots,
+    divergence,
+    scheduler,
+    fanout,
     metrics,
     stop,
   };

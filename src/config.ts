@@ -40,6 +40,34 @@ export interface Config {
     /** What to do when stored updates replay to an empty document while REST has content. */
     corruptionPolicy: 'log' | 'reseed';
   };
+  snapshots: {
+    /** How often a scene's REST copy is derived from Yjs; a younger snapshot is "recent" (section 7.2). */
+    intervalMs: number;
+  };
+  /** Background jobs (architecture 4.6, 6.3, 6.4); an interval of 0 keeps that job out of the schedule. */
+  jobs: {
+    /**
+     * Run the jobs on their intervals inside this server (default: yes, but no under NODE_ENV=test);
+     * `npm run job -- <name>` works either way.
+     */
+    enabled: boolean;
+    compaction: {
+      intervalMs: number;
+      /** Age trigger: at least this many live updates older than `minAgeMs`. */
+      minUpdates: number;
+      minAgeMs: number;
+      /** Hot-scene trigger: this many live rows, whatever their age, bound a scene's replay. */
+      hotLiveRows: number;
+      maxRowsPerCompaction: number;
+    };
+    retention: {
+      intervalMs: number;
+      /** Merged rows older than this are deleted. */
+      retentionMs: number;
+      batchSize: number;
+    };
+    divergence: { intervalMs: number };
+  };
   shutdownTimeoutMs: number;
 }
 
@@ -61,6 +89,12 @@ const port = (fallback: number) =>
 
 const positiveInt = (fallback: number) =>
   z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive').default(fallback);
+
+const nonNegativeInt = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').default(fallback);
+
+const positiveNumber = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).positive('must be positive').finite('must be finite').default(fallback);
 
 const optionalString = z
   .string()
@@ -107,6 +141,18 @@ const envSchema = z.object({
   HTTP_BODY_LIMIT_BYTES: positiveInt(2 * 1024 * 1024),
   APPEND_BATCH_MAX: positiveInt(1000),
   CORRUPTION_POLICY: z.enum(['log', 'reseed']).default('log'),
+  SNAPSHOT_INTERVAL_MS: positiveInt(5 * 60_000),
+  // Unset: on, except under NODE_ENV=test (test servers run no job behind a test's back).
+  JOBS_ENABLED: z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).optional(),
+  COMPACTION_INTERVAL_MS: nonNegativeInt(10 * 60_000),
+  COMPACTION_MIN_UPDATES: positiveInt(100),
+  COMPACTION_MIN_AGE_HOURS: positiveNumber(24),
+  COMPACTION_HOT_LIVE_ROWS: positiveInt(1000),
+  COMPACTION_MAX_ROWS: positiveInt(10_000),
+  RETENTION_DAYS: positiveNumber(30),
+  RETENTION_INTERVAL_MS: nonNegativeInt(6 * 60 * 60_000),
+  RETENTION_BATCH_SIZE: positiveInt(1000),
+  DIVERGENCE_INTERVAL_MS: nonNegativeInt(15 * 60_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 });
 
@@ -126,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.PORT !== 0 && e.PORT === e.HTTP_PORT) {
     problems.push(`PORT and HTTP_PORT: must differ (both are ${e.PORT})`);
   }
+  if (e.COMPACTION_HOT_LIVE_ROWS < 2) problems.push('COMPACTION_HOT_LIVE_ROWS: must be at least 2 (one row is already compact)');
+  if (e.COMPACTION_MAX_ROWS < 2) problems.push('COMPACTION_MAX_ROWS: must be at least 2 (a compaction merges two rows or more)');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -150,6 +198,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       appendBatchMax: e.APPEND_BATCH_MAX,
     },
     content: { corruptionPolicy: e.CORRUPTION_POLICY },
+    snapshots: { intervalMs: e.SNAPSHOT_INTERVAL_MS },
+    jobs: {
+      enabled: e.JOBS_ENABLED === undefined || e.JOBS_ENABLED === '' ? e.NODE_ENV !== 'test' : ['true', '1', 'yes'].includes(e.JOBS_ENABLED),
+      compaction: {
+        intervalMs: e.COMPACTION_INTERVAL_MS,
+        minUpdates: e.COMPACTION_MIN_UPDATES,
+        minAgeMs: Math.round(e.COMPACTION_MIN_AGE_HOURS * 60 * 60 * 1000),
+        hotLiveRows: e.COMPACTION_HOT_LIVE_ROWS,
+        maxRowsPerCompaction: e.COMPACTION_MAX_ROWS,
+      },
+      retention: {
+        intervalMs: e.RETENTION_INTERVAL_MS,
+        retentionMs: Math.round(e.RETENTION_DAYS * 24 * 60 * 60 * 1000),
+        batchSize: e.RETENTION_BATCH_SIZE,
+      },
+      divergence: { intervalMs: e.DIVERGENCE_INTERVAL_MS },
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -7,6 +7,7 @@ import { startApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDatabase, migrateDatabase } from './db/client.ts';
 import { DatabaseError } from './db/errors.ts';
+import { demoEnabled, seedDemoData } from './demo/seed.ts';
 import { createLogger } from './logger.ts';
 
 async function main(): Promise<void> {
@@ -42,6 +43,14 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     throw error;
+  }
+
+  if (demoEnabled(config)) {
+    // Development only: a newcomer's `npm start` opens a script with scenes instead of an empty page.
+    // The demo is a convenience; failing to seed it must not keep the server from starting.
+    await seedDemoData({ prisma: database.prisma, logger }).catch((error: unknown) =>
+      logger.error({ err: error }, 'could not seed the demo script'),
+    );
   }
 
   const app = await startApp({ config, prisma: database.prisma, sql: database.sql, logger });

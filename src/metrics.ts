@@ -26,13 +26,19 @@ export interface Metrics {
   divergenceRate: Gauge;
   snapshotLagMinutes: Gauge;
   redisConnected: Gauge;
+  redisFanoutEnabled: Gauge;
+  compactions: Counter<'result'>;
+  compactionRowsMerged: Counter;
+  retentionRowsDeleted: Counter;
+  backgroundJobRuns: Counter<'job' | 'result'>;
+  backgroundJobDuration: Histogram<'job'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  return {
+  const metrics: Metrics = {
     registry,
     updatesAppended: new Counter({
       name: 'yjs_updates_appended_total',
@@ -140,5 +146,44 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: '1 when Redis fan-out across instances is up, 0 in single-server mode',
       registers,
     }),
+    redisFanoutEnabled: new Gauge({
+      name: 'redis_fanout_enabled',
+      help: '1 when REDIS_URL is set (several instances share documents); with redis_fanout_connected 0 that is single-server mode',
+      registers,
+    }),
+    compactions: new Counter({
+      name: 'yjs_compactions_total',
+      help: 'Scene compactions, by result (compacted, nothing_to_compact, busy: another instance had it, failed)',
+      labelNames: ['result'],
+      registers,
+    }),
+    compactionRowsMerged: new Counter({
+      name: 'yjs_compaction_rows_merged_total',
+      help: 'Log rows merged into compacted rows (marked compacted_by)',
+      registers,
+    }),
+    retentionRowsDeleted: new Counter({
+      name: 'yjs_retention_rows_deleted_total',
+      help: 'Merged log rows deleted by retention after the retention period',
+      registers,
+    }),
+    backgroundJobRuns: new Counter({
+      name: 'background_job_runs_total',
+      help: 'Passes of the background jobs run by this instance, by job and result (ok, failed)',
+      labelNames: ['job', 'result'],
+      registers,
+    }),
+    backgroundJobDuration: new Histogram({
+      name: 'background_job_duration_seconds',
+      help: 'Duration of one pass of a background job',
+      labelNames: ['job'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
+      registers,
+    }),
   };
+  // A labelled counter prints no sample until a label set is first used; the alerting rules of
+  // section 12.1 (e.g. persist errors per minute) need a 0 to compute a rate from, not a gap.
+  for (const reason of ['database', 'scene_not_found']) metrics.persistErrors.inc({ reason }, 0);
+  for (const origin of ['client', 'server']) metrics.updatesAppended.inc({ origin }, 0);
+  return metrics;
 }

@@ -1,6 +1,7 @@
 import type { Extension } from '@hocuspocus/server';
 import { AppendLogPersistence } from '../../extensions/AppendLogPersistence.ts';
 import { Authentication } from '../../extensions/Authentication.ts';
+import { RedisFanout } from '../../extensions/RedisFanout.ts';
 import { SceneSeeding } from '../../extensions/SceneSeeding.ts';
 import { SchemaGate } from '../../extensions/SchemaGate.ts';
 import { UpdateGuards } from '../../extensions/UpdateGuards.ts';
@@ -32,6 +33,8 @@ export interface CollabExtensions {
   persistence: AppendLogPersistence;
   /** The auth services the extensions use (the dev-token route needs the same `devTokens`). */
   auth: AuthServices;
+  /** Fan-out to other instances through Redis; null without `REDIS_URL` (single instance). */
+  fanout: RedisFanout | null;
 }
 
 /**
@@ -82,5 +85,17 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
       logger: logger.child({ component: 'scene-seeding' }),
     }),
   });
-  return { extensions: [schemaGate, authentication, guards, persistence, seeding], persistence, auth };
+  // 1000, with REDIS_URL: several instances share documents. Updates from other instances arrive
+  // with the origin `redis` and are never appended (the instance that received them stored them).
+  const fanout = config.redis.url
+    ? new RedisFanout({
+        url: config.redis.url,
+        prefix: config.redis.prefix,
+        metrics,
+        logger: logger.child({ component: 'redis-fanout' }),
+      })
+    : null;
+  const extensions: Extension[] = [schemaGate, authentication, guards, persistence, seeding];
+  if (fanout) extensions.push(fanout);
+  return { extensions, persistence, auth, fanout };
 }

@@ -1,32 +1,88 @@
+import type { Hocuspocus } from '@hocuspocus/server';
 import express, { type Express } from 'express';
-import type { DevTokenIssuer } from '../auth/index.ts';
+import type { AppendLogPersistence } from '../../extensions/AppendLogPersistence.ts';
+import type { AuthServices } from '../auth/index.ts';
+import type { DivergenceDetector } from '../divergence/detector.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { GroupCommitQueue } from '../log/groupCommit.ts';
+import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { errorHandler, notFound } from './errors.ts';
+import { SceneReader } from '../snapshots/reader.ts';
+import type { SnapshotService } from '../snapshots/service.ts';
 import { devTokenRoutes } from './devToken.ts';
+import { editorPageRoutes, type EditorPageOptions } from './editorPage.ts';
+import { errorHandler, notFound } from './errors.ts';
 import { healthRoutes } from './health.ts';
+import { openApiDocument } from './openapi.ts';
+import { sceneRoutes } from './scenes.ts';
+import { SceneContentWriter } from './sceneWriter.ts';
+import { snapshotRoutes } from './snapshots.ts';
 
 export interface HttpAppDeps {
   prisma: PrismaClient;
   logger: Logger;
   metrics: Metrics;
   bodyLimitBytes: number;
-  /** Development only (no JWT secret configured): issues tokens to loopback clients. */
-  devTokens?: DevTokenIssuer | null;
+  /** The same verifier (and token cache) and access decisions as the WebSocket server. */
+  auth: AuthServices;
+  sceneLog: SceneLog;
+  /** The group commit queue every client update goes through; PATCH appends through it too. */
+  queue: GroupCommitQueue;
+  /** The collaboration server's documents: PATCH edits them, reads use the loaded ones. */
+  hocuspocus: Hocuspocus;
+  /** The append-log extension: reads of a live document wait for the server's own writes first. */
+  persistence: Pick<AppendLogPersistence, 'serverWritesCommitted'>;
+  snapshots: SnapshotService;
+  divergence: DivergenceDetector;
+  /** The screenplay editor page at `/` (src/http/editorPage.ts); absent, the app is the API only. */
+  editorPage?: EditorPageOptions;
 }
+
+/** Bounds the `/metrics` scrape's database work, so a slow database cannot stall Prometheus. */
+const METRICS_REFRESH_TIMEOUT_MS = 2000;
 
 /** The HTTP API as an Express app that does not listen: `npm start` and the tests both mount it. */
 export function createHttpApp(deps: HttpAppDeps): Express {
+  const { prisma, logger, metrics, auth, sceneLog, queue, hocuspocus, persistence, snapshots, divergence } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: deps.bodyLimitBytes }));
-  app.use(healthRoutes(deps));
-  app.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', deps.metrics.registry.contentType);
-    res.send(await deps.metrics.registry.metrics());
+
+  const reader = new SceneReader({
+    prisma,
+    sceneLog,
+    metrics,
+    logger: logger.child({ component: 'scene-reader' }),
+    // Only fully loaded documents: one still loading has not replayed its log yet.
+    liveDocument: (sceneId) => hocuspocus.documents.get(sceneId),
+    serverWritesCommitted: (sceneId) => persistence.serverWritesCommitted(sceneId),
   });
-  if (deps.devTokens) app.use(devTokenRoutes({ devTokens: deps.devTokens, prisma: deps.prisma, logger: deps.logger }));
+  const writer = new SceneContentWriter({ prisma, sceneLog, hocuspocus, queue, metrics, logger: logger.child({ component: 'scene-writer' }) });
+
+  app.use(healthRoutes({ prisma, metrics, logger, snapshots, divergence }));
+  app.get('/metrics', async (_req, res) => {
+    // The snapshot lag is a property of the database, not of this process: refresh it for the
+    // scrape. A failure leaves the last value and never fails the scrape.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      snapshots.lagStats().catch((error: unknown) => logger.warn({ err: error }, 'snapshot lag not refreshed for /metrics')),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, METRICS_REFRESH_TIMEOUT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    res.set('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
+  if (auth.devTokens) app.use(devTokenRoutes({ devTokens: auth.devTokens, prisma, logger }));
+  app.use(sceneRoutes({ verifier: auth.verifier, access: auth.access, reader, writer, logger }));
+  app.use(snapshotRoutes({ verifier: auth.verifier, access: auth.access, snapshots, divergence }));
+
+  if (deps.editorPage) app.use(editorPageRoutes({ ...deps.editorPage, prisma, devTokens: auth.devTokens !== null }));
+
   app.use((req, _res, next) => next(notFound(`No route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));
   return app;

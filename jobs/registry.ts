@@ -1,0 +1,15 @@
+// Every job the command line can run. A new job (snapshot, compaction, retention, divergence)
+// exports a `JobCommand` next to its one-pass function and is added here; `jobs/cli.ts` needs no
+// change.
+import type { AnyJobCommand } from './command.ts';
+import { clearYjsCommand } from './clearYjs.ts';
+import { compactionCommand } from './compaction.ts';
+import { diagnoseCommand } from './diagnose.ts';
+import { migrateRestToYjsCommand } from './migrateRestToYjs.ts';
+import { retentionCommand } from './retention.ts';
+
+export const JOB_COMMANDS: readonly AnyJobCommand[] = [migrateRestToYjsCommand, diagnoseCommand, clearYjsCommand, compactionCommand, retentionCommand];
+
+export function findJobCommand(name: string): AnyJobCommand | undefined {
+  return JOB_COMMANDS.find((command) => command.name === name);
+}

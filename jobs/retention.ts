@@ -1,0 +1,63 @@
+// retention (architecture 6.4, step 7): deletes merged log rows older than the retention period.
+import { runRetentionPass, type RetentionPassSummary } from '../src/retention/retention.ts';
+import { EXIT, parseJobArgs, UsageError, type JobCommand } from './command.ts';
+import { toJson } from './format.ts';
+
+interface RetentionArgs {
+  /** Overrides RETENTION_DAYS for this run. */
+  days?: number;
+  json: boolean;
+}
+
+export function formatRetentionSummary(summary: RetentionPassSummary): string[] {
+  return [
+    `scenes with expired merged rows: ${summary.scenesScanned}`,
+    `scenes purged:                   ${summary.scenesPurged}`,
+    `rows deleted:                    ${summary.deletedRows} (${(summary.deletedBytes / (1024 * 1024)).toFixed(3)} MB)`,
+    `busy (other instance):           ${summary.scenesBusy}`,
+    `failed scenes:                   ${summary.scenesFailed}`,
+    `duration:                        ${(summary.durationMs / 1000).toFixed(1)} s${summary.aborted ? ' (stopped early)' : ''}`,
+  ];
+}
+
+export const retentionCommand: JobCommand<RetentionArgs> = {
+  name: 'retention',
+  summary: 'delete log rows merged by compaction once they are older than RETENTION_DAYS (30)',
+  usage: [
+    'usage: npm run job -- retention [--days <n>] [--json]',
+    '',
+    '  --days <n>  keep merged rows younger than n days (default RETENTION_DAYS)',
+    '  --json      print the result as JSON on stdout',
+    '',
+    'Only rows already merged into a compacted row are deleted; a load never reads them. History views',
+    'before the retention period are no longer possible afterwards.',
+  ].join('\n'),
+  parse(argv) {
+    const { values } = parseJobArgs(argv, { days: { type: 'string' }, json: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
+    let days: number | undefined;
+    if (values.days !== undefined) {
+      days = Number(values.days);
+      if (!Number.isFinite(days) || days <= 0) throw new UsageError(`--days must be a positive number, got ${JSON.stringify(values.days)}`);
+    }
+    return { ...(days !== undefined ? { days } : {}), json: Boolean(values.json) };
+  },
+  async run(args, { database, config, logger, output, now }) {
+    let last = 0;
+    const summary = await runRetentionPass({
+      sql: database.sql,
+      logger,
+      retentionMs: args.days !== undefined ? args.days * 24 * 60 * 60 * 1000 : config.jobs.retention.retentionMs,
+      batchSize: config.jobs.retention.batchSize,
+      now,
+      onProgress: ({ summary: s }) => {
+        if (Date.now() - last < 1000) return;
+        last = Date.now();
+        output.progress(`retention: ${s.scenesScanned} scenes, ${s.deletedRows} rows deleted, ${s.scenesFailed} failed`);
+      },
+    });
+    output.progress(`retention: done, ${summary.deletedRows} rows deleted`);
+    if (args.json) output.result(toJson(summary));
+    else for (const line of formatRetentionSummary(summary)) output.result(line);
+    return summary.scenesFailed > 0 ? EXIT.FAILED : EXIT.OK;
+  },
+};

@@ -1,0 +1,219 @@
+import type { SqlExecutor } from '../db/sql.ts';
+import { replayUpdates } from '../log/replay.ts';
+import { advisoryXactLock, LOCK_NAMESPACES, tryAdvisoryXactLock } from '../scheduler/locks.ts';
+
+/**
+ * Compaction (architecture 4.6 / 6.4): merges a prefix of a scene's live rows into one compacted
+ * row and marks exactly the merged rows `compacted_by`, so a load reads the compacted row and the
+ * tail after it. The originals stay until retention deletes them.
+ *
+ * Why it is safe while editors type and other instances run:
+ * - A scene's `seq` is its commit order (see `SceneLog`): every statement sees a prefix of the
+ *   log. Rows are selected by seq in one statement, so an append that commits during the
+ *   compaction has a higher seq than anything selected and stays live, untouched.
+ * - Everything happens in one transaction: the compacted row and the marks become visible
+ *   together or not at all. A compaction interrupted at any point leaves the log as it was, and
+ *   running it again merges the same prefix (plus whatever was appended since).
+ * - The merged rows are marked by id and only while still unmarked; if any of them was marked or
+ *   removed meanwhile the transaction fails instead of half-merging.
+ * - A per-scene advisory lock keeps two instances from compacting the same scene at once.
+ * - Rows that fail to decode are left live, unmerged, for the load path to quarantine.
+ * - The merged update is built by applying the rows to a document and encoding its state (never
+ *   `Y.mergeUpdates`, which is super-linear); updates waiting for missing dependencies are kept in
+ *   the encoded state, so even a log with a gap compacts without losing them.
+ */
+
+/** Rows merged by one compaction at most; a longer live tail is merged over several compactions. */
+export const DEFAULT_MAX_ROWS_PER_COMPACTION = 10_000;
+
+/** The points between the statements of a compaction, in order (observers and fault tests). */
+export type CompactionStep = 'locked' | 'selected' | 'built' | 'inserted' | 'marked';
+
+export interface CompactSceneOptions {
+  /** Merge only up to the newest live update created before this time (the age trigger). */
+  createdBefore?: Date;
+  /** Merge only rows with a sequence number up to this one. */
+  upToSeq?: bigint;
+  /** Rows merged at most (default `DEFAULT_MAX_ROWS_PER_COMPACTION`); the oldest rows go first. */
+  maxRows?: number;
+  /** Wait for a concurrent compaction of the scene to finish instead of skipping the scene. */
+  wait?: boolean;
+  /**
+   * Called after each step inside the transaction; a throw rolls the whole compaction back. For
+   * progress reporting, and for tests that crash a compaction at a chosen step.
+   */
+  onStep?: (step: CompactionStep) => void | Promise<void>;
+}
+
+export interface CompactedScene {
+  status: 'compacted';
+  sceneId: string;
+  /** The new compacted row. */
+  versionId: string;
+  /** Its sequence number: the highest one it merged. */
+  seq: bigint;
+  /** Rows merged (originals and an older compacted row). */
+  mergedRows: number;
+  /** Updates those rows stand for (the new row's `compacted_count`). */
+  mergedUpdates: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Rows left live because they do not decode. */
+  undecodable: number;
+  /** More live rows up to the bound remained than `maxRows` allowed: run it again. */
+  truncated: boolean;
+  /** The merged rows wait for updates the log does not have (kept in the compacted row). */
+  hasGap: boolean;
+}
+
+export interface SkippedCompaction {
+  status: 'skipped';
+  sceneId: string;
+  /** `busy`: another compaction of the scene holds the lock; `nothing_to_compact`: fewer than two mergeable rows. */
+  reason: 'busy' | 'nothing_to_compact';
+  undecodable: number;
+}
+
+export type CompactionResult = CompactedScene | SkippedCompaction;
+
+/** The rows marked were not exactly the rows merged: something changed them concurrently. */
+export class CompactionConflictError extends Error {
+  readonly code = 'COMPACTION_CONFLICT';
+  constructor(
+    readonly sceneId: string,
+    readonly expected: number,
+    readonly marked: number,
+  ) {
+    super(`Compaction of scene ${sceneId} rolled back: ${expected} rows merged but ${marked} could be marked (changed concurrently)`);
+    this.name = 'CompactionConflictError';
+  }
+}
+
+type Numeric = bigint | string | number;
+
+interface CandidateRow {
+  version_id: string;
+  seq: Numeric;
+  yjs_update: Uint8Array;
+  is_compacted: boolean;
+  compacted_count: number;
+  created_at: Date;
+}
+
+const NEWEST_OLD_UPDATE_SQL = `
+  SELECT max(seq) AS seq FROM scene_versions
+  WHERE scene_id = $1::uuid AND compacted_by IS NULL AND is_compacted = false AND created_at < $2`;
+
+// One statement, so it sees a prefix of the log (seq is commit order). FOR UPDATE keeps a
+// concurrent quarantine from moving a selected row out before the marks are written.
+const SELECT_LIVE_SQL = `
+  SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+  FROM scene_versions
+  WHERE scene_id = $1::uuid AND compacted_by IS NULL AND ($2::bigint IS NULL OR seq <= $2::bigint)
+  ORDER BY seq, is_compacted DESC
+  LIMIT $3
+  FOR UPDATE`;
+
+const INSERT_COMPACTED_SQL = `
+  INSERT INTO scene_versions (scene_id, seq, yjs_update, is_compacted, compacted_count, created_by)
+  VALUES ($1::uuid, $2::bigint, $3::bytea, true, $4::int, NULL)
+  RETURNING version_id`;
+
+// By id, never by a range: a row that is not in the list is never touched.
+const MARK_MERGED_SQL = `
+  UPDATE scene_versions SET compacted_by = $2::uuid
+  WHERE scene_id = $1::uuid AND version_id = ANY($3::uuid[]) AND compacted_by IS NULL
+  RETURNING version_id`;
+
+export async function compactScene(sql: SqlExecutor, sceneId: string, options: CompactSceneOptions = {}): Promise<CompactionResult> {
+  const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS_PER_COMPACTION;
+  if (!Number.isInteger(maxRows) || maxRows < 2) throw new RangeError(`maxRows must be an integer of at least 2, not ${maxRows}`);
+  const step = async (name: CompactionStep) => {
+    await options.onStep?.(name);
+  };
+  const skipped = (reason: SkippedCompaction['reason'], undecodable = 0): SkippedCompaction => ({ status: 'skipped', sceneId, reason, undecodable });
+
+  return sql.transaction(async (tx): Promise<CompactionResult> => {
+    if (options.wait) {
+      await advisoryXactLock(tx, LOCK_NAMESPACES.compaction, sceneId);
+    } else if (!(await tryAdvisoryXactLock(tx, LOCK_NAMESPACES.compaction, sceneId))) {
+      return skipped('busy');
+    }
+    await step('locked');
+
+    let bound = options.upToSeq ?? null;
+    if (options.createdBefore) {
+      const [row] = await tx.query<{ seq: Numeric | null }>('compaction_newest_old_update', NEWEST_OLD_UPDATE_SQL, [
+        sceneId,
+        options.createdBefore,
+      ]);
+      if (row?.seq == null) return skipped('nothing_to_compact');
+      const newestOld = BigInt(row.seq);
+      bound = bound === null || newestOld < bound ? newestOld : bound;
+    }
+
+    const rows = await tx.query<CandidateRow>('compaction_select_live', SELECT_LIVE_SQL, [
+      sceneId,
+      bound === null ? null : bound.toString(),
+      maxRows,
+    ]);
+    await step('selected');
+
+    const replay = replayUpdates(
+      rows.map((row) => ({
+        versionId: row.version_id,
+        seq: BigInt(row.seq),
+        update: row.yjs_update,
+        isCompacted: row.is_compacted,
+        compactedCount: Number(row.compacted_count),
+        createdAt: row.created_at,
+      })),
+    );
+    const undecodable = new Set(replay.undecodable.map((row) => row.versionId));
+    const merged = rows.filter((row) => !undecodable.has(row.version_id));
+    if (!worthMerging(merged)) return skipped('nothing_to_compact', undecodable.size);
+    await step('built');
+
+    // Rows come in seq order, so the last merged row has the highest merged seq.
+    const seq = BigInt(merged[merged.length - 1]!.seq);
+    const mergedUpdates = merged.reduce((sum, row) => sum + Number(row.compacted_count), 0);
+    const [inserted] = await tx.query<{ version_id: string }>('compaction_insert', INSERT_COMPACTED_SQL, [
+      sceneId,
+      seq.toString(),
+      Buffer.from(replay.state.buffer, replay.state.byteOffset, replay.state.byteLength),
+      mergedUpdates,
+    ]);
+    const versionId = inserted!.version_id;
+    await step('inserted');
+
+    const marked = await tx.query<{ version_id: string }>('compaction_mark_merged', MARK_MERGED_SQL, [
+      sceneId,
+      versionId,
+      merged.map((row) => row.version_id),
+    ]);
+    if (marked.length !== merged.length) throw new CompactionConflictError(sceneId, merged.length, marked.length);
+    await step('marked');
+
+    return {
+      status: 'compacted',
+      sceneId,
+      versionId,
+      seq,
+      mergedRows: merged.length,
+      mergedUpdates,
+      bytesBefore: merged.reduce((sum, row) => sum + row.yjs_update.byteLength, 0),
+      bytesAfter: replay.state.byteLength,
+      undecodable: undecodable.size,
+      truncated: rows.length === maxRows,
+      hasGap: replay.hasGap,
+    };
+  });
+}
+
+/**
+ * Merging pays only when it replaces at least two rows by one; a lone compacted row (or a lone
+ * update) is already as small as the log gets.
+ */
+export function worthMerging(rows: readonly unknown[]): boolean {
+  return rows.length >= 2;
+}

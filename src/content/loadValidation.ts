@@ -1,0 +1,236 @@
+// Validation of a scene right after the append log has been replayed into its live document
+// (reliability plan 1.3 and 2.1): seed an empty scene from REST once, detect a log that replays
+// empty, and report divergence. Returns what the live document must apply; it never touches the
+// document itself, so the Hocuspocus extension decides how (with an "already stored" origin).
+import type * as Y from 'yjs';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { getScreenplayConverter, yDocBlockCount, type ScreenplayConverter } from '../screenplay/convert.ts';
+import { decideOnLoad, type CorruptionKind, type CorruptionPolicy } from './decisions.ts';
+import { compareContent, readYjsContent, type DivergenceReport } from './divergence.ts';
+import { SceneSeedingError } from './errors.ts';
+import { readRestContent } from './restContent.ts';
+import type { SceneSeeder, SeedResult } from './seeding.ts';
+
+export type LoadCheckResult =
+  // The document had content and was compared with REST (never overwritten from it).
+  | 'in-sync'
+  | 'diverged'
+  | 'yjs-unreadable'
+  | 'rest-invalid'
+  // The REST copy could not be read; the document (which has content) is served unchecked.
+  | 'unchecked'
+  // The document was empty.
+  | 'empty-scene'
+  | 'seeded'
+  | 'loaded-existing'
+  | 'invalid-rest'
+  | 'corrupt'
+  | 'reseeded'
+  | 'scene-not-found';
+
+export interface CorruptionReport {
+  kind: CorruptionKind;
+  storedRows: number;
+  restBlockCount: number | null;
+  policy: CorruptionPolicy;
+  reseeded: boolean;
+}
+
+export interface SceneLoadCheck {
+  sceneId: string;
+  result: LoadCheckResult;
+  /**
+   * Updates the live document must apply, all already in the log: the seed, a reseed, or the log
+   * as another instance left it. Applying one the document already has is a no-op.
+   */
+  updates: Uint8Array[];
+  /** For a document that had content: how it compares with REST (a divergence detector can reuse it). */
+  divergence: DivergenceReport | null;
+  corruption: CorruptionReport | null;
+  /** The version appended by this load (seed or reseed). */
+  appended: { versionId: string; seq: bigint } | null;
+}
+
+export interface SceneLoadValidatorConfiguration {
+  prisma: PrismaClient;
+  seeder: SceneSeeder;
+  corruptionPolicy: CorruptionPolicy;
+  metrics: Metrics;
+  logger: Logger;
+  converter?: ScreenplayConverter;
+}
+
+export class SceneLoadValidator {
+  private readonly configuration: Required<SceneLoadValidatorConfiguration>;
+
+  constructor(configuration: SceneLoadValidatorConfiguration) {
+    this.configuration = { converter: getScreenplayConverter(), ...configuration };
+  }
+
+  /**
+   * Checks the freshly loaded `document` of `sceneId`. Throws `SceneSeedingError` only when the
+   * document is empty and the database could not be asked whether to seed it: serving it then
+   * would let editors type into a blank scene whose REST content would never be seeded.
+   */
+  async check(document: Y.Doc, sceneId: string): Promise<SceneLoadCheck> {
+    const { prisma, logger } = this.configuration;
+    const documentBlockCount = yDocBlockCount(document);
+    let scene: { contentBlocks: unknown } | null;
+    try {
+      scene = await prisma.scene.findUnique({ where: { sceneId }, select: { contentBlocks: true } });
+    } catch (error) {
+      if (documentBlockCount === 0) {
+        logger.error({ err: error, sceneId }, 'could not read the REST copy of an empty scene; connection refused');
+        throw new SceneSeedingError(sceneId, { cause: error });
+      }
+      logger.warn({ err: error, sceneId }, 'could not read the REST copy; serving the Yjs content unchecked');
+      return this.finish({ ...blank(sceneId), result: 'unchecked' });
+    }
+    if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
+
+    const rest = readRestContent(scene.contentBlocks);
+    const decision = decideOnLoad({ documentBlockCount, rest: rest.kind });
+    switch (decision.action) {
+      case 'compare':
+        return this.finish(this.compare(document, sceneId, rest));
+      case 'serve-empty':
+        return this.finish({ ...blank(sceneId), result: 'empty-scene' });
+      case 'check-under-lock':
+        return this.finish(await this.seedUnderLock(sceneId));
+    }
+  }
+
+  private compare(document: Y.Doc, sceneId: string, rest: ReturnType<typeof readRestContent>): SceneLoadCheck {
+    const { converter, logger } = this.configuration;
+    const divergence = compareContent(readYjsContent(document, converter), rest);
+    const fields = {
+      sceneId,
+      status: divergence.status,
+      yjsBlocks: divergence.yjsBlockCount,
+      restBlocks: divergence.restBlockCount,
+      firstDifferentBlock: divergence.firstDifferentBlock,
+      problem: divergence.problem ?? undefined,
+    };
+    // The REST copy trails the log by up to a snapshot interval, so divergence on load is normal
+    // and only informative; content either side cannot convert is a real problem.
+    if (divergence.status === 'in-sync') logger.debug(fields, 'scene loaded; Yjs and REST agree');
+    else if (divergence.status === 'diverged') logger.info(fields, 'scene loaded; Yjs differs from the REST copy (Yjs is served)');
+    else logger.warn(fields, 'scene loaded; Yjs and REST could not be compared');
+    return { ...blank(sceneId), result: divergence.status, divergence };
+  }
+
+  private async seedUnderLock(sceneId: string): Promise<SceneLoadCheck> {
+    const { seeder, corruptionPolicy, logger } = this.configuration;
+    let seeded: SeedResult;
+    try {
+      seeded = await seeder.seedIfEmpty(sceneId, { corruptionPolicy, replayExistingLog: true });
+    } catch (error) {
+      logger.error({ err: error, sceneId }, 'seeding check failed; connection refused');
+      throw new SceneSeedingError(sceneId, { cause: error });
+    }
+    if (seeded.outcome === 'scene-not-found') return { ...blank(sceneId), result: 'scene-not-found' };
+    const existing = seeded.state ? [seeded.state] : [];
+
+    switch (seeded.outcome) {
+      case 'seeded':
+        logger.info(
+          {
+            sceneId,
+            versionId: seeded.seed.version.versionId,
+            seq: seeded.seed.version.seq.toString(),
+            blocks: seeded.blockCount,
+            bytes: seeded.seed.update.byteLength,
+          },
+          'empty scene seeded from its REST copy',
+        );
+        return {
+          ...blank(sceneId),
+          result: 'seeded',
+          updates: [seeded.seed.update],
+          appended: { versionId: seeded.seed.version.versionId, seq: seeded.seed.version.seq },
+        };
+      case 'log-has-content':
+        // Another instance (or an earlier load here) seeded or edited between our replay and our
+        // lock: what is in the log now is the scene.
+        logger.info({ sceneId, storedRows: seeded.storedRows }, 'scene was seeded elsewhere first; serving the log');
+        return { ...blank(sceneId), result: 'loaded-existing', updates: existing };
+      case 'nothing-to-seed':
+        return { ...blank(sceneId), result: 'empty-scene', updates: existing };
+      case 'invalid-rest': {
+        const corruption: CorruptionReport | null = seeded.corruption
+          ? { kind: seeded.corruption, storedRows: seeded.storedRows, restBlockCount: seeded.restBlockCount, policy: corruptionPolicy, reseeded: false }
+          : null;
+        if (corruption) this.reportCorruption(sceneId, corruption);
+        // Decided: invalid REST content is never seeded, not even to repair corruption. A lossy
+        // seed would become the source of truth; the log (possibly empty) is served instead and
+        // the REST copy stays untouched for someone to repair.
+        logger.error(
+          {
+            sceneId,
+            code: seeded.problem.code,
+            problem: seeded.problem.message,
+            blockIndex: seeded.problem.blockIndex,
+            restBlocks: seeded.restBlockCount,
+            storedRows: seeded.storedRows,
+          },
+          'REST copy failed validation or the round trip; not seeded, serving what the log has',
+        );
+        return { ...blank(sceneId), result: 'invalid-rest', updates: existing, corruption };
+      }
+      case 'corrupt': {
+        const corruption: CorruptionReport = {
+          kind: seeded.kind,
+          storedRows: seeded.storedRows,
+          restBlockCount: seeded.restBlockCount,
+          policy: corruptionPolicy,
+          reseeded: seeded.reseed !== null,
+        };
+        this.reportCorruption(sceneId, corruption);
+        if (!seeded.reseed) return { ...blank(sceneId), result: 'corrupt', updates: existing, corruption };
+        logger.warn(
+          { sceneId, versionId: seeded.reseed.version.versionId, seq: seeded.reseed.version.seq.toString(), blocks: seeded.restBlockCount },
+          'corrupt scene reseeded from its REST copy as a new version (nothing deleted)',
+        );
+        return {
+          ...blank(sceneId),
+          result: 'reseeded',
+          updates: [...existing, seeded.reseed.update],
+          corruption,
+          appended: { versionId: seeded.reseed.version.versionId, seq: seeded.reseed.version.seq },
+        };
+      }
+      case 'would-seed':
+      case 'has-log':
+        // Only a dry run or a caller that does not replay gets these; this one does neither.
+        throw new Error(`unexpected seeding outcome ${seeded.outcome} on load`);
+    }
+  }
+
+  private reportCorruption(sceneId: string, corruption: CorruptionReport): void {
+    this.configuration.metrics.corruptionDetected.inc();
+    this.configuration.logger.warn(
+      {
+        event: 'YJS_CORRUPTION_DETECTED',
+        sceneId,
+        kind: corruption.kind,
+        storedRows: corruption.storedRows,
+        yjsBlocks: 0,
+        restBlocks: corruption.restBlockCount,
+        policy: corruption.policy,
+      },
+      'stored Yjs updates replay to an empty document while the REST copy has content',
+    );
+  }
+
+  private finish(check: SceneLoadCheck): SceneLoadCheck {
+    this.configuration.metrics.sceneLoadChecks.inc({ result: check.result });
+    if (check.appended) this.configuration.metrics.updatesAppended.inc({ origin: 'server' });
+    return check;
+  }
+}
+
+function blank(sceneId: string): SceneLoadCheck {
+  return { sceneId, result: 'empty-scene', updates: [], divergence: null, corruption: null, appended: null };
+}

@@ -1,0 +1,103 @@
+import type { Hocuspocus } from '@hocuspocus/server';
+import * as Y from 'yjs';
+import { alreadyStoredOrigin } from '../collab/origins.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { GroupCommitQueue } from '../log/groupCommit.ts';
+import type { AppendedVersion, SceneLog } from '../log/sceneLog.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { applyRestBlocksToYDoc, applyTiptapJSONToYDoc } from '../screenplay/index.ts';
+import { readLogHead, stateAtSeq } from '../snapshots/sceneState.ts';
+
+/** New content for a scene: REST blocks or TipTap (ProseMirror) JSON, already validated. */
+export type SceneContentInput = { blocks: unknown[] } | { doc: Record<string, unknown> };
+
+export type ContentWriteResult = { changed: false } | { changed: true; appended: AppendedVersion };
+
+/** `base_seq` names a state the log never reached. */
+export class BaseSeqAheadError extends Error {
+  readonly code = 'BASE_SEQ_AHEAD';
+  constructor(
+    readonly baseSeq: bigint,
+    readonly latestSeq: bigint | null,
+  ) {
+    super(`base_seq ${baseSeq} is ahead of the scene's log (latest seq ${latestSeq ?? 'none'})`);
+    this.name = 'BaseSeqAheadError';
+  }
+}
+
+export interface SceneContentWriterConfiguration {
+  prisma: PrismaClient;
+  sceneLog: SceneLog;
+  hocuspocus: Hocuspocus;
+  queue: GroupCommitQueue;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * Applies content sent over HTTP to a scene's live document as a minimal change, the way an
+ * editor's own edit is applied: stored first, then applied and broadcast.
+ *
+ * The change is computed on a scratch document (y-prosemirror's `updateYFragment`, which touches
+ * only what differs), appended to the log through the same group commit queue as every client
+ * update, and only once committed applied to the live document with an origin that tells the
+ * append-log extension it is already stored. Connected editors see it at once, the response can
+ * name the sequence number the change got, and nothing that is not on disk is ever broadcast.
+ * (Applying to the live document first and then awaiting the extension's `serverWritesCommitted`
+ * would broadcast before the commit, and could return before the extension's `onChange` had even
+ * registered the write: Hocuspocus calls that hook a microtask later.)
+ *
+ * What the scratch document starts from decides what the PATCH means:
+ * - with `baseSeq` (the `seq` of the read the client edited), the scene as it was at that seq: the
+ *   update is exactly the client's edit, and it merges with everything committed since like an
+ *   editor that was offline since then, so concurrent typing anywhere survives;
+ * - without it, the live document: the scene becomes the sent content, overwriting what the
+ *   server already had where the content says otherwise.
+ */
+export class SceneContentWriter {
+  private readonly configuration: SceneContentWriterConfiguration;
+
+  constructor(configuration: SceneContentWriterConfiguration) {
+    this.configuration = { ...configuration };
+  }
+
+  async write(sceneId: string, userId: string, input: SceneContentInput, options: { baseSeq?: bigint } = {}): Promise<ContentWriteResult> {
+    const { prisma, sceneLog, hocuspocus, queue, metrics, logger } = this.configuration;
+    // A direct connection loads the scene (replaying the log, and seeding it if that is due) when
+    // no editor has it open, and keeps it loaded until the change has been applied.
+    const connection = await hocuspocus.openDirectConnection(sceneId, { userId });
+    try {
+      const live = connection.document!;
+      let base: Uint8Array;
+      if (options.baseSeq === undefined) {
+        base = Y.encodeStateAsUpdate(live);
+      } else {
+        const head = await readLogHead(prisma, sceneId);
+        if (head === null || options.baseSeq > head) throw new BaseSeqAheadError(options.baseSeq, head);
+        base = await stateAtSeq(prisma, sceneLog, sceneId, options.baseSeq);
+      }
+      // A fresh client id: the scratch document's new items must never collide with anyone's.
+      const scratch = new Y.Doc();
+      let update: Uint8Array | null;
+      try {
+        Y.applyUpdate(scratch, base);
+        const result = 'blocks' in input ? applyRestBlocksToYDoc(scratch, input.blocks) : applyTiptapJSONToYDoc(scratch, input.doc);
+        update = result.update;
+      } finally {
+        scratch.destroy();
+      }
+      if (update === null) return { changed: false };
+      const appended = await queue.append({ sceneId, update, createdBy: userId });
+      metrics.updatesAppended.inc({ origin: 'server' });
+      Y.applyUpdate(live, update, alreadyStoredOrigin({ userId }));
+      logger.info(
+        { sceneId, userId, seq: appended.seq.toString(), baseSeq: options.baseSeq?.toString() ?? null, bytes: update.byteLength },
+        'scene content written over HTTP',
+      );
+      return { changed: true, appended };
+    } finally {
+      await connection.disconnect();
+    }
+  }
+}

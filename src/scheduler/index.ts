@@ -1,0 +1,54 @@
+import type { Config } from '../config.ts';
+import type { SqlExecutor } from '../db/sql.ts';
+import type { DivergenceDetector } from '../divergence/detector.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { SnapshotService } from '../snapshots/service.ts';
+import { compactionJob, divergenceJob, retentionJob, snapshotJob } from './jobs.ts';
+import { detectDatabaseFlavour, jobLocksFor, type DatabaseFlavour, type JobLocks } from './locks.ts';
+import { JobScheduler } from './scheduler.ts';
+
+export * from './jobs.ts';
+export * from './locks.ts';
+export * from './scheduler.ts';
+
+export interface BackgroundJobsDeps {
+  config: Config;
+  sql: SqlExecutor;
+  logger: Logger;
+  metrics: Metrics;
+  snapshots: SnapshotService;
+  divergence: DivergenceDetector;
+  /** Known to the caller that opened the database; detected from `version()` otherwise. */
+  databaseFlavour?: DatabaseFlavour;
+  /** Defaults to advisory locks on PostgreSQL and in-process locks on PGlite (one process). */
+  locks?: JobLocks;
+}
+
+/** The scheduler with the server's four jobs, configured from `config.jobs`; not started yet. */
+export async function createJobScheduler(deps: BackgroundJobsDeps): Promise<JobScheduler> {
+  const { config, sql, logger, metrics } = deps;
+  const locks = deps.locks ?? jobLocksFor(sql, deps.databaseFlavour ?? (await detectDatabaseFlavour(sql)));
+  const { compaction, retention, divergence } = config.jobs;
+  return new JobScheduler({
+    logger,
+    metrics,
+    jobs: [
+      snapshotJob({ snapshots: deps.snapshots, locks, logger, intervalMs: config.snapshots.intervalMs }),
+      compactionJob({
+        sql,
+        logger,
+        metrics,
+        intervalMs: compaction.intervalMs,
+        thresholds: {
+          minUpdates: compaction.minUpdates,
+          minAgeMs: compaction.minAgeMs,
+          hotLiveRows: compaction.hotLiveRows,
+          maxRowsPerCompaction: compaction.maxRowsPerCompaction,
+        },
+      }),
+      retentionJob({ sql, logger, metrics, intervalMs: retention.intervalMs, retentionMs: retention.retentionMs, batchSize: retention.batchSize }),
+      divergenceJob({ divergence: deps.divergence, locks, intervalMs: divergence.intervalMs }),
+    ],
+  });
+}

@@ -1,0 +1,255 @@
+import { performance } from 'node:perf_hooks';
+import type * as Y from 'yjs';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import type { SceneLog } from '../log/sceneLog.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import {
+  checksumBlocks,
+  InvalidRestBlocksError,
+  parseRestBlocks,
+  restBlockFromParsed,
+  ScreenplayConversionError,
+  type CanonicalRestBlock,
+} from '../screenplay/index.ts';
+import { snapshotFreshness, type FreshnessThresholds, type SnapshotFreshness } from './freshness.ts';
+import { deriveAt, deriveFromLiveDocument, deriveFromLog, type DerivedScene, type HistoricScene } from './sceneState.ts';
+import { UnknownSceneError } from './service.ts';
+
+/** Where a scene's content came from on this read. */
+export type ContentOrigin =
+  /** The stored REST copy, current with the log (`snapshot_seq` equals the log's latest seq). */
+  | 'snapshot'
+  /** The in-memory document of this instance, checked against the newest rows of the log. */
+  | 'live_document'
+  /** A replay of the log. */
+  | 'replay'
+  /** The REST copy of a scene without a Yjs log (or whose Yjs state could not be read). */
+  | 'rest_copy';
+
+export interface SceneView {
+  sceneId: string;
+  scriptId: string;
+  position: number;
+  sceneHeading: string | null;
+  version: number;
+  blocks: unknown[];
+  /** `yjs` when derived from the log; otherwise the REST copy's own `snapshot_source`. */
+  source: string;
+  origin: ContentOrigin;
+  /** Every update up to this sequence number is in `blocks`; null for a scene without a Yjs log. */
+  seq: bigint | null;
+  updateCount: number;
+  snapshotAt: Date | null;
+  snapshotSeq: bigint | null;
+  freshness: SnapshotFreshness;
+  lastModified: Date;
+  /** Why the Yjs state was not used although the scene has one (the REST copy was served instead). */
+  yjsError: string | null;
+}
+
+export interface SceneReaderConfiguration {
+  prisma: PrismaClient;
+  sceneLog: SceneLog;
+  metrics: Metrics;
+  logger: Logger;
+  /** The scene's document if it is loaded on this instance (Hocuspocus's `documents`). */
+  liveDocument: (sceneId: string) => Y.Doc | undefined;
+  /**
+   * Resolves once the server's own changes to the scene are committed (the append-log extension's
+   * `serverWritesCommitted`): a change the server applied before storing it must not be read from
+   * the live document as if it were in the log.
+   */
+  serverWritesCommitted?: (sceneId: string) => Promise<void>;
+  /** Scenes derived at the same time; each replay is CPU-bound, so a few at once is enough. */
+  concurrency: number;
+  freshness?: FreshnessThresholds;
+  now: () => Date;
+}
+
+const defaults = { concurrency: 4, now: () => new Date() };
+
+interface SceneRow {
+  scene_id: string;
+  script_id: string;
+  position: number;
+  scene_heading: string | null;
+  content_blocks: unknown;
+  version: number;
+  snapshot_source: string;
+  snapshot_at: Date | null;
+  yjs_derived: boolean;
+  yjs_checksum: string | null;
+  snapshot_seq: bigint | null;
+  updated_at: Date;
+  last_seq: bigint | null;
+  has_versions: boolean;
+  snapshot_update_count: number | null;
+  snapshot_latest_at: Date | null;
+}
+
+/**
+ * Reads scenes for the HTTP API (section 6.2): content from the Yjs log when the scene has one,
+ * else the REST copy. Listing a long script must not replay every log, so each scene takes the
+ * cheapest source that is provably up to date: the stored snapshot when it is current and intact,
+ * then a document loaded on this instance, and only then a replay.
+ */
+export class SceneReader {
+  private readonly configuration: SceneReaderConfiguration;
+
+  constructor(configuration: Omit<SceneReaderConfiguration, keyof typeof defaults> & Partial<Pick<SceneReaderConfiguration, keyof typeof defaults>>) {
+    this.configuration = { ...defaults, ...configuration };
+  }
+
+  /** Every scene of the script by position; an unknown script yields an empty list (the caller checked access). */
+  async scenesOfScript(scriptId: string): Promise<SceneView[]> {
+    const rows = await this.sceneRows(Prisma.sql`s.script_id = ${scriptId}::uuid`);
+    return mapWithConcurrency(rows, this.configuration.concurrency, (row) => this.view(row));
+  }
+
+  async scene(sceneId: string): Promise<SceneView> {
+    const [row] = await this.sceneRows(Prisma.sql`s.scene_id = ${sceneId}::uuid`);
+    if (!row) throw new UnknownSceneError(sceneId);
+    return this.view(row);
+  }
+
+  /** The scene as it was at `at`, from the retained original rows of the log. */
+  async sceneAt(sceneId: string, at: Date): Promise<HistoricScene> {
+    const { prisma, sceneLog } = this.configuration;
+    return deriveAt(prisma, sceneLog, sceneId, at);
+  }
+
+  private async sceneRows(where: Prisma.Sql): Promise<SceneRow[]> {
+    // The snapshot metadata row matching the stored copy gives its update count and the time of
+    // its newest update, so a current snapshot needs no look at the log at all.
+    return this.configuration.prisma.$queryRaw<SceneRow[]>`
+      SELECT s.scene_id, s.script_id, s.position, s.scene_heading, s.content_blocks, s.version,
+             s.snapshot_source::text AS snapshot_source, s.snapshot_at, s.yjs_derived, s.yjs_checksum,
+             s.snapshot_seq, s.updated_at, h.last_seq,
+             EXISTS (SELECT 1 FROM scene_versions v WHERE v.scene_id = s.scene_id) AS has_versions,
+             m.yjs_version_count AS snapshot_update_count, m.latest_at AS snapshot_latest_at
+      FROM scenes s
+      LEFT JOIN scene_log_heads h ON h.scene_id = s.scene_id
+      LEFT JOIN LATERAL (
+        SELECT md.yjs_version_count, v.created_at AS latest_at
+        FROM scene_snapshot_metadata md
+        LEFT JOIN scene_versions v ON v.version_id = md.yjs_latest_version_id
+        WHERE md.scene_id = s.scene_id AND md.yjs_latest_seq = s.snapshot_seq
+        ORDER BY md.created_at DESC
+        LIMIT 1
+      ) m ON true
+      WHERE ${where}
+      ORDER BY s.position, s.scene_id`;
+  }
+
+  private async view(row: SceneRow): Promise<SceneView> {
+    const { now, freshness } = this.configuration;
+    const snapshotSeq = row.snapshot_seq == null ? null : BigInt(row.snapshot_seq);
+    const base = {
+      sceneId: row.scene_id,
+      scriptId: row.script_id,
+      position: row.position,
+      sceneHeading: row.scene_heading,
+      version: row.version,
+      snapshotAt: row.snapshot_at,
+      snapshotSeq,
+      freshness: snapshotFreshness(row.snapshot_at, now(), freshness),
+    };
+    const restCopy = (yjsError: string | null): SceneView => ({
+      ...base,
+      blocks: Array.isArray(row.content_blocks) ? row.content_blocks : [],
+      source: row.snapshot_source,
+      origin: 'rest_copy',
+      seq: null,
+      updateCount: 0,
+      lastModified: row.updated_at,
+      yjsError,
+    });
+
+    if (!row.has_versions) return restCopy(null);
+
+    const snapshotBlocks = currentSnapshotBlocks(row, snapshotSeq);
+    if (snapshotBlocks !== null) {
+      const updateCount = row.snapshot_update_count ?? (await this.configuration.sceneLog.counts(row.scene_id)).updates;
+      return {
+        ...base,
+        blocks: snapshotBlocks,
+        source: 'yjs',
+        origin: 'snapshot',
+        seq: snapshotSeq,
+        updateCount,
+        lastModified: row.snapshot_latest_at ?? row.snapshot_at ?? row.updated_at,
+        yjsError: null,
+      };
+    }
+
+    try {
+      const { derived, origin } = await this.derive(row.scene_id);
+      if (derived === null) return restCopy(null);
+      return {
+        ...base,
+        blocks: derived.blocks,
+        source: 'yjs',
+        origin,
+        seq: derived.seq,
+        updateCount: derived.updateCount,
+        lastModified: derived.lastModifiedAt,
+        yjsError: null,
+      };
+    } catch (error) {
+      if (!(error instanceof ScreenplayConversionError)) throw error;
+      // Graceful degradation (section 3.4): a scene whose Yjs state cannot be shown losslessly is
+      // served from its REST copy, and says so, rather than failing the whole script's list.
+      this.configuration.logger.error({ err: error, sceneId: row.scene_id }, 'Yjs state not convertible; served the REST copy');
+      return restCopy(`${error.code}: ${error.message}`);
+    }
+  }
+
+  private async derive(sceneId: string): Promise<{ derived: DerivedScene | null; origin: ContentOrigin }> {
+    const { prisma, sceneLog, metrics, liveDocument } = this.configuration;
+    if (liveDocument(sceneId)) await this.configuration.serverWritesCommitted?.(sceneId);
+    // Looked up again after the wait: the document may have been unloaded meanwhile.
+    const live = liveDocument(sceneId);
+    if (live) {
+      const derived = await deriveFromLiveDocument(prisma, sceneLog, sceneId, live);
+      if (derived) return { derived, origin: 'live_document' };
+    }
+    const started = performance.now();
+    const derived = await deriveFromLog(prisma, sceneLog, sceneId);
+    metrics.sceneLoadTime.observe((performance.now() - started) / 1000);
+    return { derived, origin: 'replay' };
+  }
+}
+
+/**
+ * The stored copy, in the converters' output form, when it may stand in for the log: derived from
+ * the log's latest state and still what the snapshot wrote. The checksum catches a copy rewritten
+ * behind the snapshot's back (the divergence detector reports those), which must never be served
+ * as the Yjs state. Null when the log has to be read instead.
+ */
+function currentSnapshotBlocks(row: SceneRow, snapshotSeq: bigint | null): CanonicalRestBlock[] | null {
+  if (!row.yjs_derived || snapshotSeq === null || row.last_seq == null || row.yjs_checksum === null) return null;
+  if (snapshotSeq < BigInt(row.last_seq)) return null;
+  try {
+    if (checksumBlocks(row.content_blocks) !== row.yjs_checksum) return null;
+    // A copy written by seeding keeps the REST client's key order and `null`s; readers get the same
+    // shape whichever path served the scene.
+    return parseRestBlocks(row.content_blocks).map(restBlockFromParsed);
+  } catch (error) {
+    if (error instanceof InvalidRestBlocksError) return null;
+    throw error;
+  }
+}
+
+async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

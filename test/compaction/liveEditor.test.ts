@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { RunningApp } from '../../src/app.ts';
+import { compactScene } from '../../src/compaction/compactScene.ts';
+import { replayUpdates } from '../../src/log/replay.ts';
+import { tokenFor } from '../helpers/auth.ts';
+import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
+import { describeEachDatabase } from '../helpers/db.ts';
+import { createScript } from '../helpers/fixtures.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { logRows } from './support.ts';
+
+function typeChar(client: TestClient, ch: string): void {
+  const fragment = client.doc.getXmlFragment('default');
+  client.doc.transact(() => {
+    let paragraph = fragment.get(0) as Y.XmlElement | undefined;
+    if (!paragraph) {
+      paragraph = new Y.XmlElement('paragraph');
+      paragraph.insert(0, [new Y.XmlText()]);
+      fragment.insert(0, [paragraph]);
+    }
+    const text = paragraph.get(0) as Y.XmlText;
+    text.insert(text.length, ch);
+  });
+}
+
+const content = (doc: Y.Doc) => doc.getXmlFragment('default').toString();
+
+describeEachDatabase('compaction while an editor is connected', (db) => {
+  let app: RunningApp;
+  const clients: TestClient[] = [];
+
+  beforeAll(async () => {
+    app = await startTestServer(db());
+  });
+  afterAll(async () => {
+    for (const client of clients) client.destroy();
+    await app?.stop();
+  });
+
+  it('changes only storage: the open document, its editors and fresh loads all agree', async () => {
+    const { sceneIds, userId } = await createScript(db().prisma);
+    const sceneId = sceneIds[0]!;
+    const token = await tokenFor(userId);
+    const writer = connectClient(app.wsUrl, sceneId, { token });
+    const watcher = connectClient(app.wsUrl, sceneId, { token });
+    clients.push(writer, watcher);
+    await Promise.all([waitForSynced(writer), waitForSynced(watcher)]);
+
+    // Type for a while and compact the scene over and over while the writer types.
+    let typed = 0;
+    const typing = setInterval(() => {
+      typeChar(writer, 'abcdefghijklmnopqrstuvwxyz'[typed % 26]!);
+      typed += 1;
+    }, 2);
+    let compactions = 0;
+    const deadline = Date.now() + 1500;
+    try {
+      while (Date.now() < deadline) {
+        const result = await compactScene(db().database.sql, sceneId, { wait: true });
+        if (result.status === 'compacted') compactions += 1;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      clearInterval(typing);
+    }
+    await waitForAcked(writer);
+    expect(compactions).toBeGreaterThan(2);
+
+    // The editors keep working on the same document after compaction.
+    for (const ch of 'END') typeChar(writer, ch);
+    await waitForAcked(writer);
+    await waitFor(() => content(watcher.doc) === content(writer.doc), 'the watcher sees every edit');
+    expect(content(writer.doc)).toContain('END');
+
+    // A last compaction, then the log alone must reproduce the document.
+    await compactScene(db().database.sql, sceneId, { wait: true });
+    const rows = await logRows(db().database.sql, sceneId);
+    expect(rows.filter((row) => row.compactedBy === null).length).toBe(1);
+    // Every update the writer sent is stored once (merged rows are kept until retention).
+    expect(rows.filter((row) => !row.isCompacted)).toHaveLength(typed + 3);
+    const fromLog = new Y.Doc();
+    Y.applyUpdate(fromLog, replayUpdates(await app.sceneLog.load(sceneId)).state);
+    expect(content(fromLog)).toBe(content(writer.doc));
+
+    const reader = connectClient(app.wsUrl, sceneId, { token });
+    clients.push(reader);
+    await waitForSynced(reader);
+    expect(content(reader.doc)).toBe(content(writer.doc));
+  });
+});

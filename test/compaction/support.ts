@@ -1,0 +1,101 @@
+import * as Y from 'yjs';
+import type { SqlExecutor } from '../../src/db/sql.ts';
+import { replayUpdates } from '../../src/log/replay.ts';
+import { SceneLog } from '../../src/log/sceneLog.ts';
+
+/**
+ * An editor typing into its own document: each edit is one Yjs update, as a provider would send
+ * it. Several typists on one scene produce concurrent updates (none has seen the others').
+ */
+export class Typist {
+  readonly doc = new Y.Doc();
+  private pending: Uint8Array[] = [];
+
+  constructor() {
+    this.doc.on('update', (update: Uint8Array) => this.pending.push(update));
+  }
+
+  /** Types `text` at `at` (clamped), one update per call. */
+  type(text: string, at?: number): Uint8Array {
+    const t = this.doc.getText('t');
+    t.insert(Math.min(at ?? t.length, t.length), text);
+    return this.take();
+  }
+
+  /** Deletes up to `length` characters at `at` (clamped); null when there was nothing to delete. */
+  erase(at: number, length: number): Uint8Array | null {
+    const t = this.doc.getText('t');
+    if (t.length === 0) return null;
+    const start = Math.min(at, t.length - 1);
+    t.delete(start, Math.max(1, Math.min(length, t.length - start)));
+    return this.take();
+  }
+
+  private take(): Uint8Array {
+    const [update] = this.pending;
+    this.pending = [];
+    return update!;
+  }
+}
+
+/** `n` typing updates of one character each, as one editor produces them. */
+export function typingUpdates(n: number, text = 'abcdefghij'): Uint8Array[] {
+  const typist = new Typist();
+  return Array.from({ length: n }, (_, i) => typist.type(text[i % text.length]!));
+}
+
+/** The document a fresh load of the scene gives: the live rows, replayed as the server does. */
+export async function loadDocument(sql: SqlExecutor, sceneId: string): Promise<{ doc: Y.Doc; undecodable: number; live: number }> {
+  const rows = await new SceneLog(sql).load(sceneId);
+  const replay = replayUpdates(rows);
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, replay.state);
+  return { doc, undecodable: replay.undecodable.length, live: rows.length };
+}
+
+/** The document with every given update applied: what the log must always load to. */
+export function expectedDocument(updates: readonly Uint8Array[]): Y.Doc {
+  const doc = new Y.Doc();
+  doc.transact(() => {
+    for (const update of updates) Y.applyUpdate(doc, update);
+  });
+  return doc;
+}
+
+/** Same content, same state vector and same deletions. */
+export function sameDocument(a: Y.Doc, b: Y.Doc): boolean {
+  return a.getText('t').toString() === b.getText('t').toString() && Y.equalSnapshots(Y.snapshot(a), Y.snapshot(b));
+}
+
+export interface LogRow {
+  versionId: string;
+  seq: bigint;
+  isCompacted: boolean;
+  compactedCount: number;
+  compactedBy: string | null;
+}
+
+/** Every stored row of the scene (live and merged), in seq order. */
+export async function logRows(sql: SqlExecutor, sceneId: string): Promise<LogRow[]> {
+  const rows = await sql.query<{ version_id: string; seq: bigint | string; is_compacted: boolean; compacted_count: number; compacted_by: string | null }>(
+    'test_log_rows',
+    `SELECT version_id, seq, is_compacted, compacted_count, compacted_by FROM scene_versions
+     WHERE scene_id = $1::uuid ORDER BY seq, is_compacted`,
+    [sceneId],
+  );
+  return rows.map((row) => ({
+    versionId: row.version_id,
+    seq: BigInt(row.seq),
+    isCompacted: row.is_compacted,
+    compactedCount: Number(row.compacted_count),
+    compactedBy: row.compacted_by,
+  }));
+}
+
+/** Moves every row of the scene `ms` into the past (for the age trigger and retention). */
+export async function ageRows(sql: SqlExecutor, sceneId: string, ms: number): Promise<void> {
+  await sql.query('test_age_rows', `UPDATE scene_versions SET created_at = created_at - make_interval(secs => $2::float8) WHERE scene_id = $1::uuid`, [
+    sceneId,
+    ms / 1000,
+  ]);
+}

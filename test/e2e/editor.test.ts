@@ -1,0 +1,274 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebPage } from '../../scripts/build-web.ts';
+import * as Y from 'yjs';
+import { DEMO_USERS } from '../../src/demo/demoScript.ts';
+import { replayUpdates } from '../../src/log/replay.ts';
+import { SceneLog } from '../../src/log/sceneLog.ts';
+import { yDocToRestBlocks } from '../../src/screenplay/index.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { freePort, spawnServer, waitUntilReady, type ServerProcess } from '../helpers/process.ts';
+import { launchChromium } from './browser.ts';
+
+const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
+const [DANA, SAM] = DEMO_USERS as [(typeof DEMO_USERS)[number], (typeof DEMO_USERS)[number]];
+
+interface RestBlock {
+  type: string;
+  text: string;
+}
+
+describe('the editor page in Chromium', () => {
+  let db: TestDatabase;
+  let browser: Browser;
+  let server: ServerProcess | null = null;
+  let env: Record<string, string>;
+  let httpPort: number;
+  let baseUrl: string;
+  let dana: Page;
+  let sam: Page;
+  let firstSceneId: string;
+  const pageErrors: string[] = [];
+
+  async function startServer(): Promise<void> {
+    server = spawnServer(env);
+    await waitUntilReady(httpPort, server);
+  }
+
+  async function openAs(email: string, query = ''): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    page.on('pageerror', (error) => pageErrors.push(`${email}: ${error.message}`));
+    await page.goto(`${baseUrl}/?user=${encodeURIComponent(email)}${query}`);
+    await waitForSaved(page);
+    return page;
+  }
+
+  function waitForSaved(page: Page, timeout = 15_000): Promise<unknown> {
+    return page.waitForSelector('#save-status[data-state="saved"]', { timeout });
+  }
+
+  function saveState(page: Page): Promise<string | null> {
+    return page.locator('#save-status').getAttribute('data-state');
+  }
+
+  function waitForText(page: Page, text: string, timeout = 10_000): Promise<unknown> {
+    return page.waitForFunction((wanted) => document.querySelector('.ProseMirror')?.textContent?.includes(wanted), text, { timeout });
+  }
+
+  /** Puts the caret at the end of the scene. */
+  async function caretToEnd(page: Page): Promise<void> {
+    await page.locator('.ProseMirror').click();
+    await page.keyboard.press('Control+End');
+  }
+
+  async function blockType(page: Page): Promise<string> {
+    return (await page.locator('#block-type').textContent()) ?? '';
+  }
+
+  async function devToken(email: string): Promise<string> {
+    const response = await fetch(`${baseUrl}/api/dev/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email }),
+    });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { token: string }).token;
+  }
+
+  async function sceneBlocks(sceneId: string): Promise<RestBlock[]> {
+    const response = await fetch(`${baseUrl}/api/scenes/${sceneId}`, { headers: { Authorization: `Bearer ${await devToken(DANA.email)}` } });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { content: { blocks: RestBlock[] }; seq: number; metadata: { source: string; derived_from: string } };
+    expect(body.metadata.source).toBe('yjs');
+    console.log('REST', sceneId, body.seq, body.metadata.derived_from, body.content.blocks.slice(-3).map((b) => b.text));
+    return body.content.blocks;
+  }
+
+  /** The scene as its stored log replays it: what is on disk, whatever the server holds in memory. */
+  async function loggedBlocks(sceneId: string): Promise<RestBlock[]> {
+    const rows = await new SceneLog(db.database.sql).load(sceneId);
+    const doc = new Y.Doc();
+    try {
+      const replay = replayUpdates(rows);
+      Y.applyUpdate(doc, replay.state);
+      console.log('LOG', sceneId, rows.length, rows.at(-1)?.seq, replay.hasGap, replay.undecodable.length);
+      return yDocToRestBlocks(doc) as RestBlock[];
+    } finally {
+      doc.destroy();
+    }
+  }
+
+  beforeAll(async () => {
+    // Fails here, with the instruction, when Chromium is missing; then builds what web/ holds now.
+    browser = await launchChromium();
+    await buildWebPage();
+    db = await createTestDatabase('postgres');
+    const [port, http] = [await freePort(), await freePort()];
+    httpPort = http;
+    baseUrl = `http://127.0.0.1:${httpPort}`;
+    // Development mode on an empty database: the server seeds the demo and issues its own tokens.
+    env = { LOG_LEVEL: 'info', NODE_ENV: 'development', AUTH_JWT_SECRET: '', DATABASE_URL: db.databaseUrl!, PORT: String(port), HTTP_PORT: String(httpPort) };
+    await startServer();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    await db?.close();
+  });
+
+  it('opens the demo script by itself: scenes listed, the first scene seeded from its REST content', async () => {
+    dana = await openAs(DANA.email);
+    await expect.poll(() => dana.locator('.scene-link').count()).toBe(3);
+    expect(await dana.locator('.scene-link').first().textContent()).toContain('INT. WRITERS ROOM - NIGHT');
+    await waitForText(dana, 'Every keystroke. On disk before it says so.');
+    // The REST marks came through Yjs: "before it says so" is italic.
+    expect(await dana.locator('.ProseMirror em').first().textContent()).toBe('before it says so');
+    expect(await dana.locator('#identity select').inputValue()).toBe(DANA.email);
+    firstSceneId = (await dana.locator('.ProseMirror').getAttribute('data-scene-id'))!;
+    expect(firstSceneId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('two writers in two pages see each other’s text and carets', async () => {
+    sam = await openAs(SAM.email, `&scene=${firstSceneId}`);
+    await waitForText(sam, 'Every keystroke.');
+
+    await caretToEnd(dana);
+    await dana.keyboard.press('Enter');
+    await dana.keyboard.type('INT. CORRIDOR - NIGHT');
+    await waitForText(sam, 'INT. CORRIDOR - NIGHT');
+
+    await caretToEnd(sam);
+    await sam.keyboard.press('Enter');
+    await sam.keyboard.type('Sam drags a whiteboard down the corridor.');
+    await waitForText(dana, 'Sam drags a whiteboard down the corridor.');
+
+    // Each sees the other's caret, labelled with the other's name.
+    await dana.waitForSelector(`.collab-caret__label:text("${SAM.displayName}")`);
+    await sam.waitForSelector(`.collab-caret__label:text("${DANA.displayName}")`);
+    await Promise.all([waitForSaved(dana), waitForSaved(sam)]);
+
+    const blocks = await sceneBlocks(firstSceneId);
+    expect(blocks.slice(-2)).toEqual([
+      { type: 'scene_heading', text: 'INT. CORRIDOR - NIGHT' },
+      { type: 'action', text: 'Sam drags a whiteboard down the corridor.' },
+    ]);
+  });
+
+  it('the block-type shortcuts and the Enter and Tab conventions produce the right nodes', async () => {
+    await dana.locator('.scene-link').nth(2).click();
+    await waitForText(dana, 'Page one. Again.');
+    await waitForSaved(dana);
+    const sceneId = (await dana.locator('.ProseMirror').getAttribute('data-scene-id'))!;
+    expect(sceneId).not.toBe(firstSceneId);
+    await caretToEnd(dana);
+    expect(await blockType(dana)).toBe('Transition');
+
+    // Each step: Enter starts the element that follows by convention, then the shortcut changes it.
+    const steps: { conventional: string; keys: string; becomes: string; text: string; rest: string }[] = [
+      { conventional: 'Scene heading', keys: 'Control+Alt+2', becomes: 'Action', text: 'Headlights sweep the roof.', rest: 'action' },
+      { conventional: 'Action', keys: 'Control+Alt+3', becomes: 'Character', text: 'MAYA', rest: 'character' },
+      { conventional: 'Dialogue', keys: 'Control+Alt+5', becomes: 'Parenthetical', text: '(quietly)', rest: 'parenthetical' },
+      { conventional: 'Dialogue', keys: 'Control+Alt+6', becomes: 'Transition', text: 'SMASH CUT TO:', rest: 'transition' },
+      { conventional: 'Scene heading', keys: 'Control+Alt+4', becomes: 'Dialogue', text: 'It is all still here.', rest: 'dialogue' },
+      { conventional: 'Action', keys: 'Control+Alt+1', becomes: 'Scene heading', text: 'EXT. STREET - DAWN', rest: 'scene_heading' },
+      // Tab cycles the element: after a scene heading, Enter gives action, Tab turns it into a character.
+      { conventional: 'Action', keys: 'Tab', becomes: 'Character', text: 'SAM', rest: 'character' },
+    ];
+    for (const step of steps) {
+      await dana.keyboard.press('Enter');
+      await expect.poll(() => blockType(dana)).toBe(step.conventional);
+      await dana.keyboard.press(step.keys);
+      await expect.poll(() => blockType(dana)).toBe(step.becomes);
+      await dana.keyboard.type(step.text);
+    }
+    // Enter after a character gives dialogue without any shortcut.
+    await dana.keyboard.press('Enter');
+    await expect.poll(() => blockType(dana)).toBe('Dialogue');
+    await dana.keyboard.type('Then we keep writing.');
+    await waitForSaved(dana);
+
+    const blocks = await sceneBlocks(sceneId);
+    expect(blocks.slice(0, 5).map((block) => block.text)).toEqual([
+      'EXT. ROOFTOP - DAWN',
+      'Dana and Sam share a thermos. The city wakes below them.',
+      'DANA',
+      'Page one. Again.',
+      'FADE OUT.',
+    ]);
+    expect(blocks.slice(5)).toEqual([
+      ...steps.map((step) => ({ type: step.rest, text: step.text })),
+      { type: 'dialogue', text: 'Then we keep writing.' },
+    ]);
+    // The page shows them formatted: headings and characters upper-case, dialogue indented.
+    const styles = await dana.evaluate(() => {
+      const style = (selector: string) => getComputedStyle(document.querySelector(`.ProseMirror ${selector}`)!);
+      return {
+        font: style('[data-type="action"]').fontFamily,
+        fontSize: style('[data-type="action"]').fontSize,
+        characterCase: style('[data-type="character"]').textTransform,
+        characterIndent: parseFloat(style('[data-type="character"]').marginLeft),
+        dialogueIndent: parseFloat(style('[data-type="dialogue"]').marginLeft),
+        transitionAlign: style('[data-type="transition"]').textAlign,
+      };
+    });
+    expect(styles.font).toMatch(/Courier/);
+    expect(styles.fontSize).toBe('16px'); // 12pt
+    expect(styles.characterCase).toBe('uppercase');
+    expect(styles.characterIndent).toBeGreaterThan(styles.dialogueIndent);
+    expect(styles.dialogueIndent).toBeGreaterThan(0);
+    expect(styles.transitionAlign).toBe('right');
+  });
+
+  it('a server killed and started again loses nothing: the open page saves what was typed meanwhile, reloads show every word', async () => {
+    await dana.locator(`.scene-link[data-scene-id="${firstSceneId}"]`).click();
+    await waitForText(dana, 'Sam drags a whiteboard down the corridor.');
+    await Promise.all([waitForSaved(dana), waitForSaved(sam)]);
+
+    // Everything on screen says saved, so everything is on disk: SIGKILL, no graceful shutdown.
+    server!.child.kill('SIGKILL');
+    await server!.exited;
+    await expect.poll(() => saveState(dana), { timeout: 10_000 }).toMatch(/^(offline|connecting)$/);
+
+    await caretToEnd(dana);
+    await dana.keyboard.press('Enter');
+    await dana.keyboard.type('Typed while the server was down.');
+    await expect.poll(() => saveState(dana)).toBe('unsaved-offline');
+
+    await startServer();
+    // The page reconnects by itself; its development token died with the old process, so it gets a new one.
+    await waitForSaved(dana, 45_000);
+    await waitForSaved(sam, 45_000);
+    await waitForText(sam, 'Typed while the server was down.');
+
+    for (const page of [dana, sam]) {
+      await page.reload();
+      await waitForSaved(page);
+      for (const text of ['Every keystroke. On disk before it says so.', 'INT. CORRIDOR - NIGHT', 'Sam drags a whiteboard down the corridor.', 'Typed while the server was down.']) {
+        await waitForText(page, text);
+      }
+    }
+    console.log('SERVER OUTPUT', server!.output().slice(-6000));
+    const expected = ['INT. CORRIDOR - NIGHT', 'Sam drags a whiteboard down the corridor.', 'Typed while the server was down.'];
+    expect((await loggedBlocks(firstSceneId)).slice(-3).map((block) => block.text)).toEqual(expected);
+    expect((await sceneBlocks(firstSceneId)).slice(-3).map((block) => block.text)).toEqual(expected);
+  });
+
+  it('saves a screenshot of the editor with a colleague’s caret', async () => {
+    // Sam's caret in the middle of Dana's line, so Dana's page shows the label.
+    await sam.locator('.ProseMirror [data-type="scene-heading"]').first().click();
+    await sam.keyboard.press('End');
+    await dana.waitForSelector(`.collab-caret__label:text("${SAM.displayName}")`);
+    await caretToEnd(dana);
+    await mkdir(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, 'editor.png');
+    await dana.screenshot({ path: file, fullPage: false });
+    expect(pageErrors).toEqual([]);
+  });
+});

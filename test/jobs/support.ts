@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PrismaClient } from '../../src/generated/prisma/client.ts';
+import { createUser } from '../helpers/fixtures.ts';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// By URL, so the loader is found whatever the working directory (clear-yjs writes to ./exports).
+const tsxLoader = pathToFileURL(path.join(projectRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `jobs/cli.ts` as an operator would (`npm run job -- ...` runs the same file with tsx). */
+export function runJobCli(args: readonly string[], env: Record<string, string> = {}, cwd = projectRoot): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', tsxLoader, path.join(projectRoot, 'jobs/cli.ts'), ...args], {
+      cwd,
+      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Non-empty lines. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((line) => line.trim() !== '');
+}
+
+/** A script whose scenes hold the given REST contents, in order. */
+export async function createScriptWithScenes(
+  prisma: PrismaClient,
+  contents: readonly unknown[],
+  title = 'Night Diner',
+): Promise<{ userId: string; scriptId: string; sceneIds: string[] }> {
+  const userId = await createUser(prisma);
+  const script = await prisma.script.create({ data: { ownerId: userId, title } });
+  const sceneIds: string[] = [];
+  for (const [position, contentBlocks] of contents.entries()) {
+    const scene = await prisma.scene.create({ data: { scriptId: script.scriptId, position, contentBlocks: contentBlocks as object } });
+    sceneIds.push(scene.sceneId);
+  }
+  return { userId, scriptId: script.scriptId, sceneIds };
+}

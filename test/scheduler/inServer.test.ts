@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { RunningApp } from '../../src/app.ts';
+import { tokenFor } from '../helpers/auth.ts';
+import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
+import { describeEachDatabase } from '../helpers/db.ts';
+import { createScript } from '../helpers/fixtures.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { logRows } from '../compaction/support.ts';
+
+const content = (doc: Y.Doc) => doc.getXmlFragment('default').toString();
+
+function typeChar(client: TestClient, ch: string): void {
+  const fragment = client.doc.getXmlFragment('default');
+  client.doc.transact(() => {
+    let paragraph = fragment.get(0) as Y.XmlElement | undefined;
+    if (!paragraph) {
+      paragraph = new Y.XmlElement('paragraph');
+      paragraph.insert(0, [new Y.XmlText()]);
+      fragment.insert(0, [paragraph]);
+    }
+    const text = paragraph.get(0) as Y.XmlText;
+    text.insert(text.length, ch);
+  });
+}
+
+describeEachDatabase('background jobs inside the server', (db) => {
+  let app: RunningApp;
+  const clients: TestClient[] = [];
+
+  beforeAll(async () => {
+    app = await startTestServer(db(), {
+      JOBS_ENABLED: 'true',
+      COMPACTION_INTERVAL_MS: '100',
+      COMPACTION_HOT_LIVE_ROWS: '40',
+      SNAPSHOT_INTERVAL_MS: '150',
+      RETENTION_INTERVAL_MS: '0',
+      DIVERGENCE_INTERVAL_MS: '200',
+    });
+  });
+  afterAll(async () => {
+    for (const client of clients) client.destroy();
+    await app?.stop();
+  });
+
+  it('compacts a busy scene and snapshots it on their intervals while an editor types', async () => {
+    const { sceneIds, userId } = await createScript(db().prisma);
+    const sceneId = sceneIds[0]!;
+    const token = await tokenFor(userId);
+    const writer = connectClient(app.wsUrl, sceneId, { token });
+    clients.push(writer);
+    await waitForSynced(writer);
+
+    let typed = 0;
+    const typing = setInterval(() => typeChar(writer, 'abcdefghijklmnopqrstuvwxyz'[typed++ % 26]!), 3);
+    try {
+      await waitFor(async () => (await logRows(db().database.sql, sceneId)).some((row) => row.isCompacted), 'the compaction job merges the scene', 20_000);
+      await waitFor(
+        async () => (await db().prisma.scene.findUniqueOrThrow({ where: { sceneId } })).snapshotAt !== null,
+        'the snapshot job writes the REST copy',
+        20_000,
+      );
+    } finally {
+      clearInterval(typing);
+    }
+    await waitForAcked(writer);
+
+    const status = Object.fromEntries(app.scheduler.status().map((s) => [s.name, s]));
+    expect(status.compaction!.lastSummary).toMatchObject({ scenesFailed: 0 });
+    expect(status.retention!.nextRunAt).toBeNull(); // interval 0: not scheduled
+    await waitFor(() => app.scheduler.status().find((s) => s.name === 'divergence')!.lastFinishedAt !== null, 'a divergence sweep ran', 20_000);
+
+    // Whatever the jobs did, a fresh editor loads exactly what the writer has.
+    const reader = connectClient(app.wsUrl, sceneId, { token });
+    clients.push(reader);
+    await waitForSynced(reader);
+    expect(content(reader.doc)).toBe(content(writer.doc));
+    const snapshot = await app.snapshots.snapshotScene(sceneId, { trigger: 'yjs' });
+    expect(['written', 'superseded']).toContain(snapshot.status);
+  });
+});

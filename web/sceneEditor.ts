@@ -1,0 +1,175 @@
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import { Editor } from '@tiptap/core';
+import { TextSelection } from '@tiptap/pm/state';
+import { Collaboration } from '@tiptap/extension-collaboration';
+import { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { SCREENPLAY_FRAGMENT_NAME, SCREENPLAY_SCHEMA_VERSION, screenplayExtensions } from '../src/screenplay/schema.ts';
+import { CollaborationCaret, type CaretUser } from './collaborationCaret.ts';
+import { saveStatus, type ProviderFacts, type SaveStatus } from './saveStatus.ts';
+import { ScreenplayKeymap } from './screenplayKeymap.ts';
+
+export interface SceneEditorOptions {
+  element: HTMLElement;
+  /** ws://host:port of the collaboration server, without parameters. */
+  wsUrl: string;
+  sceneId: string;
+  user: CaretUser;
+  token: () => string;
+  /** Asked for a new token when the server refuses the current one; resolves false when there is none. */
+  refreshToken?: () => Promise<boolean>;
+  onStatus: (status: SaveStatus) => void;
+  /** The element type (node name) the cursor is in, for the status bar; null outside a block. */
+  onBlockType: (node: string | null) => void;
+}
+
+/** Refusals the server sends for an update it will never store (extensions/UpdateGuards.ts). */
+const UPDATE_REFUSAL = /^(update-too-large|malformed-update):/;
+/** Token refusals that a fresh development token can cure (src/auth/errors.ts codes). */
+const TOKEN_REFUSAL = /^(invalid-token|token-expired):/;
+/** The server could not check access (its database is unavailable): worth asking again. */
+const TRANSIENT_REFUSAL = /^auth-unavailable:/;
+/** A server that keeps refusing fresh tokens is not retried more often than this. */
+const TOKEN_RETRY_INTERVAL_MS = 3000;
+
+/**
+ * One open scene: a Y.Doc, a TipTap editor bound to its `default` fragment, and a provider that
+ * syncs it with the collaboration server. The indicator is derived from the provider alone: the
+ * server acknowledges an update once it is committed, so "saved" means on disk.
+ */
+export class SceneEditor {
+  readonly editor: Editor;
+  readonly provider: HocuspocusProvider;
+  private readonly socket: HocuspocusProviderWebsocket;
+  private readonly doc = new Y.Doc();
+  private readonly awareness = new Awareness(this.doc);
+  private readonly facts: ProviderFacts = { connection: 'connecting', synced: false, unsynced: 0, readOnly: false, refusal: null };
+  private lastTokenRetry = 0;
+  private destroyed = false;
+  status: SaveStatus = saveStatus(this.facts);
+
+  constructor(private readonly options: SceneEditorOptions) {
+    this.editor = new Editor({
+      element: options.element,
+      // Nothing may be typed before the scene has loaded: a block typed into the empty document
+      // would be merged with the scene's content instead of being part of it.
+      editable: false,
+      extensions: [
+        ...screenplayExtensions,
+        Collaboration.configure({ document: this.doc, field: SCREENPLAY_FRAGMENT_NAME }),
+        CollaborationCaret.configure({ awareness: this.awareness, user: options.user }),
+        ScreenplayKeymap,
+      ],
+      editorProps: {
+        attributes: { class: 'screenplay', spellcheck: 'false', 'aria-label': 'Screenplay', 'data-scene-id': options.sceneId },
+      },
+      // These fire while the constructor still runs (the first render of the Yjs content), before
+      // this.editor is assigned: use the editor they are given.
+      onSelectionUpdate: ({ editor }) => this.reportBlockType(editor),
+      onUpdate: ({ editor }) => this.reportBlockType(editor),
+      onFocus: ({ editor }) => this.startEmptyScene(editor),
+    });
+
+    this.socket = new HocuspocusProviderWebsocket({
+      url: `${options.wsUrl}?schemaVersion=${SCREENPLAY_SCHEMA_VERSION}`,
+      // A writer waits for the server to come back with unsaved words on screen: retry soon and
+      // often (at most every 5 s) instead of the provider's default backoff of up to 30 s.
+      delay: 500,
+      factor: 1.5,
+      minDelay: 250,
+      maxDelay: 5000,
+    });
+    this.provider = new HocuspocusProvider({
+      websocketProvider: this.socket,
+      name: options.sceneId,
+      document: this.doc,
+      awareness: this.awareness,
+      // Read at every (re)connect, so a refreshed token is used by the next attempt.
+      token: () => options.token(),
+    });
+    this.provider.on('status', ({ status }: { status: string }) => {
+      this.facts.connection = status === 'connected' ? 'connected' : status === 'connecting' ? 'connecting' : 'disconnected';
+      if (this.facts.connection !== 'connected') this.facts.synced = false;
+      this.update();
+    });
+    this.provider.on('synced', () => {
+      this.facts.synced = true;
+      this.facts.refusal = null;
+      this.editor.setEditable(!this.facts.readOnly);
+      this.update();
+    });
+    this.provider.on('unsyncedChanges', ({ number }: { number: number }) => {
+      this.facts.unsynced = number;
+      this.update();
+    });
+    this.provider.on('authenticated', ({ scope }: { scope: string }) => {
+      this.facts.readOnly = scope === 'readonly';
+      this.facts.refusal = null;
+      this.update();
+    });
+    this.provider.on('authenticationFailed', ({ reason }: { reason: string }) => void this.onRefused(reason));
+    this.provider.on('close', ({ event }: { event: { reason?: string } }) => {
+      const reason = event?.reason ?? '';
+      if (UPDATE_REFUSAL.test(reason)) {
+        // The same content would be refused again: stop typing into a document the server no longer takes.
+        this.facts.refusal = `${reason} (reload the page)`;
+        this.editor.setEditable(false);
+        this.update();
+      }
+    });
+    this.provider.attach();
+    this.update();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.provider.destroy();
+    this.socket.destroy();
+    this.editor.destroy();
+    this.doc.destroy();
+  }
+
+  private async onRefused(reason: string): Promise<void> {
+    const now = Date.now();
+    if (TOKEN_REFUSAL.test(reason) && this.options.refreshToken && now - this.lastTokenRetry > TOKEN_RETRY_INTERVAL_MS) {
+      // Development tokens are signed with a key that lives only as long as the server process: after
+      // a restart the page gets a new one and attaches again, keeping the document and what was typed.
+      this.lastTokenRetry = now;
+      if (await this.options.refreshToken().catch(() => false)) {
+        if (this.destroyed) return;
+        this.provider.detach();
+        this.provider.attach();
+        return;
+      }
+    }
+    this.facts.refusal = reason;
+    this.editor.setEditable(false);
+    this.update();
+    if (TRANSIENT_REFUSAL.test(reason)) {
+      setTimeout(() => {
+        if (this.destroyed) return;
+        this.provider.detach();
+        this.provider.attach();
+      }, TOKEN_RETRY_INTERVAL_MS);
+    }
+  }
+
+  /** An empty scene has no block to put the cursor in: the first focus gives it a scene heading. */
+  private startEmptyScene(editor: Editor): void {
+    const { state, view } = editor;
+    if (!editor.isEditable || state.doc.childCount > 0) return;
+    const heading = state.schema.nodes.sceneHeading!;
+    const tr = state.tr.insert(0, heading.create());
+    view.dispatch(tr.setSelection(TextSelection.create(tr.doc, 1)));
+  }
+
+  private reportBlockType(editor: Editor): void {
+    const { $from } = editor.state.selection;
+    this.options.onBlockType($from.parent.isTextblock ? $from.parent.type.name : null);
+  }
+
+  private update(): void {
+    this.status = saveStatus(this.facts);
+    this.options.onStatus(this.status);
+  }
+}
