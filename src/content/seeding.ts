@@ -101,106 +101,127 @@ export class SceneSeeder {
    * (`snapshot_source = 'migrated'`, `yjs_derived`, `snapshot_seq`, `yjs_checksum`).
    */
   async seedIfEmpty(sceneId: string, options: SeedOptions): Promise<SeedResult> {
-    const { prisma, sceneLog, converter, transactionTimeoutMs } = this.configuration;
-    return prisma.$transaction(
-      async (tx) => {
-        const log = sceneLog.withTransaction(tx);
-        const scene = await lockSceneRow(tx, sceneId);
-        if (!scene) return { outcome: 'scene-not-found', sceneId };
-        await log.lockHead(sceneId);
-        const { stored: storedRows } = await log.counts(sceneId);
+    try {
+      return await this.configuration.prisma.$transaction(
+        async (tx) => {
+          const result = await this.seedInTransaction(tx, sceneId, options);
+          // A dry run takes the same locks and makes the same decision, then rolls back: even the
+          // head row `lockHead` creates for a scene never appended to is not kept.
+          if (options.dryRun) throw new DryRunRollback(result);
+          return result;
+        },
+        { timeout: this.configuration.transactionTimeoutMs },
+      );
+    } catch (error) {
+      if (error instanceof DryRunRollback) return error.result;
+      throw error;
+    }
+  }
 
-        let state: Uint8Array | null = null;
-        let replayedBlockCount: number | null = null;
-        let taken = new Set<number>();
-        if (storedRows === 0) {
-          replayedBlockCount = options.replayExistingLog ? 0 : null;
-        } else if (options.replayExistingLog) {
-          state = replayUpdates(await log.load(sceneId)).state;
-          const replayed = new Y.Doc();
-          try {
-            Y.applyUpdate(replayed, state);
-            replayedBlockCount = yDocBlockCount(replayed);
-            taken = new Set(Y.decodeStateVector(Y.encodeStateVector(replayed)).keys());
-          } finally {
-            replayed.destroy();
-          }
-        }
+  private async seedInTransaction(tx: Prisma.TransactionClient, sceneId: string, options: SeedOptions): Promise<SeedResult> {
+    const { sceneLog, converter } = this.configuration;
+    const log = sceneLog.withTransaction(tx);
+    const scene = await lockSceneRow(tx, sceneId);
+    if (!scene) return { outcome: 'scene-not-found', sceneId };
+    await log.lockHead(sceneId);
+    const { stored: storedRows } = await log.counts(sceneId);
 
-        // When the log already decides (it has rows that were not replayed, or that replay to
-        // content), the REST copy is irrelevant: skip its round trip, the costly part of a
-        // migration pass over scenes that are already migrated.
-        const logDecides = storedRows > 0 && replayedBlockCount !== 0;
-        const seed: SeedPreparation = logDecides ? { kind: 'empty' } : prepareSeed(scene.content_blocks, converter);
-        const common: Common = { sceneId, storedRows, state };
-        const decision = decideUnderLock(
-          { storedRows, replayedBlockCount, seeded: scene.yjs_seeded_at !== null, rest: seed.kind },
-          options.corruptionPolicy,
-        );
-        switch (decision.action) {
-          case 'serve-log':
-            return { ...common, outcome: 'log-has-content', replayedBlockCount: replayedBlockCount ?? 0 };
-          case 'skip-has-log':
-            return { ...common, outcome: 'has-log' };
-          case 'nothing-to-seed':
-            return { ...common, outcome: 'nothing-to-seed' };
-          case 'refuse-invalid-rest': {
-            const invalid = seed as Extract<typeof seed, { kind: 'invalid' }>;
-            return {
-              ...common,
-              outcome: 'invalid-rest',
-              problem: invalid.problem,
-              restBlockCount: invalid.blockCount,
-              corruption: decision.corruption,
-            };
-          }
-          case 'seed': {
-            const valid = seed as Extract<typeof seed, { kind: 'valid' }>;
-            if (options.dryRun) {
-              return { ...common, outcome: 'would-seed', update: valid.update, blockCount: valid.blockCount, checksum: valid.checksum };
-            }
-            const clientId = seedClientIdFor(canonicalBlocksJSON(valid.blocks));
-            const version = await appendSystemUpdate(log, sceneId, valid.update);
-            await tx.$executeRaw`
-              UPDATE scenes
-              SET yjs_seeded_at = now(),
-                  snapshot_source = 'migrated'::"SnapshotSource",
-                  yjs_derived = true,
-                  snapshot_at = now(),
-                  yjs_checksum = ${valid.checksum},
-                  snapshot_seq = GREATEST(COALESCE(snapshot_seq, 0), ${version.seq})
-              WHERE scene_id = ${sceneId}::uuid`;
-            return {
-              ...common,
-              outcome: 'seeded',
-              seed: { version, update: valid.update, clientId },
-              blockCount: valid.blockCount,
-              checksum: valid.checksum,
-            };
-          }
-          case 'corrupt': {
-            const valid = seed as Extract<typeof seed, { kind: 'valid' }>;
-            const result = {
-              ...common,
-              outcome: 'corrupt' as const,
-              kind: decision.kind,
-              restBlockCount: valid.blockCount,
-              reseedRequested: decision.reseed,
-            };
-            if (!decision.reseed || options.dryRun) return { ...result, reseed: null };
-            // Never deletes: the rows that replay empty stay for whoever investigates; the seed
-            // goes on top as a new version, under an id the document has no items from.
-            const clientId = pickSeedClientId(seedClientIdFor(canonicalBlocksJSON(valid.blocks)), taken);
-            const update = converter.encodeRestBlocksAsUpdate(valid.blocks, { clientId });
-            const version = await appendSystemUpdate(log, sceneId, update);
-            await tx.$executeRaw`
-              UPDATE scenes SET yjs_seeded_at = COALESCE(yjs_seeded_at, now()) WHERE scene_id = ${sceneId}::uuid`;
-            return { ...result, reseed: { version, update, clientId } };
-          }
-        }
-      },
-      { timeout: transactionTimeoutMs },
+    let state: Uint8Array | null = null;
+    let replayedBlockCount: number | null = null;
+    let taken = new Set<number>();
+    if (storedRows === 0) {
+      replayedBlockCount = options.replayExistingLog ? 0 : null;
+    } else if (options.replayExistingLog) {
+      state = replayUpdates(await log.load(sceneId)).state;
+      const replayed = new Y.Doc();
+      try {
+        Y.applyUpdate(replayed, state);
+        replayedBlockCount = yDocBlockCount(replayed);
+        taken = new Set(Y.decodeStateVector(Y.encodeStateVector(replayed)).keys());
+      } finally {
+        replayed.destroy();
+      }
+    }
+
+    // When the log already decides (it has rows that were not replayed, or that replay to
+    // content), the REST copy is irrelevant: skip its round trip, the costly part of a
+    // migration pass over scenes that are already migrated.
+    const logDecides = storedRows > 0 && replayedBlockCount !== 0;
+    const seed: SeedPreparation = logDecides ? { kind: 'empty' } : prepareSeed(scene.content_blocks, converter);
+    const common: Common = { sceneId, storedRows, state };
+    const decision = decideUnderLock(
+      { storedRows, replayedBlockCount, seeded: scene.yjs_seeded_at !== null, rest: seed.kind },
+      options.corruptionPolicy,
     );
+    switch (decision.action) {
+      case 'serve-log':
+        return { ...common, outcome: 'log-has-content', replayedBlockCount: replayedBlockCount ?? 0 };
+      case 'skip-has-log':
+        return { ...common, outcome: 'has-log' };
+      case 'nothing-to-seed':
+        return { ...common, outcome: 'nothing-to-seed' };
+      case 'refuse-invalid-rest': {
+        const invalid = seed as Extract<typeof seed, { kind: 'invalid' }>;
+        return {
+          ...common,
+          outcome: 'invalid-rest',
+          problem: invalid.problem,
+          restBlockCount: invalid.blockCount,
+          corruption: decision.corruption,
+        };
+      }
+      case 'seed': {
+        const valid = seed as Extract<typeof seed, { kind: 'valid' }>;
+        if (options.dryRun) {
+          return { ...common, outcome: 'would-seed', update: valid.update, blockCount: valid.blockCount, checksum: valid.checksum };
+        }
+        const clientId = seedClientIdFor(canonicalBlocksJSON(valid.blocks));
+        const version = await appendSystemUpdate(log, sceneId, valid.update);
+        await tx.$executeRaw`
+          UPDATE scenes
+          SET yjs_seeded_at = now(),
+              snapshot_source = 'migrated'::"SnapshotSource",
+              yjs_derived = true,
+              snapshot_at = now(),
+              yjs_checksum = ${valid.checksum},
+              snapshot_seq = GREATEST(COALESCE(snapshot_seq, 0), ${version.seq})
+          WHERE scene_id = ${sceneId}::uuid`;
+        return {
+          ...common,
+          outcome: 'seeded',
+          seed: { version, update: valid.update, clientId },
+          blockCount: valid.blockCount,
+          checksum: valid.checksum,
+        };
+      }
+      case 'corrupt': {
+        const valid = seed as Extract<typeof seed, { kind: 'valid' }>;
+        const result = {
+          ...common,
+          outcome: 'corrupt' as const,
+          kind: decision.kind,
+          restBlockCount: valid.blockCount,
+          reseedRequested: decision.reseed,
+        };
+        if (!decision.reseed || options.dryRun) return { ...result, reseed: null };
+        // Never deletes: the rows that replay empty stay for whoever investigates; the seed
+        // goes on top as a new version, under an id the document has no items from.
+        const clientId = pickSeedClientId(seedClientIdFor(canonicalBlocksJSON(valid.blocks)), taken);
+        const update = converter.encodeRestBlocksAsUpdate(valid.blocks, { clientId });
+        const version = await appendSystemUpdate(log, sceneId, update);
+        await tx.$executeRaw`
+          UPDATE scenes SET yjs_seeded_at = COALESCE(yjs_seeded_at, now()) WHERE scene_id = ${sceneId}::uuid`;
+        return { ...result, reseed: { version, update, clientId } };
+      }
+    }
+  }
+}
+
+/** Carries a dry run's result out of the transaction it rolls back. */
+class DryRunRollback extends Error {
+  constructor(readonly result: SeedResult) {
+    super('dry run: rolled back');
+    this.name = 'DryRunRollback';
   }
 }
 

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { SceneSeedingError } from '../../src/content/errors.ts';
@@ -13,7 +14,6 @@ import { restBlocksToYDoc } from '../../src/screenplay/index.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { blocksOf, canonical, capturingLogger, counterValue, deleteOnlyUpdate, OTHER_BLOCKS, SCENE_BLOCKS } from './support.ts';
-import pg from 'pg';
 
 describeEachDatabase('SceneLoadValidator', (db) => {
   const setup = async (contentBlocks: unknown, policy: 'log' | 'reseed' = 'log') => {

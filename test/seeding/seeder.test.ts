@@ -119,6 +119,8 @@ describeEachDatabase('SceneSeeder.seedIfEmpty', (db, kind) => {
     expect(result).toMatchObject({ outcome: 'would-seed', blockCount: SCENE_BLOCKS.length });
     expect(await db().prisma.sceneVersion.count({ where: { sceneId } })).toBe(0);
     expect((await db().prisma.scene.findUniqueOrThrow({ where: { sceneId } })).yjsSeededAt).toBeNull();
+    // Not even the log head row the lock creates: the dry run's transaction is rolled back.
+    expect(await db().prisma.sceneLogHead.count({ where: { sceneId } })).toBe(0);
   });
 
   it('never seeds REST content that fails validation', async () => {
