@@ -77,11 +77,21 @@ function renderIdentity(session: Session): void {
   }
 }
 
+let bannerShowsRefusal = false;
+
 function renderStatus(status: SceneEditor['status']): void {
   const indicator = element('save-status');
   indicator.dataset.state = status.state;
   indicator.textContent = status.label;
   indicator.title = status.label;
+  // The indicator is too small for a refusal's reason (no access, a refused update): say it in full.
+  if (status.state === 'refused') {
+    showBanner(status.label);
+    bannerShowsRefusal = true;
+  } else if (bannerShowsRefusal) {
+    showBanner(null);
+    bannerShowsRefusal = false;
+  }
 }
 
 function renderSceneList(scenes: SceneSummary[], activeId: string | null, onOpen: (sceneId: string) => void): void {
@@ -146,21 +156,19 @@ async function boot(): Promise<void> {
   document.title = `${session.scriptTitle ?? 'Script'} · Writers' Room`;
 
   let token = session.token;
-  const refreshToken = session.refresh
+  // A development token dies with the server process that signed it: get a new one when needed.
+  const freshToken = session.refresh
     ? async () => {
         token = await session.refresh!();
-        return true;
+        return token;
       }
-    : undefined;
+    : null;
 
   const loadScenes = async (): Promise<SceneSummary[]> => {
     try {
       return await fetchScenes(session.scriptId, token);
     } catch (error) {
-      // A development token dies with the server process that signed it.
-      if (error instanceof ApiError && error.status === 401 && refreshToken && (await refreshToken())) {
-        return fetchScenes(session.scriptId, token);
-      }
+      if (error instanceof ApiError && error.status === 401 && freshToken) return fetchScenes(session.scriptId, await freshToken());
       throw error;
     }
   };
@@ -188,11 +196,12 @@ async function boot(): Promise<void> {
       wsUrl: wsUrlOf(config),
       sceneId,
       user: session.user,
-      token: () => token,
-      refreshToken,
+      token: freshToken ?? (() => token),
       onStatus: renderStatus,
-      onBlockType: (node) => {
-        element('block-type').textContent = node ? labelOf(node) : '';
+      onCursor: ({ node, atSceneEnd }) => {
+        const label = element('block-type');
+        label.textContent = node ? labelOf(node) : '';
+        label.dataset.atSceneEnd = String(atSceneEnd);
       },
     });
   };
@@ -212,4 +221,5 @@ boot().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   renderStatus({ state: 'refused', label: 'Not connected', atRisk: false });
   showBanner(`The editor could not start: ${message}`);
+  element('editor-sheet').hidden = true;
 });

@@ -15,22 +15,21 @@ export interface SceneEditorOptions {
   wsUrl: string;
   sceneId: string;
   user: CaretUser;
-  token: () => string;
-  /** Asked for a new token when the server refuses the current one; resolves false when there is none. */
-  refreshToken?: () => Promise<boolean>;
+  /** Called at every (re)connect: a session that can get new tokens hands out a fresh one each time. */
+  token: () => string | Promise<string>;
   onStatus: (status: SaveStatus) => void;
-  /** The element type (node name) the cursor is in, for the status bar; null outside a block. */
-  onBlockType: (node: string | null) => void;
+  /**
+   * Where the cursor is, for the status bar: the element type (node name) of its block, null
+   * outside a block, and whether it sits at the very end of the scene.
+   */
+  onCursor: (cursor: { node: string | null; atSceneEnd: boolean }) => void;
 }
 
 /** Refusals the server sends for an update it will never store (extensions/UpdateGuards.ts). */
 const UPDATE_REFUSAL = /^(update-too-large|malformed-update):/;
-/** Token refusals that a fresh development token can cure (src/auth/errors.ts codes). */
-const TOKEN_REFUSAL = /^(invalid-token|token-expired):/;
-/** The server could not check access (its database is unavailable): worth asking again. */
+/** The server could not check access (its database is unavailable): worth asking again (src/auth/errors.ts). */
 const TRANSIENT_REFUSAL = /^auth-unavailable:/;
-/** A server that keeps refusing fresh tokens is not retried more often than this. */
-const TOKEN_RETRY_INTERVAL_MS = 3000;
+const TRANSIENT_RETRY_MS = 3000;
 
 /**
  * One open scene: a Y.Doc, a TipTap editor bound to its `default` fragment, and a provider that
@@ -44,7 +43,6 @@ export class SceneEditor {
   private readonly doc = new Y.Doc();
   private readonly awareness = new Awareness(this.doc);
   private readonly facts: ProviderFacts = { connection: 'connecting', synced: false, unsynced: 0, readOnly: false, refusal: null };
-  private lastTokenRetry = 0;
   private destroyed = false;
   status: SaveStatus = saveStatus(this.facts);
 
@@ -65,8 +63,8 @@ export class SceneEditor {
       },
       // These fire while the constructor still runs (the first render of the Yjs content), before
       // this.editor is assigned: use the editor they are given.
-      onSelectionUpdate: ({ editor }) => this.reportBlockType(editor),
-      onUpdate: ({ editor }) => this.reportBlockType(editor),
+      onSelectionUpdate: ({ editor }) => this.reportCursor(editor),
+      onUpdate: ({ editor }) => this.reportCursor(editor),
       onFocus: ({ editor }) => this.startEmptyScene(editor),
     });
 
@@ -84,8 +82,9 @@ export class SceneEditor {
       name: options.sceneId,
       document: this.doc,
       awareness: this.awareness,
-      // Read at every (re)connect, so a refreshed token is used by the next attempt.
-      token: () => options.token(),
+      // Asked at every (re)connect. Development tokens are signed with a key that lives only as long
+      // as the server process, so after a restart the page must present a new one.
+      token: async () => options.token(),
     });
     this.provider.on('status', ({ status }: { status: string }) => {
       this.facts.connection = status === 'connected' ? 'connected' : status === 'connecting' ? 'connecting' : 'disconnected';
@@ -107,7 +106,7 @@ export class SceneEditor {
       this.facts.refusal = null;
       this.update();
     });
-    this.provider.on('authenticationFailed', ({ reason }: { reason: string }) => void this.onRefused(reason));
+    this.provider.on('authenticationFailed', ({ reason }: { reason: string }) => this.onRefused(reason));
     this.provider.on('close', ({ event }: { event: { reason?: string } }) => {
       const reason = event?.reason ?? '';
       if (UPDATE_REFUSAL.test(reason)) {
@@ -129,28 +128,16 @@ export class SceneEditor {
     this.doc.destroy();
   }
 
-  private async onRefused(reason: string): Promise<void> {
-    const now = Date.now();
-    if (TOKEN_REFUSAL.test(reason) && this.options.refreshToken && now - this.lastTokenRetry > TOKEN_RETRY_INTERVAL_MS) {
-      // Development tokens are signed with a key that lives only as long as the server process: after
-      // a restart the page gets a new one and attaches again, keeping the document and what was typed.
-      this.lastTokenRetry = now;
-      if (await this.options.refreshToken().catch(() => false)) {
-        if (this.destroyed) return;
-        this.provider.detach();
-        this.provider.attach();
-        return;
-      }
-    }
+  private onRefused(reason: string): void {
     this.facts.refusal = reason;
     this.editor.setEditable(false);
     this.update();
     if (TRANSIENT_REFUSAL.test(reason)) {
+      // A new socket, not a re-attach on this one: the server keeps queueing what this provider
+      // sends after a refusal, and a re-attach's close message would end the retried session.
       setTimeout(() => {
-        if (this.destroyed) return;
-        this.provider.detach();
-        this.provider.attach();
-      }, TOKEN_RETRY_INTERVAL_MS);
+        if (!this.destroyed) this.socket.webSocket?.close();
+      }, TRANSIENT_RETRY_MS);
     }
   }
 
@@ -163,9 +150,14 @@ export class SceneEditor {
     view.dispatch(tr.setSelection(TextSelection.create(tr.doc, 1)));
   }
 
-  private reportBlockType(editor: Editor): void {
-    const { $from } = editor.state.selection;
-    this.options.onBlockType($from.parent.isTextblock ? $from.parent.type.name : null);
+  private reportCursor(editor: Editor): void {
+    const { selection, doc } = editor.state;
+    const { $from } = selection;
+    this.options.onCursor({
+      node: $from.parent.isTextblock ? $from.parent.type.name : null,
+      // The end of the last block: one position before the end of the document.
+      atSceneEnd: selection.empty && doc.childCount > 0 && $from.pos === doc.content.size - 1,
+    });
   }
 
   private update(): void {

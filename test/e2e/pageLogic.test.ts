@@ -1,0 +1,84 @@
+import { EditorState, TextSelection } from '@tiptap/pm/state';
+import { describe, expect, it } from 'vitest';
+import { screenplaySchema } from '../../src/screenplay/schema.ts';
+import { saveStatus, type ProviderFacts } from '../../web/saveStatus.ts';
+import { BLOCK_SHORTCUTS, NEXT_ON_ENTER, NEXT_ON_SHIFT_TAB, NEXT_ON_TAB, setBlockType } from '../../web/screenplayKeymap.ts';
+
+/** The editor page's decisions, without a browser: the save indicator and the block-type tables. */
+
+const base: ProviderFacts = { connection: 'connected', synced: true, unsynced: 0, readOnly: false, refusal: null };
+
+describe('saveStatus', () => {
+  it.each<[Partial<ProviderFacts>, string, boolean]>([
+    [{}, 'saved', false],
+    [{ unsynced: 3 }, 'saving', true],
+    [{ synced: false, unsynced: 1 }, 'loading', true],
+    [{ connection: 'connecting', synced: false }, 'connecting', false],
+    [{ connection: 'disconnected', synced: false }, 'offline', false],
+    [{ connection: 'disconnected', synced: false, unsynced: 5 }, 'unsaved-offline', true],
+    [{ connection: 'connecting', synced: false, unsynced: 5 }, 'unsaved-offline', true],
+    [{ readOnly: true }, 'read-only', false],
+    [{ refusal: 'update-too-large: the update is 2 MB' }, 'refused', true],
+    [{ refusal: 'no-access: not a collaborator', connection: 'disconnected' }, 'refused', true],
+  ])('%o -> %s', (facts, state, atRisk) => {
+    const status = saveStatus({ ...base, ...facts });
+    expect(status.state).toBe(state);
+    expect(status.atRisk).toBe(atRisk);
+  });
+
+  it('calls the state "All changes saved" only when the server acknowledged everything', () => {
+    expect(saveStatus(base).label).toBe('All changes saved');
+    for (const facts of [{ unsynced: 1 }, { synced: false }, { connection: 'disconnected' as const }]) {
+      expect(saveStatus({ ...base, ...facts }).label).not.toMatch(/saved$/i);
+    }
+  });
+});
+
+describe('block-type tables', () => {
+  const elements = BLOCK_SHORTCUTS.map((shortcut) => shortcut.node);
+
+  it('name only screenplay nodes, each shortcut digit once', () => {
+    for (const node of [...elements, ...Object.values(NEXT_ON_ENTER), ...Object.values(NEXT_ON_TAB), ...Object.values(NEXT_ON_SHIFT_TAB)]) {
+      expect(screenplaySchema.nodes[node], node).toBeDefined();
+    }
+    expect(new Set(BLOCK_SHORTCUTS.map((shortcut) => shortcut.digit)).size).toBe(BLOCK_SHORTCUTS.length);
+    for (const table of [NEXT_ON_ENTER, NEXT_ON_TAB, NEXT_ON_SHIFT_TAB]) expect(Object.keys(table).sort()).toEqual([...elements].sort());
+  });
+
+  it('follow the screenwriting conventions', () => {
+    expect(NEXT_ON_ENTER).toMatchObject({ sceneHeading: 'action', character: 'dialogue', parenthetical: 'dialogue', transition: 'sceneHeading' });
+    expect(NEXT_ON_TAB).toMatchObject({ action: 'character', dialogue: 'parenthetical', parenthetical: 'dialogue' });
+  });
+});
+
+describe('setBlockType', () => {
+  const { nodes } = screenplaySchema;
+  const doc = screenplaySchema.node('doc', null, [
+    nodes.action!.create({ blockId: 'b1', metadata: '{"revised":true}' }, screenplaySchema.text('Rain.')),
+    nodes.dialogue!.create({ blockId: 'b2', character: 'MAYA' }, screenplaySchema.text('Hi.')),
+  ]);
+
+  it('changes the type and keeps the REST identity the target type can hold', () => {
+    const state = EditorState.create({ schema: screenplaySchema, doc, selection: TextSelection.create(doc, 2) });
+    const changed = setBlockType(state, nodes.character!)!.doc.child(0);
+    expect(changed.type.name).toBe('character');
+    expect(changed.attrs).toMatchObject({ blockId: 'b1', metadata: '{"revised":true}' });
+    expect(changed.textContent).toBe('Rain.');
+  });
+
+  it('changes every block of a selection and nothing when there is nothing to change', () => {
+    const state = EditorState.create({ schema: screenplaySchema, doc, selection: TextSelection.create(doc, 2, doc.content.size - 1) });
+    const changed = setBlockType(state, nodes.transition!)!.doc;
+    expect([changed.child(0).type.name, changed.child(1).type.name]).toEqual(['transition', 'transition']);
+    expect(changed.child(1).attrs.blockId).toBe('b2');
+    expect(setBlockType(EditorState.create({ schema: screenplaySchema, doc, selection: TextSelection.create(doc, 2) }), nodes.action!)).toBeNull();
+  });
+
+  it('gives an empty scene its first block', () => {
+    const empty = screenplaySchema.node('doc', null, []);
+    const tr = setBlockType(EditorState.create({ schema: screenplaySchema, doc: empty }), nodes.sceneHeading!)!;
+    expect(tr.doc.childCount).toBe(1);
+    expect(tr.doc.child(0).type.name).toBe('sceneHeading');
+    expect(tr.selection.from).toBe(1);
+  });
+});
