@@ -44,7 +44,7 @@ export function decideAccess(principal: Principal, target: { kind: 'scene' | 'sc
   if (collaboratorRole === 'editor') return { granted: true, grant: { role: 'editor', canWrite: true } };
   if (principal.isAdmin) return { granted: true, grant: { role: 'admin', canWrite: true } };
   if (collaboratorRole === 'viewer') return { granted: true, grant: { role: 'viewer', canWrite: false } };
-  return { granted: false, refusal: refuse('no-access', `you are not a collaborator on this ${target.kind}'s script`) };
+  return { granted: false, refusal: refuse('no-access', target.kind === 'scene' ? "you are not a collaborator on this scene's script" : 'you are not a collaborator on this script') };
 }
 
 export interface SceneAccess extends AccessGrant {
