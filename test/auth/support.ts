@@ -37,22 +37,7 @@ export function openScene(
   return { client, outcome };
 }
 
-/** Types `text` into the first paragraph of the `default` fragment, one transaction per character. */
-export function typeInto(doc: Y.Doc, text: string): void {
-  const fragment = doc.getXmlFragment('default');
-  for (const ch of text) {
-    doc.transact(() => {
-      let paragraph = fragment.get(0) as Y.XmlElement | undefined;
-      if (!paragraph) {
-        paragraph = new Y.XmlElement('paragraph');
-        paragraph.insert(0, [new Y.XmlText()]);
-        fragment.insert(0, [paragraph]);
-      }
-      const text = paragraph.get(0) as Y.XmlText;
-      text.insert(text.length, ch);
-    });
-  }
-}
+export { typeInto } from '../helpers/typing.ts';
 
 export function textOf(doc: Y.Doc): string {
   return doc.getXmlFragment('default').toString();

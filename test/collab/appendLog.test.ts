@@ -7,6 +7,7 @@ import { connectClient, waitFor, waitForAcked, waitForSynced, type ConnectOption
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { createScript } from '../helpers/fixtures.ts';
+import { typeInto } from '../helpers/typing.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 const KINDS = ['postgres', 'pglite'] as const;
@@ -16,22 +17,6 @@ async function loadFromLog(log: SceneLog, sceneId: string): Promise<Y.Doc> {
   const doc = new Y.Doc();
   Y.applyUpdate(doc, replayUpdates(await log.load(sceneId)).state);
   return doc;
-}
-
-function typeInto(client: TestClient, text: string): void {
-  const fragment = client.doc.getXmlFragment('default');
-  for (const ch of text) {
-    client.doc.transact(() => {
-      let paragraph = fragment.get(0) as Y.XmlElement | undefined;
-      if (!paragraph) {
-        paragraph = new Y.XmlElement('paragraph');
-        paragraph.insert(0, [new Y.XmlText()]);
-        fragment.insert(0, [paragraph]);
-      }
-      const textNode = paragraph.get(0) as Y.XmlText;
-      textNode.insert(textNode.length, ch);
-    });
-  }
 }
 
 function stateOf(doc: Y.Doc): string {
@@ -72,7 +57,7 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     const scene = sceneIds[0]!;
     const writers = Array.from({ length: 5 }, () => connect(scene, token));
     await Promise.all(writers.map((c) => waitForSynced(c)));
-    writers.forEach((c, i) => typeInto(c, `w${i}:` + 'abcdefghij'.repeat(3)));
+    writers.forEach((c, i) => typeInto(c.doc, `w${i}:` + 'abcdefghij'.repeat(3)));
     await Promise.all(writers.map((c) => waitForAcked(c)));
     await waitFor(() => new Set(writers.map((c) => stateOf(c.doc))).size === 1, 'writers converge');
 
@@ -89,7 +74,7 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     const { sceneIds, token } = await newScene(10);
     const writers = sceneIds.map((scene) => connect(scene, token));
     await Promise.all(writers.map((c) => waitForSynced(c)));
-    writers.forEach((c, i) => typeInto(c, `scene ${i}`));
+    writers.forEach((c, i) => typeInto(c.doc, `scene ${i}`));
     await Promise.all(writers.map((c) => waitForAcked(c)));
     for (const [i, scene] of sceneIds.entries()) {
       const fromLog = await loadFromLog(app.sceneLog, scene);
@@ -102,7 +87,7 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     const { sceneIds, token } = await newScene();
     const writer = connect(sceneIds[0]!, token);
     await waitForSynced(writer);
-    typeInto(writer, 'INT. KITCHEN - NIGHT');
+    typeInto(writer.doc, 'INT. KITCHEN - NIGHT');
     await waitForAcked(writer);
     writer.destroy();
     await waitFor(() => app.collab.hocuspocus.getDocumentsCount() === 0, 'scene unloads after its last client leaves');
@@ -117,7 +102,7 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     const scene = sceneIds[0]!;
     const writer = connect(scene, token);
     await waitForSynced(writer);
-    typeInto(writer, 'hello world');
+    typeInto(writer.doc, 'hello world');
     writer.doc.transact(() => ((writer.doc.getXmlFragment('default').get(0) as Y.XmlElement).get(0) as Y.XmlText).delete(0, 6));
     await waitForAcked(writer);
     const before = await db.prisma.sceneVersion.count({ where: { sceneId: scene } });
@@ -161,7 +146,7 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     const scene = sceneIds[0]!;
     const writer = connect(scene, token, { persistent: true });
     await waitForSynced(writer);
-    typeInto(writer, 'saved ');
+    typeInto(writer.doc, 'saved ');
     await waitForAcked(writer);
 
     await db.prisma.$executeRawUnsafe(`
@@ -171,7 +156,7 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
       `CREATE TRIGGER refuse_writes BEFORE INSERT ON scene_versions FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()`,
     );
     const acksBefore = writer.acks();
-    typeInto(writer, 'pending');
+    typeInto(writer.doc, 'pending');
     await waitFor(async () => Number(await app.metrics.registry.getSingleMetricAsString('update_persist_errors_total').then((s) => /update_persist_errors_total\{reason="database"\} (\d+)/.exec(s)?.[1] ?? 0)) > 0, 'a refused append');
     expect(writer.provider.hasUnsyncedChanges).toBe(true);
     expect(writer.acks()).toBe(acksBefore);
