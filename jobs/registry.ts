@@ -5,10 +5,12 @@ import type { AnyJobCommand } from './command.ts';
 import { clearYjsCommand } from './clearYjs.ts';
 import { compactionCommand } from './compaction.ts';
 import { diagnoseCommand } from './diagnose.ts';
+import { divergenceCommand } from './divergence.ts';
 import { migrateRestToYjsCommand } from './migrateRestToYjs.ts';
 import { retentionCommand } from './retention.ts';
+import { snapshotCommand } from './snapshot.ts';
 
-export const JOB_COMMANDS: readonly AnyJobCommand[] = [migrateRestToYjsCommand, diagnoseCommand, clearYjsCommand, compactionCommand, retentionCommand];
+export const JOB_COMMANDS: readonly AnyJobCommand[] = [migrateRestToYjsCommand, diagnoseCommand, clearYjsCommand, snapshotCommand, compactionCommand, retentionCommand, divergenceCommand];
 
 export function findJobCommand(name: string): AnyJobCommand | undefined {
   return JOB_COMMANDS.find((command) => command.name === name);

@@ -104,15 +104,15 @@ const NEWEST_OLD_UPDATE_SQL = `
   SELECT max(seq) AS seq FROM scene_versions
   WHERE scene_id = $1::uuid AND compacted_by IS NULL AND is_compacted = false AND created_at < $2`;
 
-// One statement, so it sees a prefix of the log (seq is commit order). FOR UPDATE keeps a
-// concurrent quarantine from moving a selected row out before the marks are written.
+// One statement, so it sees a prefix of the log (seq is commit order). No row locks: if a selected
+// row is changed before the marks are written (a quarantine moved it out), the marks come up short
+// and the compaction rolls back.
 const SELECT_LIVE_SQL = `
   SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
   FROM scene_versions
   WHERE scene_id = $1::uuid AND compacted_by IS NULL AND ($2::bigint IS NULL OR seq <= $2::bigint)
   ORDER BY seq, is_compacted DESC
-  LIMIT $3
-  FOR UPDATE`;
+  LIMIT $3`;
 
 const INSERT_COMPACTED_SQL = `
   INSERT INTO scene_versions (scene_id, seq, yjs_update, is_compacted, compacted_count, created_by)
@@ -139,6 +139,9 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
     } else if (!(await tryAdvisoryXactLock(tx, LOCK_NAMESPACES.compaction, sceneId))) {
       return skipped('busy');
     }
+    // Losing a compaction in a crash loses nothing (the log is as before, the next pass redoes it),
+    // so its commit need not wait for the WAL flush; it is still all or nothing.
+    await tx.query('compaction_async_commit', 'SET LOCAL synchronous_commit TO off', []);
     await step('locked');
 
     let bound = options.upToSeq ?? null;

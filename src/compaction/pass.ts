@@ -115,6 +115,11 @@ export interface CompactionPassOptions {
   metrics?: Pick<Metrics, 'compactions' | 'compactionRowsMerged'>;
   now?: () => Date;
   signal?: AbortSignal;
+  /**
+   * Scenes compacted at the same time (2): replaying one scene overlaps with the database writing
+   * another's marks. On PGlite transactions queue on its one connection anyway.
+   */
+  concurrency?: number;
   /** Called after each scene the pass worked on. */
   onProgress?: (progress: { summary: CompactionPassSummary; sceneId: string; result: CompactionResult | Error }) => void;
 }
@@ -145,19 +150,24 @@ export async function runCompactionPass(options: CompactionPassOptions): Promise
     aborted: false,
   };
 
+  const concurrency = Math.max(1, options.concurrency ?? 2);
   let after: string | undefined;
-  pages: for (;;) {
+  for (;;) {
     const page = await findCompactionCandidates(sql, { thresholds, now: now(), after, pageSize: 500 });
     summary.scenesScanned += page.scanned;
-    for (const candidate of page.candidates) {
-      if (signal?.aborted) {
-        summary.aborted = true;
-        break pages;
+    const queue = [...page.candidates];
+    const worker = async () => {
+      for (let candidate = queue.shift(); candidate; candidate = queue.shift()) {
+        if (signal?.aborted) {
+          summary.aborted = true;
+          return;
+        }
+        const result = await compactCandidate(sql, candidate, thresholds, now, summary, logger, metrics);
+        options.onProgress?.({ summary, sceneId: candidate.sceneId, result });
       }
-      const result = await compactCandidate(sql, candidate, thresholds, now, summary, logger, metrics);
-      options.onProgress?.({ summary, sceneId: candidate.sceneId, result });
-    }
-    if (page.next === null) break;
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    if (summary.aborted || page.next === null) break;
     after = page.next;
   }
   summary.durationMs = Date.now() - started;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
@@ -7,7 +8,7 @@ import { ageRows, expectedDocument, loadDocument, logRows, sameDocument, typingU
 
 const DAY = 24 * 60 * 60 * 1000;
 
-describe('npm run job -- compaction | retention', () => {
+describe('npm run job -- compaction | retention | snapshot | divergence', () => {
   let db: TestDatabase;
   let env: Record<string, string>;
 
@@ -53,6 +54,27 @@ describe('npm run job -- compaction | retention', () => {
     const run = await runJobCli(['compaction', '--scene', sceneIds[0]!.toUpperCase()], env);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/merged 7 rows/);
+  });
+
+  it('runs one snapshot pass and one divergence sweep', async () => {
+    const { sceneIds } = await createScript(db.prisma);
+    const doc = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    doc.on('update', (update: Uint8Array) => updates.push(update));
+    const paragraph = new Y.XmlElement('paragraph');
+    paragraph.insert(0, [new Y.XmlText('A quiet diner at night.')]);
+    doc.getXmlFragment('default').insert(0, [paragraph]);
+    await new SceneLog(db.database.sql).append(updates.map((update) => ({ sceneId: sceneIds[0]!, update, createdBy: null })));
+
+    const snapshot = await runJobCli(['snapshot', '--json'], env);
+    expect(snapshot.code).toBe(0);
+    expect(JSON.parse(snapshot.stdout)).toMatchObject({ failed: 0 });
+    const scene = await db.prisma.scene.findUniqueOrThrow({ where: { sceneId: sceneIds[0]! } });
+    expect(JSON.stringify(scene.contentBlocks)).toContain('A quiet diner at night.');
+
+    const divergence = await runJobCli(['divergence', '--json'], env);
+    expect(divergence.code).toBe(0);
+    expect(JSON.parse(divergence.stdout)).toMatchObject({ skipped: false, scenes_failed: 0 });
   });
 
   it('refuses bad arguments and unknown scenes with exit code 2', async () => {

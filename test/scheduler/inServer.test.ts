@@ -78,4 +78,10 @@ describeEachDatabase('background jobs inside the server', (db) => {
     const snapshot = await app.snapshots.snapshotScene(sceneId, { trigger: 'yjs' });
     expect(['written', 'superseded']).toContain(snapshot.status);
   });
+
+  it('reports no Redis fan-out without REDIS_URL (one instance)', async () => {
+    const ready = (await (await fetch(`${app.httpUrl}/api/health/ready`)).json()) as { redis_fanout: unknown };
+    expect(ready.redis_fanout).toEqual({ enabled: false, connected: false, mode: 'disabled' });
+    expect(app.fanout).toBeNull();
+  });
 });

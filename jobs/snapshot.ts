@@ -1,0 +1,84 @@
+// snapshot (architecture 4.3 / 6.3): one pass of the snapshot job, or one scene on demand.
+import { UnknownTargetError } from '../src/content/errors.ts';
+import type { Database } from '../src/db/client.ts';
+import { SceneLog } from '../src/log/sceneLog.ts';
+import type { Logger } from '../src/logger.ts';
+import { createMetrics } from '../src/metrics.ts';
+import { jobLocksFor, snapshotJob, type SnapshotPassSummary } from '../src/scheduler/index.ts';
+import { SnapshotService, UnknownSceneError } from '../src/snapshots/service.ts';
+import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
+import { toJson } from './format.ts';
+
+interface SnapshotArgs {
+  sceneId?: string;
+  json: boolean;
+}
+
+function snapshotService(database: Database, logger: Logger, intervalMs: number): SnapshotService {
+  return new SnapshotService({
+    prisma: database.prisma,
+    sceneLog: new SceneLog(database.sql),
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger,
+    intervalMs,
+  });
+}
+
+export function formatSnapshotSummary(summary: SnapshotPassSummary): string[] {
+  return [
+    `scenes due:            ${summary.scenesDue}`,
+    `snapshots written:     ${summary.written}`,
+    `already current:       ${summary.superseded}`,
+    `busy (other instance): ${summary.busy}`,
+    `failed:                ${summary.failed}${summary.aborted ? ' (stopped early)' : ''}`,
+  ];
+}
+
+export const snapshotCommand: JobCommand<SnapshotArgs> = {
+  name: 'snapshot',
+  summary: 'derive the REST copy (scenes.content_blocks) of scenes whose snapshot is older than SNAPSHOT_INTERVAL_MS',
+  usage: [
+    'usage: npm run job -- snapshot [--scene <uuid>] [--json]',
+    '',
+    '  (no option)     one pass: every scene with updates newer than its REST copy whose snapshot is older',
+    '                  than SNAPSHOT_INTERVAL_MS (or missing), those waiting longest first',
+    '  --scene <uuid>  snapshot this scene now, whatever the age of its snapshot',
+    '  --json          print the result as JSON on stdout',
+    '',
+    'A snapshot never replaces a REST copy derived from a newer state of the log.',
+  ].join('\n'),
+  parse(argv) {
+    const { values } = parseJobArgs(argv, { scene: { type: 'string' }, json: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
+    const sceneId = values.scene === undefined ? undefined : parseUuid(values.scene as string, '--scene');
+    return { ...(sceneId ? { sceneId } : {}), json: Boolean(values.json) };
+  },
+  async run(args, { database, config, logger, output, now }) {
+    const snapshots = snapshotService(database, logger, config.snapshots.intervalMs);
+    if (args.sceneId) {
+      let outcome;
+      try {
+        outcome = await snapshots.snapshotScene(args.sceneId, { trigger: 'manual' });
+      } catch (error) {
+        if (error instanceof UnknownSceneError) throw new UnknownTargetError('scene', args.sceneId);
+        throw error;
+      }
+      if (args.json) output.result(toJson(outcome.status === 'written' ? { ...outcome, blocks: outcome.blocks.length } : outcome));
+      else output.result(outcome.status === 'written' ? `${args.sceneId}: written at seq ${outcome.seq} (${outcome.blocks.length} blocks)` : `${args.sceneId}: ${outcome.status}`);
+      return EXIT.OK;
+    }
+    let last = 0;
+    const job = snapshotJob({ snapshots, locks: jobLocksFor(database.sql, database.kind), logger, intervalMs: config.snapshots.intervalMs, now });
+    const summary = await job.run({
+      signal: new AbortController().signal,
+      progress: ({ done }) => {
+        if (Date.now() - last < 1000) return;
+        last = Date.now();
+        output.progress(`snapshot: ${done} scenes done`);
+      },
+    });
+    output.progress(`snapshot: done, ${summary.written} written`);
+    if (args.json) output.result(toJson(summary));
+    else for (const line of formatSnapshotSummary(summary)) output.result(line);
+    return summary.failed > 0 ? EXIT.FAILED : EXIT.OK;
+  },
+};
