@@ -157,30 +157,34 @@ describeEachDatabase('compactScene', (db, kind) => {
     }
   });
 
-  it.runIf(kind === 'postgres')('never merges an update that commits while the compaction runs', async () => {
-    const typist = new Typist();
-    const early = Array.from({ length: 50 }, () => typist.type('e'));
-    const sceneId = await sceneWith(early);
-    const sql = db().database.sql;
-    const log = new SceneLog(sql);
-    const during: Uint8Array[] = [];
-    const result = await compactScene(sql, sceneId, {
-      // Appends commit on other connections after the rows were selected and after the compacted
-      // row was inserted: the head row is not locked by compaction, so they do not wait for it.
-      onStep: async (step) => {
-        if (step !== 'selected' && step !== 'inserted') return;
-        const update = typist.type(step === 'selected' ? 'S' : 'I');
-        during.push(update);
-        await log.append([{ sceneId, update, createdBy: null }]);
-      },
+  // Only PostgreSQL has other connections to commit from while a compaction's transaction is open;
+  // PGlite is one connection, where an append simply waits for the compaction to finish.
+  if (kind === 'postgres') {
+    it('never merges an update that commits while the compaction runs', async () => {
+      const typist = new Typist();
+      const early = Array.from({ length: 50 }, () => typist.type('e'));
+      const sceneId = await sceneWith(early);
+      const sql = db().database.sql;
+      const log = new SceneLog(sql);
+      const during: Uint8Array[] = [];
+      const result = await compactScene(sql, sceneId, {
+        // Appends commit on other connections after the rows were selected and after the compacted
+        // row was inserted: the head row is not locked by compaction, so they do not wait for it.
+        onStep: async (step) => {
+          if (step !== 'selected' && step !== 'inserted') return;
+          const update = typist.type(step === 'selected' ? 'S' : 'I');
+          during.push(update);
+          await log.append([{ sceneId, update, createdBy: null }]);
+        },
+      });
+      expect(result).toMatchObject({ status: 'compacted', seq: 50n, mergedRows: 50 });
+      const live = (await logRows(sql, sceneId)).filter((row) => row.compactedBy === null).map((row) => [row.seq, row.isCompacted]);
+      expect(live).toEqual([
+        [50n, true],
+        [51n, false],
+        [52n, false],
+      ]);
+      expect(sameDocument((await loadDocument(sql, sceneId)).doc, expectedDocument([...early, ...during]))).toBe(true);
     });
-    expect(result).toMatchObject({ status: 'compacted', seq: 50n, mergedRows: 50 });
-    const live = (await logRows(sql, sceneId)).filter((row) => row.compactedBy === null).map((row) => [row.seq, row.isCompacted]);
-    expect(live).toEqual([
-      [50n, true],
-      [51n, false],
-      [52n, false],
-    ]);
-    expect(sameDocument((await loadDocument(sql, sceneId)).doc, expectedDocument([...early, ...during]))).toBe(true);
-  });
+  }
 });
