@@ -177,14 +177,28 @@ export class SceneLog {
     };
   }
 
-  /** Every row whose update was committed up to `at` and is still retained (for history views). */
+  /**
+   * The rows that rebuild the scene as it was at `at` (history views): the newest compacted row
+   * created by then, if any, and every original after it committed by then. A compacted row is
+   * created after every row it merged, so all it stands for is older than `at`; starting from it
+   * keeps history working once retention has deleted the merged originals.
+   */
   async loadUntil(sceneId: string, at: Date): Promise<StoredUpdate[]> {
     const rows = await this.sql.query<LoadedRow>(
       'scene_log_load_until',
-      `SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+      `WITH base AS (
+         SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+         FROM scene_versions
+         WHERE scene_id = $1::uuid AND is_compacted AND created_at <= $2
+         ORDER BY seq DESC LIMIT 1
+       )
+       SELECT * FROM base
+       UNION ALL
+       SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
        FROM scene_versions
-       WHERE scene_id = $1::uuid AND is_compacted = false AND created_at <= $2
-       ORDER BY seq`,
+       WHERE scene_id = $1::uuid AND NOT is_compacted AND created_at <= $2
+         AND seq > COALESCE((SELECT seq FROM base), 0)
+       ORDER BY seq, is_compacted DESC`,
       [sceneId, at],
     );
     return rows.map(toStoredUpdate);

@@ -181,7 +181,7 @@ export async function stateAtSeq(db: PrismaClient, log: SceneLog, sceneId: strin
   return replayUpdates(rows).state;
 }
 
-/** Replays the retained original rows committed up to `at`: the scene as it was then. */
+/** Replays the retained rows committed up to `at`: the scene as it was then. */
 export interface HistoricScene {
   blocks: CanonicalRestBlock[];
   /** The newest update included, or null when the scene had no update yet at `at`. */
@@ -211,7 +211,9 @@ export async function deriveAt(db: PrismaClient, log: SceneLog, sceneId: string,
 
   const replay = replayUpdates(rows);
   const newest = newestRow(rows);
-  const missing = missingSeqs(newest.seq, new Set(rows.map((row) => row.seq)), quarantinedSeqs);
+  // A compacted row at the start of the rows stands for every update up to its seq.
+  const coveredThrough = rows.filter((row) => row.isCompacted).reduce((max, row) => (row.seq > max ? row.seq : max), 0n);
+  const missing = missingSeqs(newest.seq, new Set(rows.map((row) => row.seq)), quarantinedSeqs, 16, coveredThrough);
   // A missing original is one that retention deleted after compaction (then a compacted row covers
   // it), or one committed after `at` by another instance that took its number first (the number
   // follows commit order, the timestamp the start of the transaction): only the first is a hole.
@@ -236,9 +238,16 @@ async function hasCompactedRow(db: PrismaClient, sceneId: string, coveringSeq: b
  * Sequence numbers in 1..upTo that are neither present nor known to be quarantined, ascending and
  * at most `limit` of them (the caller only needs the first).
  */
-export function missingSeqs(upTo: bigint, present: ReadonlySet<bigint>, quarantined: ReadonlySet<bigint>, limit = 16): bigint[] {
+export function missingSeqs(
+  upTo: bigint,
+  present: ReadonlySet<bigint>,
+  quarantined: ReadonlySet<bigint>,
+  limit = 16,
+  /** Everything up to this sequence number is covered (by a compacted row). */
+  coveredThrough = 0n,
+): bigint[] {
   const missing: bigint[] = [];
-  for (let seq = 1n; seq <= upTo && missing.length < limit; seq += 1n) {
+  for (let seq = coveredThrough + 1n; seq <= upTo && missing.length < limit; seq += 1n) {
     if (!present.has(seq) && !quarantined.has(seq)) missing.push(seq);
   }
   return missing;

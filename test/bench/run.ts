@@ -14,6 +14,7 @@ import { tokenFor } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { barChart, type ChartRow } from './chart.ts';
+import { restScenario } from './rest.ts';
 import { connectToSynced, editToDurable, maxThroughput, memoryPerScene, peerLatency, type Percentiles } from './scenarios.ts';
 import { compactFully, compactionThroughput, fullState, populateScene } from './storage.ts';
 import { startComparison, startDurable, type Target } from './targets.ts';
@@ -79,6 +80,9 @@ async function main(): Promise<void> {
   const latency100 = await newScenes(10);
   const [durableScene] = await newScenes(1);
   const memoryScenes = await newScenes(settings.memoryScenes);
+  // A long script for the REST side: 120 scenes, each with a log of typing to derive from.
+  const longScript = await createScript(db.prisma, { ownerId: fixture.userId, scenes: 120, title: 'Long script' });
+  for (const [i, sceneId] of longScript.sceneIds.entries()) await populateScene(sql, sceneId, 300, SEED + 7000 + i);
 
   log('preparing scenes to load (uncompacted and compacted logs; whole states for the database extension)');
   const pool = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
@@ -129,6 +133,16 @@ async function main(): Promise<void> {
         const packed = name === 'durable' ? await connectToSynced(target, { sceneId: compacted, repeats: settings.repeats, token }) : null;
         record({ scenario: 'load', label: `connect-to-synced p50, ${size} updates, compacted`, unit: 'ms', higherIsBetter: false, goal: size === 10_000 ? '< 10 ms' : undefined }, name, packed?.p50 ?? null);
         if (plain) log(`  connect-to-synced ${size}: ${plain.p50.toFixed(1)} ms${packed ? `, compacted ${packed.p50.toFixed(1)} ms` : ''}`);
+      }
+
+      if (name === 'durable') {
+        const rest = await restScenario(target, { prisma: db.prisma, sql, scriptId: longScript.scriptId, sceneIds: longScript.sceneIds, token, repeats: settings.repeats });
+        record({ scenario: 'rest', label: 'GET scenes of a 120-scene script, no snapshots (p50)', unit: 'ms', higherIsBetter: false }, name, rest.listWithoutSnapshots.p50);
+        record({ scenario: 'rest', label: 'snapshot generation per scene (p50)', unit: 'ms', higherIsBetter: false }, name, rest.snapshotPerScene.p50);
+        record({ scenario: 'rest', label: 'snapshot generation per scene (p95)', unit: 'ms', higherIsBetter: false }, name, rest.snapshotPerScene.p95);
+        record({ scenario: 'rest', label: 'snapshots of all 120 scenes', unit: 'ms', higherIsBetter: false }, name, rest.snapshotAllSeconds * 1000);
+        record({ scenario: 'rest', label: 'GET scenes of a 120-scene script, snapshots current (p50)', unit: 'ms', higherIsBetter: false }, name, rest.listWithSnapshots.p50);
+        log(`  GET 120 scenes: ${rest.listWithoutSnapshots.p50.toFixed(1)} ms without snapshots, ${rest.listWithSnapshots.p50.toFixed(1)} ms with; snapshot ${rest.snapshotPerScene.p50.toFixed(1)} ms per scene`);
       }
 
       const memory = await memoryPerScene(target, { sceneIds: memoryScenes, token, seedContent: name === 'floor' ? memoryContent : undefined });

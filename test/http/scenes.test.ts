@@ -192,7 +192,7 @@ describeEachDatabase('HTTP scenes API', (db) => {
     expect((await request(app, 'GET', `/api/scenes/${sceneId}/history?at=2025-01-01T00:00:00Z`, { token: await tokenFor(await createUser(db().prisma)) })).status).toBe(403);
   });
 
-  it('answers 410 for history and 409 for a PATCH base that retention already deleted', async () => {
+  it('answers 410 for history before the compaction and 409 for a PATCH base that retention already deleted, and serves history after it', async () => {
     const fixture = await createScript(db().prisma, { scenes: 1 });
     const token = await tokenFor(fixture.userId);
     const sceneId = fixture.sceneIds[0]!;
@@ -211,6 +211,11 @@ describeEachDatabase('HTTP scenes API', (db) => {
     const history = await request(app, 'GET', `/api/scenes/${sceneId}/history?at=${between.toISOString()}`, { token });
     expect(history.status).toBe(410);
     expect(history.body.code).toBe('HISTORY_NOT_RETAINED');
+    // History from the compaction on is still there: it starts from the compacted row.
+    const latest = await request(app, 'GET', `/api/scenes/${sceneId}/history?at=${new Date(Date.now() + 1000).toISOString()}`, { token });
+    expect(latest.status).toBe(200);
+    expect(latest.body.seq).toBe(2);
+    expect(canonical(latest.body.content.blocks)).toBe(canonical(V2));
     const current = await request(app, 'GET', `/api/scenes/${sceneId}`, { token });
     expect(current.body.seq).toBe(2);
     expect(canonical(current.body.content.blocks)).toBe(canonical(V2));
