@@ -8,21 +8,8 @@ import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } 
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { typeInto } from '../helpers/typing.ts';
 import { logRows } from './support.ts';
-
-function typeChar(client: TestClient, ch: string): void {
-  const fragment = client.doc.getXmlFragment('default');
-  client.doc.transact(() => {
-    let paragraph = fragment.get(0) as Y.XmlElement | undefined;
-    if (!paragraph) {
-      paragraph = new Y.XmlElement('paragraph');
-      paragraph.insert(0, [new Y.XmlText()]);
-      fragment.insert(0, [paragraph]);
-    }
-    const text = paragraph.get(0) as Y.XmlText;
-    text.insert(text.length, ch);
-  });
-}
 
 const content = (doc: Y.Doc) => doc.getXmlFragment('default').toString();
 
@@ -50,7 +37,7 @@ describeEachDatabase('compaction while an editor is connected', (db) => {
     // Type for a while and compact the scene over and over while the writer types.
     let typed = 0;
     const typing = setInterval(() => {
-      typeChar(writer, 'abcdefghijklmnopqrstuvwxyz'[typed % 26]!);
+      typeInto(writer.doc, 'abcdefghijklmnopqrstuvwxyz'[typed % 26]!);
       typed += 1;
     }, 2);
     let compactions = 0;
@@ -68,7 +55,7 @@ describeEachDatabase('compaction while an editor is connected', (db) => {
     expect(compactions).toBeGreaterThan(2);
 
     // The editors keep working on the same document after compaction.
-    for (const ch of 'END') typeChar(writer, ch);
+    for (const ch of 'END') typeInto(writer.doc, ch);
     await waitForAcked(writer);
     await waitFor(() => content(watcher.doc) === content(writer.doc), 'the watcher sees every edit');
     expect(content(writer.doc)).toContain('END');

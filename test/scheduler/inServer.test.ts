@@ -6,23 +6,10 @@ import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } 
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { typeInto } from '../helpers/typing.ts';
 import { logRows } from '../compaction/support.ts';
 
 const content = (doc: Y.Doc) => doc.getXmlFragment('default').toString();
-
-function typeChar(client: TestClient, ch: string): void {
-  const fragment = client.doc.getXmlFragment('default');
-  client.doc.transact(() => {
-    let paragraph = fragment.get(0) as Y.XmlElement | undefined;
-    if (!paragraph) {
-      paragraph = new Y.XmlElement('paragraph');
-      paragraph.insert(0, [new Y.XmlText()]);
-      fragment.insert(0, [paragraph]);
-    }
-    const text = paragraph.get(0) as Y.XmlText;
-    text.insert(text.length, ch);
-  });
-}
 
 describeEachDatabase('background jobs inside the server', (db) => {
   let app: RunningApp;
@@ -52,7 +39,7 @@ describeEachDatabase('background jobs inside the server', (db) => {
     await waitForSynced(writer);
 
     let typed = 0;
-    const typing = setInterval(() => typeChar(writer, 'abcdefghijklmnopqrstuvwxyz'[typed++ % 26]!), 3);
+    const typing = setInterval(() => typeInto(writer.doc, 'abcdefghijklmnopqrstuvwxyz'[typed++ % 26]!), 3);
     try {
       await waitFor(async () => (await logRows(db().database.sql, sceneId)).some((row) => row.isCompacted), 'the compaction job merges the scene', 20_000);
       await waitFor(
