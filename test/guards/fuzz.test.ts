@@ -187,7 +187,7 @@ describe.each(KINDS)(`fuzzing a live server on %s (seed ${SEED})`, (kind) => {
     } finally {
       vi.restoreAllMocks();
     }
-  }, 180_000);
+  }, 420_000);
 
   /** One hostile socket after another until `plan.frames` frames are sent. */
   async function runWorker(plan: WorkerPlan, stats: FuzzStats): Promise<void> {
