@@ -1,5 +1,6 @@
 import type { SqlExecutor } from '../db/sql.ts';
 import { replayUpdates } from '../log/replay.ts';
+import { toBuffer, toStoredUpdate, type LoadedRow, type Numeric } from '../log/sceneLog.ts';
 import { advisoryXactLock, LOCK_NAMESPACES, tryAdvisoryXactLock } from '../scheduler/locks.ts';
 
 /**
@@ -89,17 +90,6 @@ export class CompactionConflictError extends Error {
   }
 }
 
-type Numeric = bigint | string | number;
-
-interface CandidateRow {
-  version_id: string;
-  seq: Numeric;
-  yjs_update: Uint8Array;
-  is_compacted: boolean;
-  compacted_count: number;
-  created_at: Date;
-}
-
 const NEWEST_OLD_UPDATE_SQL = `
   SELECT max(seq) AS seq FROM scene_versions
   WHERE scene_id = $1::uuid AND compacted_by IS NULL AND is_compacted = false AND created_at < $2`;
@@ -155,35 +145,24 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
       bound = bound === null || newestOld < bound ? newestOld : bound;
     }
 
-    const rows = await tx.query<CandidateRow>('compaction_select_live', SELECT_LIVE_SQL, [
-      sceneId,
-      bound === null ? null : bound.toString(),
-      maxRows,
-    ]);
+    const rows = (
+      await tx.query<LoadedRow>('compaction_select_live', SELECT_LIVE_SQL, [sceneId, bound === null ? null : bound.toString(), maxRows])
+    ).map(toStoredUpdate);
     await step('selected');
 
-    const replay = replayUpdates(
-      rows.map((row) => ({
-        versionId: row.version_id,
-        seq: BigInt(row.seq),
-        update: row.yjs_update,
-        isCompacted: row.is_compacted,
-        compactedCount: Number(row.compacted_count),
-        createdAt: row.created_at,
-      })),
-    );
+    const replay = replayUpdates(rows);
     const undecodable = new Set(replay.undecodable.map((row) => row.versionId));
-    const merged = rows.filter((row) => !undecodable.has(row.version_id));
+    const merged = rows.filter((row) => !undecodable.has(row.versionId));
     if (!worthMerging(merged)) return skipped('nothing_to_compact', undecodable.size);
     await step('built');
 
     // Rows come in seq order, so the last merged row has the highest merged seq.
-    const seq = BigInt(merged[merged.length - 1]!.seq);
-    const mergedUpdates = merged.reduce((sum, row) => sum + Number(row.compacted_count), 0);
+    const seq = merged[merged.length - 1]!.seq;
+    const mergedUpdates = merged.reduce((sum, row) => sum + row.compactedCount, 0);
     const [inserted] = await tx.query<{ version_id: string }>('compaction_insert', INSERT_COMPACTED_SQL, [
       sceneId,
       seq.toString(),
-      Buffer.from(replay.state.buffer, replay.state.byteOffset, replay.state.byteLength),
+      toBuffer(replay.state),
       mergedUpdates,
     ]);
     const versionId = inserted!.version_id;
@@ -192,7 +171,7 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
     const marked = await tx.query<{ version_id: string }>('compaction_mark_merged', MARK_MERGED_SQL, [
       sceneId,
       versionId,
-      merged.map((row) => row.version_id),
+      merged.map((row) => row.versionId),
     ]);
     if (marked.length !== merged.length) throw new CompactionConflictError(sceneId, merged.length, marked.length);
     await step('marked');
@@ -204,7 +183,7 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
       seq,
       mergedRows: merged.length,
       mergedUpdates,
-      bytesBefore: merged.reduce((sum, row) => sum + row.yjs_update.byteLength, 0),
+      bytesBefore: merged.reduce((sum, row) => sum + row.update.byteLength, 0),
       bytesAfter: replay.state.byteLength,
       undecodable: undecodable.size,
       truncated: rows.length === maxRows,

@@ -54,7 +54,8 @@ interface AppendedRow {
   created_at: Date;
 }
 
-interface LoadedRow {
+/** A `scene_versions` row as the drivers return it (before `toStoredUpdate`). */
+export interface LoadedRow {
   version_id: string;
   seq: Numeric;
   yjs_update: Uint8Array;
@@ -265,7 +266,7 @@ export class SceneLog {
 }
 
 /** int8 and numeric come back as bigint (Prisma, PGlite) or as a decimal string (node-pg). */
-type Numeric = bigint | string | number;
+export type Numeric = bigint | string | number;
 
 /**
  * Appends a batch for any number of scenes. The input arrives as three parallel arrays, so the
@@ -317,11 +318,11 @@ export function unpackUpdates(packed: Uint8Array): Uint8Array[] {
 }
 
 /** node-pg sends a Buffer as bytea; a view on a larger buffer is copied to exactly its bytes. */
-function toBuffer(update: Uint8Array): Buffer {
+export function toBuffer(update: Uint8Array): Buffer {
   return Buffer.from(update.buffer, update.byteOffset, update.byteLength);
 }
 
-function toStoredUpdate(row: LoadedRow): StoredUpdate {
+export function toStoredUpdate(row: LoadedRow): StoredUpdate {
   return {
     versionId: row.version_id,
     seq: BigInt(row.seq),
