@@ -1,69 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
+import { connectClient, waitFor, waitForAcked, waitForSynced } from '../helpers/clients.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { TEST_AUTH_ENV, tokenFor } from '../helpers/auth.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { freePort, spawnServer, waitUntilReady, type ServerProcess } from '../helpers/process.ts';
+import { MarkerWriter, paragraphs } from '../helpers/writer.ts';
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 20);
 const WRITERS = 3;
 const BURST = 8;
-
-/**
- * One writer: types marker words (`w1:00042 `) one per update into its own paragraph. It types in
- * bursts of up to BURST unacknowledged updates and waits for the provider to report none left;
- * at that moment every word typed so far was acknowledged (on disk), so `confirmed` moves up.
- * Typing never stops for long, so kills land in the middle of bursts.
- */
-class Writer {
-  typed = 0;
-  confirmed = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private waitingForAcks = false;
-
-  constructor(
-    readonly index: number,
-    readonly client: TestClient,
-  ) {
-    client.provider.on('unsyncedChanges', ({ number }: { number: number }) => {
-      if (number !== 0) return;
-      this.confirmed = this.typed;
-      this.waitingForAcks = false;
-    });
-  }
-
-  marker(n: number): string {
-    return `w${this.index}:${String(n).padStart(5, '0')} `;
-  }
-
-  start(): void {
-    this.stop();
-    this.waitingForAcks = false;
-    this.timer = setInterval(() => {
-      // Typing only while synced keeps the provider from queueing updates on a dead socket.
-      if (this.waitingForAcks || !this.client.provider.isSynced) return;
-      const paragraph = this.client.doc.getXmlFragment('default').get(this.index) as Y.XmlElement | undefined;
-      if (!paragraph) return;
-      const text = paragraph.get(0) as Y.XmlText;
-      text.insert(text.length, this.marker(this.typed + 1));
-      this.typed += 1;
-      if (this.client.provider.unsyncedChanges >= BURST) this.waitingForAcks = true;
-    }, 2);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-}
-
-function paragraphs(doc: Y.Doc): string[] {
-  return doc
-    .getXmlFragment('default')
-    .toArray()
-    .map((p) => ((p as Y.XmlElement).get(0) as Y.XmlText).toString());
-}
 
 describe.each(['postgres', 'pglite'] as const)('crash safety on %s (SIGKILL under typing)', (kind) => {
   let db: TestDatabase;
@@ -121,7 +67,7 @@ describe.each(['postgres', 'pglite'] as const)('crash safety on %s (SIGKILL unde
   it(`keeps every acknowledged update across ${KILLS} kills`, async () => {
     await start();
     const url = `ws://127.0.0.1:${wsPort}`;
-    const writers = Array.from({ length: WRITERS }, (_, i) => new Writer(i, connectClient(url, sceneId, { token, persistent: true })));
+    const writers = Array.from({ length: WRITERS }, (_, i) => new MarkerWriter(i, connectClient(url, sceneId, { token, persistent: true }), { burst: BURST }));
     try {
       const first = writers[0]!.client;
       await waitForSynced(first);

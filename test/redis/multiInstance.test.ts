@@ -8,59 +8,12 @@ import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } 
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { freePort, spawnServer, waitUntilReady, type ServerProcess } from '../helpers/process.ts';
+import { MarkerWriter, paragraphs } from '../helpers/writer.ts';
 import { PrivateRedis } from './privateRedis.ts';
 
 /** Writers per server process. */
 const WRITERS_PER_SERVER = 2;
 const BURST = 8;
-
-/**
- * One editor typing marker words (`w1:00042 `), one update per word, into its own paragraph. It
- * records every update its document sends (the provider sends each local update verbatim), so
- * the test can compare them with the rows the servers stored.
- */
-class Writer {
-  typed = 0;
-  readonly sent: Uint8Array[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private waitingForAcks = false;
-
-  constructor(
-    readonly index: number,
-    readonly client: TestClient,
-  ) {
-    client.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin !== client.provider) this.sent.push(update);
-    });
-    client.provider.on('unsyncedChanges', ({ number }: { number: number }) => {
-      if (number === 0) this.waitingForAcks = false;
-    });
-  }
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (this.waitingForAcks || !this.client.provider.isSynced) return;
-      const paragraph = this.client.doc.getXmlFragment('default').get(this.index) as Y.XmlElement | undefined;
-      if (!paragraph) return;
-      const text = paragraph.get(0) as Y.XmlText;
-      text.insert(text.length, `w${this.index}:${String(this.typed + 1).padStart(5, '0')} `);
-      this.typed += 1;
-      if (this.client.provider.unsyncedChanges >= BURST) this.waitingForAcks = true;
-    }, 3);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-}
-
-function paragraphs(doc: Y.Doc): string[] {
-  return doc
-    .getXmlFragment('default')
-    .toArray()
-    .map((p) => ((p as Y.XmlElement).get(0) as Y.XmlText).toString());
-}
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
@@ -124,12 +77,12 @@ describe('two server processes sharing PostgreSQL and Redis', () => {
   });
 
   it('converges, keeps acknowledging while Redis is down, reconciles when it is back, and stores every update exactly once', { timeout: 120_000 }, async () => {
-    const writers: Writer[] = [];
+    const writers: MarkerWriter[] = [];
     instances.forEach((instance, s) => {
       for (let w = 0; w < WRITERS_PER_SERVER; w += 1) {
         const client = connectClient(instance.wsUrl, sceneId, { token });
         clients.push(client);
-        writers.push(new Writer(s * WRITERS_PER_SERVER + w, client));
+        writers.push(new MarkerWriter(s * WRITERS_PER_SERVER + w, client, { burst: BURST, intervalMs: 3 }));
       }
     });
     await Promise.all(writers.map((w) => waitForSynced(w.client)));
@@ -161,7 +114,7 @@ describe('two server processes sharing PostgreSQL and Redis', () => {
     await waitFor(() => writers.every((w, i) => w.client.acks() >= acksAtOutage[i]! + 40), 'acknowledgements continue without Redis', 20_000);
 
     // The outage is real: a word typed after Redis died is on its own server only.
-    const lateWord = (w: Writer) => `w${w.index}:${String(typedAtKill[w.index]! + 1).padStart(5, '0')} `;
+    const lateWord = (w: MarkerWriter) => w.marker(typedAtKill[w.index]! + 1);
     const [local, remote] = [writers[0]!, writers[WRITERS_PER_SERVER]!];
     expect(paragraphs(remote.client.doc)[remote.index]).toContain(lateWord(remote));
     expect(paragraphs(local.client.doc)[remote.index]).not.toContain(lateWord(remote));
