@@ -30,6 +30,26 @@ function closeClients(clients: TestClient[]): void {
 }
 
 /**
+ * Types at a fixed total rate, round-robin over the clients, in 10 ms ticks. `keystroke` is called
+ * for each keystroke with the client's index and does the typing (and whatever it records). Returns
+ * a function that stops the pacing.
+ */
+function paceKeystrokes(clientCount: number, rate: number, keystroke: (index: number) => void): () => void {
+  const tickMs = 10;
+  const perTick = (rate * tickMs) / 1000;
+  let budget = 0;
+  let next = 0;
+  const timer = setInterval(() => {
+    budget += perTick;
+    while (budget >= 1) {
+      budget -= 1;
+      keystroke(next++ % clientCount);
+    }
+  }, tickMs);
+  return () => clearInterval(timer);
+}
+
+/**
  * Maximum sustained throughput: every client types as fast as its acknowledgements allow, with at
  * most `window` unacknowledged keystrokes, and the acknowledged keystrokes per second are counted
  * over `seconds` after a warm-up. An acknowledgement from the durable server means "committed".
@@ -98,27 +118,18 @@ export async function peerLatency(
     });
   }
   const typists = clients.map((c, i) => new Typist(c.doc, options.seed + i));
-  const tickMs = 10;
-  const perTick = (options.rate * tickMs) / 1000;
-  let budget = 0;
   let sent = 0;
-  let next = 0;
-  const timer = setInterval(() => {
-    budget += perTick;
-    while (budget >= 1) {
-      budget -= 1;
-      const index = next++ % clients.length;
-      const client = clients[index]!;
-      const clock = Y.getState(client.doc.store, client.doc.clientID);
-      typists[index]!.keystroke();
-      if (Y.getState(client.doc.store, client.doc.clientID) > clock) {
-        const list = sends.get(client.doc.clientID) ?? [];
-        list.push({ clock, at: performance.now() });
-        sends.set(client.doc.clientID, list);
-      }
-      sent += 1;
+  const stopTyping = paceKeystrokes(clients.length, options.rate, (index) => {
+    const client = clients[index]!;
+    const clock = Y.getState(client.doc.store, client.doc.clientID);
+    typists[index]!.keystroke();
+    if (Y.getState(client.doc.store, client.doc.clientID) > clock) {
+      const list = sends.get(client.doc.clientID) ?? [];
+      list.push({ clock, at: performance.now() });
+      sends.set(client.doc.clientID, list);
     }
-  }, tickMs);
+    sent += 1;
+  });
   await sleep(1000);
   recording = true;
   const sentBefore = sent;
@@ -126,7 +137,7 @@ export async function peerLatency(
   await sleep(options.seconds * 1000);
   recording = false;
   const achievedRate = (sent - sentBefore) / ((performance.now() - startedAt) / 1000);
-  clearInterval(timer);
+  stopTyping();
   await sleep(500);
   closeClients(clients);
   return { ...percentiles(samples), achievedRate };
@@ -178,25 +189,17 @@ export async function editToDurable(
     }
   }
   const typists = clients.map((c, i) => new Typist(c.doc, options.seed + i));
-  const perTick = (options.rate * 10) / 1000;
-  let budget = 0;
-  let next = 0;
-  const timer = setInterval(() => {
-    budget += perTick;
-    while (budget >= 1) {
-      budget -= 1;
-      const index = next++ % clients.length;
-      const now = Date.now();
-      pending.get(clients[index]!)!.push(now);
-      if (recording) edits.push(now);
-      typists[index]!.keystroke();
-    }
-  }, 10);
+  const stopTyping = paceKeystrokes(clients.length, options.rate, (index) => {
+    const now = Date.now();
+    pending.get(clients[index]!)!.push(now);
+    if (recording) edits.push(now);
+    typists[index]!.keystroke();
+  });
   await sleep(1000);
   recording = true;
   await sleep(options.seconds * 1000);
   recording = false;
-  clearInterval(timer);
+  stopTyping();
   if (target.name === 'database') {
     // The last edits are stored once the debounce (2 s) runs out after typing stops.
     await sleep(3500);
