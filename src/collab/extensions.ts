@@ -5,7 +5,7 @@ import { RedisFanout } from '../../extensions/RedisFanout.ts';
 import { SceneSeeding } from '../../extensions/SceneSeeding.ts';
 import { SchemaGate } from '../../extensions/SchemaGate.ts';
 import { UpdateGuards } from '../../extensions/UpdateGuards.ts';
-import { createAuthServices, type AuthServices } from '../auth/index.ts';
+import type { AuthServices } from '../auth/index.ts';
 import type { Config } from '../config.ts';
 import { SceneLoadValidator } from '../content/loadValidation.ts';
 import { SceneSeeder } from '../content/seeding.ts';
@@ -23,16 +23,14 @@ export interface ExtensionDeps {
   metrics: Metrics;
   sceneLog: SceneLog;
   queue: GroupCommitQueue;
-  /** The server's auth services, shared with the HTTP API; built from `config` when absent. */
-  auth?: AuthServices;
+  /** The server's auth services, shared with the HTTP API (dev tokens are signed with a per-process key). */
+  auth: AuthServices;
 }
 
 export interface CollabExtensions {
   /** In the order their hooks must run. */
   extensions: Extension[];
   persistence: AppendLogPersistence;
-  /** The auth services the extensions use (the dev-token route needs the same `devTokens`). */
-  auth: AuthServices;
   /** Fan-out to other instances through Redis; null without `REDIS_URL` (single instance). */
   fanout: RedisFanout | null;
 }
@@ -43,8 +41,7 @@ export interface CollabExtensions {
  * says why it sits where it does.
  */
 export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
-  const { config, prisma, logger, metrics, sceneLog, queue } = deps;
-  const auth = deps.auth ?? createAuthServices({ config, prisma, logger, metrics });
+  const { config, prisma, logger, metrics, sceneLog, queue, auth } = deps;
   // 1300, onConnect: an outdated editor is told to reload before any token or row is looked at.
   const schemaGate = new SchemaGate({
     serverSchemaVersion: SCREENPLAY_SCHEMA_VERSION,
@@ -97,5 +94,5 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
     : null;
   const extensions: Extension[] = [schemaGate, authentication, guards, persistence, seeding];
   if (fanout) extensions.push(fanout);
-  return { extensions, persistence, auth, fanout };
+  return { extensions, persistence, fanout };
 }
