@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningApp } from '../../src/app.ts';
+import { tokenFor } from '../helpers/auth.ts';
+import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createScript } from '../helpers/fixtures.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { typeInto } from '../helpers/typing.ts';
+
+// The collector, without starting the test process with --expose-gc.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/**
+ * Collects until nothing more goes. A WeakRef's target stays alive until the job that dereffed
+ * it ends, so each round of collection runs in a later macrotask.
+ */
+async function collectGarbage(): Promise<void> {
+  for (let round = 0; round < 4; round += 1) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+}
+
+const CYCLES = 20;
+const SCENES = 6;
+
+/**
+ * A loaded scene must cost nothing once its last editor has gone: the server's document, its
+ * Y.Doc and everything hanging off them (awareness, the Redis subscription, pending appends) are
+ * released, cycle after cycle. What is held is proved by the collector, not by a memory figure:
+ * a WeakRef to every document the server ever loaded must be empty after a full collection.
+ * (The benchmark reports the heap figures: `npm run bench`, scenario "memory".)
+ */
+describe.each([
+  { kind: 'postgres' as const, redis: true },
+  { kind: 'pglite' as const, redis: false },
+])('documents unload and are freed ($kind, Redis fan-out: $redis)', ({ kind, redis }) => {
+  let db: TestDatabase;
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    app = await startTestServer(db, redis ? { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: `wr-unload-${randomUUID()}` } : {});
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await db?.close();
+  });
+
+  it(`releases every scene after ${CYCLES} load/unload cycles of ${SCENES} scenes`, async () => {
+    const fixture = await createScript(db.prisma, { scenes: SCENES });
+    const token = await tokenFor(fixture.userId);
+    const documents = app.collab.hocuspocus.documents;
+    const loaded: Array<WeakRef<object>> = [];
+    // A function of its own: a suspended async frame can keep its last local alive.
+    const track = (sceneId: string, cycle: number) => {
+      const document = documents.get(sceneId);
+      if (!document) throw new Error(`scene ${sceneId} is not loaded in cycle ${cycle}`);
+      loaded.push(new WeakRef(document));
+    };
+
+    for (let cycle = 0; cycle < CYCLES; cycle += 1) {
+      // Two editors per scene: one types, the other receives it through the server.
+      const clients: TestClient[] = fixture.sceneIds.flatMap((sceneId) => [
+        connectClient(app.wsUrl, sceneId, { token }),
+        connectClient(app.wsUrl, sceneId, { token }),
+      ]);
+      await Promise.all(clients.map((client) => waitForSynced(client)));
+      for (const sceneId of fixture.sceneIds) track(sceneId, cycle);
+      const writers = clients.filter((_, i) => i % 2 === 0);
+      writers.forEach((writer, i) => typeInto(writer.doc, `cycle ${cycle} scene ${i}`));
+      await Promise.all(writers.map((writer) => waitForAcked(writer)));
+      // A server-side change too, so the direct-connection path loads and unloads as well.
+      if (cycle % 5 === 0) {
+        const direct = await app.collab.hocuspocus.openDirectConnection(fixture.sceneIds[0]!, {});
+        await direct.transact((doc) => doc.getMap('meta').set('cycle', cycle));
+        await direct.disconnect();
+      }
+      for (const client of clients) client.destroy();
+      await waitFor(() => app.collab.hocuspocus.getDocumentsCount() === 0, `every scene unloads after cycle ${cycle}`);
+    }
+
+    await app.persistence.serverWritesCommitted(fixture.sceneIds[0]!);
+    await collectGarbage();
+    const retained = loaded.filter((ref) => ref.deref() !== undefined).length;
+    expect(loaded).toHaveLength(CYCLES * SCENES);
+    expect(retained, `documents still reachable after unload (of ${loaded.length} loaded)`).toBe(0);
+
+    // Each cycle's edits are in the log and come back on the next load.
+    const reader = connectClient(app.wsUrl, fixture.sceneIds[1]!, { token });
+    try {
+      await waitForSynced(reader);
+      await waitFor(() => reader.doc.getXmlFragment('default').toString().includes(`cycle ${CYCLES - 1} scene 1`), 'the last cycle is stored');
+    } finally {
+      reader.destroy();
+    }
+  });
+});
