@@ -21,8 +21,8 @@ import { startComparison, startDurable, type Target } from './targets.ts';
 
 const quick = process.argv.includes('--quick');
 const settings = quick
-  ? { seconds: 3, rates: [1000], loadSizes: [100, 1_000, 10_000], repeats: 5, compactionScenes: 20, memoryScenes: 20 }
-  : { seconds: 8, rates: [250, 1000], loadSizes: [100, 1_000, 10_000, 100_000], repeats: 11, compactionScenes: 60, memoryScenes: 50 };
+  ? { seconds: 3, rates: [1000], loadSizes: [100, 1_000, 10_000], repeats: 5, compactionScenes: 20, memoryScenes: 20, memoryCycles: 3 }
+  : { seconds: 8, rates: [250, 1000], loadSizes: [100, 1_000, 10_000, 100_000], repeats: 11, compactionScenes: 60, memoryScenes: 50, memoryCycles: 10 };
 const SEED = 20261122;
 const TARGETS = ['floor', 'database', 'durable'] as const;
 type TargetName = (typeof TARGETS)[number];
@@ -145,10 +145,19 @@ async function main(): Promise<void> {
         log(`  GET 120 scenes: ${rest.listWithoutSnapshots.p50.toFixed(1)} ms without snapshots, ${rest.listWithSnapshots.p50.toFixed(1)} ms with; snapshot ${rest.snapshotPerScene.p50.toFixed(1)} ms per scene`);
       }
 
-      const memory = await memoryPerScene(target, { sceneIds: memoryScenes, token, seedContent: name === 'floor' ? memoryContent : undefined });
-      record({ scenario: 'memory', label: 'resident memory per loaded scene (1,000 updates)', unit: 'KiB', higherIsBetter: false }, name, memory.perSceneBytes / 1024);
-      record({ scenario: 'memory', label: `resident memory left after ${memoryScenes.length} scenes unload`, unit: 'KiB', higherIsBetter: false }, name, memory.afterUnloadBytes / 1024);
-      log(`  memory: ${(memory.perSceneBytes / 1024).toFixed(0)} KiB per scene, ${(memory.afterUnloadBytes / 1024).toFixed(0)} KiB left after unload`);
+      const memory = await memoryPerScene(target, {
+        sceneIds: memoryScenes,
+        token,
+        seedContent: name === 'floor' ? memoryContent : undefined,
+        cycles: settings.memoryCycles,
+      });
+      record({ scenario: 'memory', label: 'heap per loaded scene (1,000 updates)', unit: 'KiB', higherIsBetter: false }, name, memory.perSceneBytes / 1024);
+      record({ scenario: 'memory', label: `heap left after ${memoryScenes.length} scenes unload`, unit: 'KiB', higherIsBetter: false }, name, memory.afterUnloadBytes / 1024);
+      record({ scenario: 'memory', label: `heap growth over ${settings.memoryCycles} more load/unload cycles`, unit: 'KiB', higherIsBetter: false }, name, memory.growthOverCyclesBytes / 1024);
+      log(
+        `  memory: ${(memory.perSceneBytes / 1024).toFixed(0)} KiB per scene, ${(memory.afterUnloadBytes / 1024).toFixed(0)} KiB left after unload, ` +
+          `${(memory.growthOverCyclesBytes / 1024).toFixed(0)} KiB growth over ${settings.memoryCycles} cycles`,
+      );
     } finally {
       await target.stop();
     }

@@ -220,41 +220,48 @@ export async function editToDurable(
   return percentiles(samples);
 }
 
-/** Resident memory of a server process, from /proc (Linux). */
-export async function residentBytes(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN);
-  return kib * 1024;
+/** What a server holds after a full collection: its JavaScript heap and the buffers it keeps. */
+async function heldBytes(target: Target): Promise<number> {
+  const { heapUsed, external } = await target.heap();
+  return heapUsed + external;
 }
 
 /**
- * Memory a loaded scene costs the server, and what is left once every client has gone: `count`
- * scenes with content are opened at once, then closed.
+ * Memory a loaded scene costs the server, what is left once every client has gone, and how that
+ * changes over more load/unload cycles (all after a full collection, see heapProbe.ts). Each cycle opens every scene (content already stored, or
+ * for plain Hocuspocus brought by the client) with one client, then closes them all and waits for
+ * the server to unload them.
  */
 export async function memoryPerScene(
   target: Target,
-  options: { sceneIds: string[]; token: string; seedContent?: Uint8Array },
-): Promise<{ perSceneBytes: number; afterUnloadBytes: number; baselineBytes: number }> {
-  const pid = target.child.pid!;
-  await sleep(500);
-  const baselineBytes = await residentBytes(pid);
-  const clients = options.sceneIds.map((sceneId) => {
-    const client = connectClient(target.wsUrl, sceneId, { token: options.token });
-    // Plain Hocuspocus stores nothing, so its clients bring the content along.
-    if (options.seedContent) Y.applyUpdate(client.doc, options.seedContent);
-    return client;
-  });
-  await Promise.all(clients.map((c) => waitForSynced(c, 60_000)));
-  await sleep(1000);
-  const loadedBytes = await residentBytes(pid);
-  closeClients(clients);
-  // Stores on the debounce (database extension) and unloads take a moment.
-  await sleep(4000);
-  const afterUnloadBytes = await residentBytes(pid);
+  options: { sceneIds: string[]; token: string; seedContent?: Uint8Array; cycles: number },
+): Promise<{ perSceneBytes: number; afterUnloadBytes: number; growthOverCyclesBytes: number }> {
+  const cycle = async (measureLoaded: boolean) => {
+    const clients = options.sceneIds.map((sceneId) => {
+      const client = connectClient(target.wsUrl, sceneId, { token: options.token });
+      // Plain Hocuspocus stores nothing, so its clients bring the content along.
+      if (options.seedContent) Y.applyUpdate(client.doc, options.seedContent);
+      return client;
+    });
+    await Promise.all(clients.map((c) => waitForSynced(c, 60_000)));
+    // The content a client brought reaches the server after its sync; give it a moment.
+    await sleep(500);
+    const loaded = measureLoaded ? await heldBytes(target) : 0;
+    closeClients(clients);
+    // Stores on the debounce (database extension, 2 s) and unloads take a moment.
+    await sleep(3500);
+    return loaded;
+  };
+  // One unmeasured cycle first: code the server loads or compiles on first use is not a scene's.
+  await cycle(false);
+  const baseline = await heldBytes(target);
+  const loaded = await cycle(true);
+  const afterFirst = await heldBytes(target);
+  for (let i = 0; i < options.cycles; i += 1) await cycle(false);
+  const afterCycles = await heldBytes(target);
   return {
-    perSceneBytes: (loadedBytes - baselineBytes) / options.sceneIds.length,
-    afterUnloadBytes: afterUnloadBytes - baselineBytes,
-    baselineBytes,
+    perSceneBytes: (loaded - baseline) / options.sceneIds.length,
+    afterUnloadBytes: afterFirst - baseline,
+    growthOverCyclesBytes: afterCycles - afterFirst,
   };
 }

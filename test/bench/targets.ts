@@ -2,9 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_AUTH_ENV } from '../helpers/auth.ts';
+import type { HeapReading } from './heapProbe.ts';
 import { freePort, spawnServer, waitUntilReady } from '../helpers/process.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** Every server runs with the heap probe, reached over an IPC channel. */
+const PROBE = ['--import', path.join(here, 'heapProbe.ts')];
 
 /** A server under test, running in its own process. */
 export interface Target {
@@ -16,7 +19,23 @@ export interface Target {
   child: ChildProcess;
   /** Lines the process printed (the database comparison prints one per store). */
   lines: string[];
+  /** Heap still reachable after a full collection in the server process. */
+  heap(): Promise<HeapReading>;
   stop(): Promise<void>;
+}
+
+function readHeap(child: ChildProcess): Promise<HeapReading> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server did not answer the heap probe')), 30_000);
+    const onMessage = (message: unknown) => {
+      if ((message as HeapReading | null)?.type !== 'heap') return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(message as HeapReading);
+    };
+    child.on('message', onMessage);
+    child.send('heap');
+  });
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -46,7 +65,7 @@ export async function startDurable(databaseUrl: string, env: Record<string, stri
     // measured on its own below. In production they run on the same schedule unless disabled.
     JOBS_ENABLED: 'false',
     ...env,
-  });
+  }, { execArgv: PROBE, ipc: true });
   await waitUntilReady(httpPort, server);
   return {
     name: 'durable',
@@ -55,6 +74,7 @@ export async function startDurable(databaseUrl: string, env: Record<string, stri
     httpUrl: `http://127.0.0.1:${httpPort}`,
     child: server.child,
     lines: [],
+    heap: () => readHeap(server.child),
     stop: () => stopChild(server.child),
   };
 }
@@ -62,9 +82,9 @@ export async function startDurable(databaseUrl: string, env: Record<string, stri
 /** Plain Hocuspocus (`floor`) or Hocuspocus with the stock database extension (`database`). */
 export async function startComparison(kind: 'floor' | 'database', databaseUrl?: string): Promise<Target> {
   const port = await freePort();
-  const args = ['--import', 'tsx', path.join(here, 'comparisonServer.ts'), kind, String(port)];
+  const args = ['--import', 'tsx', ...PROBE, path.join(here, 'comparisonServer.ts'), kind, String(port)];
   if (databaseUrl) args.push(databaseUrl);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const lines: string[] = [];
   await new Promise<void>((resolve, reject) => {
     let buffer = '';
@@ -86,6 +106,7 @@ export async function startComparison(kind: 'floor' | 'database', databaseUrl?: 
     wsUrl: `ws://127.0.0.1:${port}`,
     child,
     lines,
+    heap: () => readHeap(child),
     stop: () => stopChild(child),
   };
 }

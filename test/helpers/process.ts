@@ -24,12 +24,19 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
+export interface SpawnOptions {
+  /** Node options after tsx's loader and before the entry point (the benchmark preloads its heap probe). */
+  execArgv?: string[];
+  /** Opens an IPC channel to the child (`child.send`). */
+  ipc?: boolean;
+}
+
 /** Runs `npm start`'s entry point as a separate process, as an operator would. */
-export function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts')], {
+export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.execArgv ?? []), path.join(projectRoot, 'src/main.ts')], {
     cwd: projectRoot,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));

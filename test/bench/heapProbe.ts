@@ -1,0 +1,40 @@
+/**
+ * Preloaded (`node --import`) into every server the benchmark starts, so all of them are measured
+ * the same way: on the IPC message `heap` the process collects garbage fully and answers with what
+ * is still reachable. Resident memory cannot give that figure: it only grows back to its
+ * high-water mark and hides what a scene costs once the collector has run.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+export interface HeapReading {
+  type: 'heap';
+  /** JavaScript objects still reachable after a full collection. */
+  heapUsed: number;
+  /** Memory outside the JavaScript heap held by reachable objects (Buffers, ArrayBuffers). */
+  external: number;
+}
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+async function collect(): Promise<void> {
+  // Several rounds, each in a later macrotask: weak references and finalizers release their
+  // targets one round after they are found unreachable.
+  for (let round = 0; round < 4; round += 1) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+}
+
+if (process.send) {
+  process.on('message', (message: unknown) => {
+    if (message !== 'heap') return;
+    void collect().then(() => {
+      const { heapUsed, external } = process.memoryUsage();
+      process.send?.({ type: 'heap', heapUsed, external } satisfies HeapReading);
+    });
+  });
+  // The IPC channel must not keep a server alive that was asked to stop.
+  process.channel?.unref();
+}
