@@ -13,7 +13,8 @@ export interface SceneSeedingConfiguration {
  * Checks each scene against its REST copy right after the append log has been replayed into it:
  * an empty scene is seeded from REST exactly once (the database decides, under the scene's lock),
  * a log that replays empty while REST has content is reported as corruption and handled by the
- * configured policy, and a scene with content is compared with REST and never overwritten.
+ * configured policy, and a scene with content is compared with REST (just after it is served)
+ * and never overwritten.
  * The decisions and the SQL live in `src/content/`; this class only applies the result.
  */
 export class SceneSeeding implements Extension {
@@ -30,13 +31,21 @@ export class SceneSeeding implements Extension {
   }
 
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
+    const { validator, onChecked } = this.configuration;
+    if (!validator.mustCheckBeforeServing(document)) {
+      // A scene with content is only compared with its REST copy, which changes nothing: the
+      // editor gets its scene first and the report follows (it reads the REST copy and converts
+      // the whole scene, which for a long scene would add its time to every load).
+      setImmediate(() => void validator.compareWithRest(document, documentName).then(onChecked));
+      return;
+    }
     // A SceneSeedingError propagates: Hocuspocus refuses the connection with its `reason`, and the
     // provider retries, rather than editing an empty scene that should have been seeded.
-    const check = await this.configuration.validator.check(document, documentName);
+    const check = await validator.check(document, documentName);
     // Every update here is already in the log (the validator appended it, or it was read from the
     // log). Hocuspocus has not registered its update handler during loading, so onChange would not
     // see these anyway; the origin keeps that true should the hook order ever change.
     for (const update of check.updates) Y.applyUpdate(document, update, alreadyStoredOrigin({ reason: `load-check:${check.result}` }));
-    this.configuration.onChecked?.(check);
+    onChecked?.(check);
   }
 }

@@ -75,18 +75,15 @@ export class SceneLoadValidator {
    * would let editors type into a blank scene whose REST content would never be seeded.
    */
   async check(document: Y.Doc, sceneId: string): Promise<SceneLoadCheck> {
-    const { prisma, logger } = this.configuration;
     const documentBlockCount = yDocBlockCount(document);
+    if (documentBlockCount > 0) return this.compareWithRest(document, sceneId);
+    const { prisma, logger } = this.configuration;
     let scene: { contentBlocks: unknown } | null;
     try {
       scene = await prisma.scene.findUnique({ where: { sceneId }, select: { contentBlocks: true } });
     } catch (error) {
-      if (documentBlockCount === 0) {
-        logger.error({ err: error, sceneId }, 'could not read the REST copy of an empty scene; connection refused');
-        throw new SceneSeedingError(sceneId, { cause: error });
-      }
-      logger.warn({ err: error, sceneId }, 'could not read the REST copy; serving the Yjs content unchecked');
-      return this.finish({ ...blank(sceneId), result: 'unchecked' });
+      logger.error({ err: error, sceneId }, 'could not read the REST copy of an empty scene; connection refused');
+      throw new SceneSeedingError(sceneId, { cause: error });
     }
     if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
 
@@ -99,6 +96,34 @@ export class SceneLoadValidator {
         return this.finish({ ...blank(sceneId), result: 'empty-scene' });
       case 'check-under-lock':
         return this.finish(await this.seedUnderLock(sceneId));
+    }
+  }
+
+  /**
+   * Whether the scene must be checked before anyone edits it: only an empty document can need a
+   * seed or a repair. A document with content is served as it is and only compared with REST,
+   * which `compareWithRest` can do once the editor already has it.
+   */
+  mustCheckBeforeServing(document: Y.Doc): boolean {
+    return yDocBlockCount(document) === 0;
+  }
+
+  /** Compares a document that has content with the scene's REST copy. It never changes either, and never throws. */
+  async compareWithRest(document: Y.Doc, sceneId: string): Promise<SceneLoadCheck> {
+    const { prisma, logger } = this.configuration;
+    let scene: { contentBlocks: unknown } | null;
+    try {
+      scene = await prisma.scene.findUnique({ where: { sceneId }, select: { contentBlocks: true } });
+    } catch (error) {
+      logger.warn({ err: error, sceneId }, 'could not read the REST copy; the Yjs content is served unchecked');
+      return this.finish({ ...blank(sceneId), result: 'unchecked' });
+    }
+    if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
+    try {
+      return this.finish(this.compare(document, sceneId, readRestContent(scene.contentBlocks)));
+    } catch (error) {
+      logger.warn({ err: error, sceneId }, 'could not compare the scene with its REST copy; the Yjs content is served unchecked');
+      return this.finish({ ...blank(sceneId), result: 'unchecked' });
     }
   }
 
