@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import { SCREENPLAY_FRAGMENT_NAME, SCREENPLAY_SCHEMA_VERSION, screenplayExtensions } from '../src/screenplay/schema.ts';
 import { CollaborationCaret, type CaretUser } from './collaborationCaret.ts';
 import { saveStatus, type ProviderFacts, type SaveStatus } from './saveStatus.ts';
+import { isTransientRefusal, isUpdateRefusal } from './refusals.ts';
 import { ScreenplayKeymap } from './screenplayKeymap.ts';
 
 export interface SceneEditorOptions {
@@ -25,10 +26,6 @@ export interface SceneEditorOptions {
   onCursor: (cursor: { node: string | null; atSceneEnd: boolean }) => void;
 }
 
-/** Refusals the server sends for an update it will never store (extensions/UpdateGuards.ts). */
-const UPDATE_REFUSAL = /^(update-too-large|malformed-update):/;
-/** The server could not check access (its database is unavailable): worth asking again (src/auth/errors.ts). */
-const TRANSIENT_REFUSAL = /^auth-unavailable:/;
 const TRANSIENT_RETRY_MS = 3000;
 
 /**
@@ -109,7 +106,7 @@ export class SceneEditor {
     this.provider.on('authenticationFailed', ({ reason }: { reason: string }) => this.onRefused(reason));
     this.provider.on('close', ({ event }: { event: { reason?: string } }) => {
       const reason = event?.reason ?? '';
-      if (UPDATE_REFUSAL.test(reason)) {
+      if (isUpdateRefusal(reason)) {
         // The same content would be refused again: stop typing into a document the server no longer takes.
         this.facts.refusal = `${reason} (reload the page)`;
         this.editor.setEditable(false);
@@ -132,7 +129,7 @@ export class SceneEditor {
     this.facts.refusal = reason;
     this.editor.setEditable(false);
     this.update();
-    if (TRANSIENT_REFUSAL.test(reason)) {
+    if (isTransientRefusal(reason)) {
       // A new socket, not a re-attach on this one: the server keeps queueing what this provider
       // sends after a refusal, and a re-attach's close message would end the retried session.
       setTimeout(() => {

@@ -1,12 +1,44 @@
 import { EditorState, TextSelection } from '@tiptap/pm/state';
 import { describe, expect, it } from 'vitest';
 import { screenplaySchema } from '../../src/screenplay/schema.ts';
+import { SceneLoadError } from '../../extensions/AppendLogPersistence.ts';
+import { UpdateRefused } from '../../extensions/UpdateGuards.ts';
+import { AuthRefusal } from '../../src/auth/errors.ts';
+import { SceneSeedingError } from '../../src/content/errors.ts';
+import { isTransientRefusal, isUpdateRefusal } from '../../web/refusals.ts';
 import { saveStatus, type ProviderFacts } from '../../web/saveStatus.ts';
 import { BLOCK_SHORTCUTS, NEXT_ON_ENTER, NEXT_ON_SHIFT_TAB, NEXT_ON_TAB, setBlockType } from '../../web/screenplayKeymap.ts';
 
 /** The editor page's decisions, without a browser: the save indicator and the block-type tables. */
 
 const base: ProviderFacts = { connection: 'connected', synced: true, unsynced: 0, readOnly: false, refusal: null };
+
+describe('refusals', () => {
+  // The reasons exactly as the server builds them.
+  const transient = [
+    new AuthRefusal('auth-unavailable', 'access could not be checked right now; retry shortly').reason,
+    new SceneLoadError('00000000-0000-4000-8000-000000000000', {}).reason,
+    new SceneSeedingError('00000000-0000-4000-8000-000000000000').reason,
+  ];
+  const final = [
+    new AuthRefusal('no-access', 'not a collaborator').reason,
+    new AuthRefusal('token-expired', 'sign in again').reason,
+    new AuthRefusal('outdated-editor', 'reload').reason,
+  ];
+  const updates = [new UpdateRefused('too-large', '2 MB').reason, new UpdateRefused('malformed', 'garbage').reason];
+
+  it('retries a connection the database could not serve for a moment, and nothing else', () => {
+    for (const reason of transient) expect(isTransientRefusal(reason), reason).toBe(true);
+    for (const reason of [...final, ...updates]) expect(isTransientRefusal(reason), reason).toBe(false);
+  });
+
+  it('asks for a reload only for content the server will never store', () => {
+    for (const reason of updates) expect(isUpdateRefusal(reason), reason).toBe(true);
+    for (const reason of [...transient, ...final, new UpdateRefused('rate-limited', 'slow down').reason]) {
+      expect(isUpdateRefusal(reason), reason).toBe(false);
+    }
+  });
+});
 
 describe('saveStatus', () => {
   it.each<[Partial<ProviderFacts>, string, boolean]>([
