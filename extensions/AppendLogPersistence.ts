@@ -15,7 +15,7 @@ import { classifyOrigin, userIdOfOrigin, type ConnectionContext } from '../src/c
 import type { Logger } from '../src/logger.ts';
 import { isEmptyUpdate, updateAddsNothing } from '../src/log/containment.ts';
 import type { GroupCommitQueue } from '../src/log/groupCommit.ts';
-import { replayIfSound, replayUpdates } from '../src/log/replay.ts';
+import { allSound, applyInChunks, hasMissingDependencies, replayUpdates, type ReplayResult } from '../src/log/replay.ts';
 import type { AppendedVersion, SceneLog } from '../src/log/sceneLog.ts';
 import type { Metrics } from '../src/metrics.ts';
 
@@ -61,9 +61,8 @@ export class SceneLoadError extends Error {
  * turn would let a connection contribute one update per group commit. Instead the append starts
  * when the frame arrives (after the guards admitted it) and `beforeSync` awaits that same append:
  * every update already on the wire joins the next INSERT, and the acknowledgement still waits for
- * its own commit. Changes the server
- * makes itself are appended from `onChange`. Loading replays the log; a row that cannot be decoded
- * is quarantined rather than allowed to blank the scene.
+ * its own commit. Changes the server makes itself are appended from `onChange`. Loading replays
+ * the log; a row that cannot be decoded is quarantined rather than allowed to blank the scene.
  */
 export class AppendLogPersistence implements Extension {
   extensionName = 'AppendLogPersistence';
@@ -84,46 +83,75 @@ export class AppendLogPersistence implements Extension {
     this.configuration = configuration;
   }
 
+  /**
+   * Replays the scene's log into the live document. When every stored update passes the guards'
+   * check (the usual case) they are applied straight to `document`, in log order; otherwise the
+   * rows are replayed in a scratch document that leaves the bad ones out, and those are
+   * quarantined.
+   */
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
-    const { log, metrics, logger } = this.configuration;
+    const { log, metrics } = this.configuration;
     const stopTimer = metrics.sceneLoadTime.startTimer();
-    let result;
-    let rowCount;
+    let updates: Uint8Array[];
     try {
-      const { updates } = await log.loadUpdates(documentName);
-      rowCount = updates.length;
-      result = replayIfSound(updates);
-      if (!result) {
-        // A stored update is corrupt: read the rows to find it and set it aside.
-        const rows = await log.load(documentName);
-        rowCount = rows.length;
-        result = replayUpdates(rows);
-      }
+      ({ updates } = await log.loadUpdates(documentName));
     } catch (error) {
-      // Never hand out an empty document that later edits would build on.
-      logger.error({ err: error, sceneId: documentName }, 'scene load failed; connection refused');
-      throw new SceneLoadError(documentName, { cause: error });
+      throw this.loadFailed(documentName, error);
     }
+    if (allSound(updates)) {
+      try {
+        applyInChunks(document, updates);
+      } catch (error) {
+        // An update passed the check and still threw: this document holds part of it and is
+        // never served (Hocuspocus discards a document whose load fails). The scratch replay
+        // finds and quarantines the update, so the editor's retry loads the rest.
+        await this.replayAndQuarantine(documentName).catch(() => undefined);
+        throw this.loadFailed(documentName, error);
+      }
+      if (hasMissingDependencies(document)) this.reportGap(documentName, updates.length);
+    } else {
+      let result: ReplayResult;
+      try {
+        result = await this.replayAndQuarantine(documentName);
+      } catch (error) {
+        throw this.loadFailed(documentName, error);
+      }
+      if (result.hasGap) this.reportGap(documentName, result.applied + result.undecodable.length);
+      // Applied before Hocuspocus registers its update handler, so this replay reaches no hook.
+      Y.applyUpdate(document, result.state);
+    }
+    stopTimer();
+  }
+
+  /** Rebuilds the scene from its rows in a scratch document and moves the rows that fail to quarantine. */
+  private async replayAndQuarantine(sceneId: string): Promise<ReplayResult> {
+    const { log, metrics, logger } = this.configuration;
+    const result = replayUpdates(await log.load(sceneId));
     for (const bad of result.undecodable) {
       metrics.quarantinedUpdates.inc();
       logger.warn(
-        { sceneId: documentName, versionId: bad.versionId, seq: bad.seq.toString(), reason: bad.reason },
+        { sceneId, versionId: bad.versionId, seq: bad.seq.toString(), reason: bad.reason },
         'stored update failed to decode; moved to quarantined_updates, the rest of the scene loads',
       );
-      await log.quarantine(documentName, bad.versionId, bad.reason).catch((error: unknown) => {
-        logger.error({ err: error, sceneId: documentName, versionId: bad.versionId }, 'quarantine failed; the row stays in the log');
+      await log.quarantine(sceneId, bad.versionId, bad.reason).catch((error: unknown) => {
+        logger.error({ err: error, sceneId, versionId: bad.versionId }, 'quarantine failed; the row stays in the log');
       });
     }
-    if (result.hasGap) {
-      metrics.loadGaps.inc();
-      logger.error(
-        { sceneId: documentName, rows: rowCount },
-        'scene loaded with missing dependencies: the log has a gap; content that depends on the missing updates is not shown',
-      );
-    }
-    // Applied before Hocuspocus registers its update handler, so this replay reaches no hook.
-    Y.applyUpdate(document, result.state);
-    stopTimer();
+    return result;
+  }
+
+  /** Never hand out an empty or partial document that later edits would build on: refuse the connection. */
+  private loadFailed(sceneId: string, error: unknown): SceneLoadError {
+    this.configuration.logger.error({ err: error, sceneId }, 'scene load failed; connection refused');
+    return new SceneLoadError(sceneId, { cause: error });
+  }
+
+  private reportGap(sceneId: string, rows: number): void {
+    this.configuration.metrics.loadGaps.inc();
+    this.configuration.logger.error(
+      { sceneId, rows },
+      'scene loaded with missing dependencies: the log has a gap; content that depends on the missing updates is not shown',
+    );
   }
 
   /**

@@ -50,30 +50,38 @@ export function replayUpdates(rows: readonly StoredUpdate[]): ReplayResult {
 }
 
 function tryFastReplay(rows: readonly StoredUpdate[]): ReplayResult | null {
-  return replayIfSound(rows.map((row) => row.update));
-}
-
-/**
- * The fast path on its own, for callers that hold only the updates: null when any update throws
- * (the caller then fetches the rows and runs `replayUpdates`, which finds and sets aside the bad
- * ones).
- */
-export function replayIfSound(updates: readonly Uint8Array[]): ReplayResult | null {
   const doc = new Y.Doc({ gc: true });
   try {
-    for (let start = 0; start < updates.length; start += CHUNK) {
-      const end = Math.min(start + CHUNK, updates.length);
-      doc.transact(() => {
-        for (let i = start; i < end; i += 1) Y.applyUpdate(doc, updates[i]!);
-      });
-    }
-    return { state: Y.encodeStateAsUpdate(doc), applied: updates.length, undecodable: [], hasGap: hasMissingDependencies(doc) };
+    applyInChunks(doc, rows.map((row) => row.update));
+    return { state: Y.encodeStateAsUpdate(doc), applied: rows.length, undecodable: [], hasGap: hasMissingDependencies(doc) };
   } catch {
-    // Some update is corrupt; the caller takes the slow path that finds it.
+    // Some row is corrupt; the slow path finds it.
     return null;
   } finally {
     doc.destroy();
   }
+}
+
+/**
+ * Applies a scene's updates, in log order, to `doc` in chunked transactions. Throws if an update
+ * does; `doc` then holds whatever was applied before it, so only a document that is thrown away
+ * afterwards (a scratch one, or a live one whose load is refused) may be handed in.
+ */
+export function applyInChunks(doc: Y.Doc, updates: readonly Uint8Array[]): void {
+  for (let start = 0; start < updates.length; start += CHUNK) {
+    const end = Math.min(start + CHUNK, updates.length);
+    doc.transact(() => {
+      for (let i = start; i < end; i += 1) Y.applyUpdate(doc, updates[i]!);
+    });
+  }
+}
+
+/**
+ * Whether every update passes the check the guards run before storing a client's update. Updates
+ * that pass apply whole, so a load can apply them straight to the live document.
+ */
+export function allSound(updates: readonly Uint8Array[]): boolean {
+  return updates.every((update) => updateProblem(update, Number.POSITIVE_INFINITY) === null);
 }
 
 /** Yjs keeps updates whose dependencies it has not seen as pending instead of failing. */

@@ -9,6 +9,7 @@ import { tokenFor } from '../helpers/auth.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { typeInto } from '../helpers/typing.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { counterValue } from '../seeding/support.ts';
 
 const KINDS = ['postgres', 'pglite'] as const;
 
@@ -188,6 +189,29 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     expect(quarantined).toHaveLength(1);
     expect(Array.from(quarantined[0]!.yjsUpdate)).toEqual(Array.from(garbage));
     expect(await app.sceneLog.load(scene)).toHaveLength(1);
+  });
+
+  it('reports a gap in the log instead of serving the scene as complete', async () => {
+    const { sceneIds, token } = await newScene();
+    const scene = sceneIds[0]!;
+    const typed = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    typed.on('update', (update: Uint8Array) => updates.push(update));
+    const paragraph = new Y.XmlElement('paragraph');
+    typed.getXmlFragment('default').insert(0, [paragraph]);
+    const text = new Y.XmlText();
+    paragraph.insert(0, [text]);
+    for (const [i, char] of [...'abcd'].entries()) text.insert(i, char);
+    // The update that typed "b" is missing: "c" and "d" depend on it.
+    const stored = updates.filter((_, i) => i !== 3);
+    await app.sceneLog.append(stored.map((update) => ({ sceneId: scene, update, createdBy: null })));
+    const gapsBefore = await counterValue(app.metrics, 'loadGaps');
+
+    const client = connect(scene, token);
+    await waitForSynced(client);
+    expect(await counterValue(app.metrics, 'loadGaps')).toBe(gapsBefore + 1);
+    expect(stateOf(client.doc)).toContain('a');
+    expect(stateOf(client.doc)).not.toContain('abcd');
   });
 
   it('refuses a connection with a clear reason when the scene cannot be loaded', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { replayUpdates } from '../../src/log/replay.ts';
+import { allSound, applyInChunks, hasMissingDependencies, replayUpdates } from '../../src/log/replay.ts';
 import type { StoredUpdate } from '../../src/log/sceneLog.ts';
 
 function row(seq: number, update: Uint8Array): StoredUpdate {
@@ -59,5 +59,23 @@ describe('replayUpdates', () => {
     const result = replayUpdates([]);
     expect(result).toMatchObject({ applied: 0, undecodable: [], hasGap: false });
     expect(textOf(result.state)).toBe('');
+  });
+});
+
+describe('applying a sound log straight to a document', () => {
+  it('tells a log the guards would accept from one with a corrupt update', () => {
+    const updates = typingRows('abc').map((r) => r.update);
+    expect(allSound(updates)).toBe(true);
+    expect(allSound([...updates, new Uint8Array([1, 2, 250, 255, 255, 255, 255, 7])])).toBe(false);
+    expect(allSound([])).toBe(true);
+  });
+
+  it('applies every update in order across chunk boundaries, like the scratch replay', () => {
+    const rows = typingRows('y'.repeat(4500));
+    const doc = new Y.Doc();
+    applyInChunks(doc, rows.map((r) => r.update));
+    expect(doc.getText('t').toString()).toBe('y'.repeat(4500));
+    expect(Y.encodeStateAsUpdate(doc)).toEqual(replayUpdates(rows).state);
+    expect(hasMissingDependencies(doc)).toBe(false);
   });
 });
