@@ -235,9 +235,9 @@ async function heldBytes(target: Target): Promise<number> {
 
 /**
  * Memory a loaded scene costs the server, what is left once every client has gone, and how that
- * changes over more load/unload cycles (all after a full collection, see heapProbe.ts). Each cycle opens every scene (content already stored, or
- * for plain Hocuspocus brought by the client) with one client, then closes them all and waits for
- * the server to unload them.
+ * changes over more load/unload cycles, each read after a full collection (heapProbe.ts). A cycle
+ * opens every scene with one client (content already stored, or for plain Hocuspocus brought by
+ * the client), then closes them all and waits for the server to unload them.
  */
 export async function memoryPerScene(
   target: Target,
