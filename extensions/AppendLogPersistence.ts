@@ -15,7 +15,7 @@ import { classifyOrigin, userIdOfOrigin, type ConnectionContext } from '../src/c
 import type { Logger } from '../src/logger.ts';
 import { isEmptyUpdate, updateAddsNothing } from '../src/log/containment.ts';
 import type { GroupCommitQueue } from '../src/log/groupCommit.ts';
-import { allSound, applyInChunks, hasMissingDependencies, replayUpdates, type ReplayResult } from '../src/log/replay.ts';
+import { allSound, applyAll, hasMissingDependencies, replayUpdates, type ReplayResult } from '../src/log/replay.ts';
 import type { AppendedVersion, SceneLog } from '../src/log/sceneLog.ts';
 import type { Metrics } from '../src/metrics.ts';
 
@@ -100,7 +100,7 @@ export class AppendLogPersistence implements Extension {
     }
     if (allSound(updates)) {
       try {
-        applyInChunks(document, updates);
+        applyAll(document, updates);
       } catch (error) {
         // An update passed the check and still threw: this document holds part of it and is
         // never served (Hocuspocus discards a document whose load fails). The scratch replay
@@ -184,8 +184,13 @@ export class AppendLogPersistence implements Extension {
     this.early.set(content.payload, { write, stopTimer });
   }
 
-  async afterLoadDocument(_: afterLoadDocumentPayload): Promise<void> {
+  async afterLoadDocument({ document }: afterLoadDocumentPayload): Promise<void> {
     this.configuration.metrics.documentsLoaded.inc();
+    // What loading applied (the log, a seed) is buffered by Hocuspocus as an update to broadcast,
+    // and would reach whoever connected by the time it flushes: the first editor would download
+    // the whole scene twice, once in its sync step and once as this update. Nobody is connected
+    // before the load finishes, so flushing now sends it to no one.
+    if (document.getConnectionsCount() === 0) document.flush();
   }
 
   async afterUnloadDocument(_: afterUnloadDocumentPayload): Promise<void> {

@@ -52,7 +52,12 @@ export function replayUpdates(rows: readonly StoredUpdate[]): ReplayResult {
 function tryFastReplay(rows: readonly StoredUpdate[]): ReplayResult | null {
   const doc = new Y.Doc({ gc: true });
   try {
-    applyInChunks(doc, rows.map((row) => row.update));
+    for (let start = 0; start < rows.length; start += CHUNK) {
+      const end = Math.min(start + CHUNK, rows.length);
+      doc.transact(() => {
+        for (let i = start; i < end; i += 1) Y.applyUpdate(doc, rows[i]!.update);
+      });
+    }
     return { state: Y.encodeStateAsUpdate(doc), applied: rows.length, undecodable: [], hasGap: hasMissingDependencies(doc) };
   } catch {
     // Some row is corrupt; the slow path finds it.
@@ -63,17 +68,16 @@ function tryFastReplay(rows: readonly StoredUpdate[]): ReplayResult | null {
 }
 
 /**
- * Applies a scene's updates, in log order, to `doc` in chunked transactions. Throws if an update
- * does; `doc` then holds whatever was applied before it, so only a document that is thrown away
- * afterwards (a scratch one, or a live one whose load is refused) may be handed in.
+ * Applies a scene's updates, in log order, to a live document in one transaction, so whatever
+ * listens to the document's updates (Hocuspocus) sees and encodes one update rather than one per
+ * row or chunk; for 10,000 typing updates that takes half the time of a scratch replay followed by
+ * applying its state. Throws if an update does; `doc` then holds whatever was applied before it
+ * and must be thrown away (a live one by refusing its load).
  */
-export function applyInChunks(doc: Y.Doc, updates: readonly Uint8Array[]): void {
-  for (let start = 0; start < updates.length; start += CHUNK) {
-    const end = Math.min(start + CHUNK, updates.length);
-    doc.transact(() => {
-      for (let i = start; i < end; i += 1) Y.applyUpdate(doc, updates[i]!);
-    });
-  }
+export function applyAll(doc: Y.Doc, updates: readonly Uint8Array[]): void {
+  doc.transact(() => {
+    for (const update of updates) Y.applyUpdate(doc, update);
+  });
 }
 
 /**

@@ -191,6 +191,30 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     expect(await app.sceneLog.load(scene)).toHaveLength(1);
   });
 
+  it('sends a stored scene to the editor that opens it once, not also as a broadcast of the load', async () => {
+    const { sceneIds, token } = await newScene();
+    const scene = sceneIds[0]!;
+    const typed = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    typed.on('update', (update: Uint8Array) => updates.push(update));
+    const paragraph = new Y.XmlElement('paragraph');
+    typed.getXmlFragment('default').insert(0, [paragraph]);
+    const text = new Y.XmlText();
+    paragraph.insert(0, [text]);
+    for (let i = 0; i < 2000; i += 1) text.insert(i, 'abcdefghij'[i % 10]!);
+    await app.sceneLog.append(updates.map((update) => ({ sceneId: scene, update, createdBy: null })));
+    const stateBytes = Y.encodeStateAsUpdate(typed).byteLength;
+
+    const client = connect(scene, token);
+    const received: number[] = [];
+    client.provider.on('message', ({ event }: { event: MessageEvent<ArrayBuffer> }) => received.push(event.data.byteLength));
+    await waitForSynced(client);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(stateOf(client.doc)).toBe(stateOf(typed));
+    // Every message big enough to carry the scene.
+    expect(received.filter((bytes) => bytes >= stateBytes / 2)).toHaveLength(1);
+  });
+
   it('reports a gap in the log instead of serving the scene as complete', async () => {
     const { sceneIds, token } = await newScene();
     const scene = sceneIds[0]!;

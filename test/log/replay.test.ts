@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { allSound, applyInChunks, hasMissingDependencies, replayUpdates } from '../../src/log/replay.ts';
+import { allSound, applyAll, hasMissingDependencies, replayUpdates } from '../../src/log/replay.ts';
 import type { StoredUpdate } from '../../src/log/sceneLog.ts';
 
 function row(seq: number, update: Uint8Array): StoredUpdate {
@@ -70,10 +70,13 @@ describe('applying a sound log straight to a document', () => {
     expect(allSound([])).toBe(true);
   });
 
-  it('applies every update in order across chunk boundaries, like the scratch replay', () => {
+  it('applies every update in one transaction, to the same state as the scratch replay', () => {
     const rows = typingRows('y'.repeat(4500));
     const doc = new Y.Doc();
-    applyInChunks(doc, rows.map((r) => r.update));
+    const events: Uint8Array[] = [];
+    doc.on('update', (update: Uint8Array) => events.push(update));
+    applyAll(doc, rows.map((r) => r.update));
+    expect(events).toHaveLength(1);
     expect(doc.getText('t').toString()).toBe('y'.repeat(4500));
     expect(Y.encodeStateAsUpdate(doc)).toEqual(replayUpdates(rows).state);
     expect(hasMissingDependencies(doc)).toBe(false);
