@@ -75,8 +75,7 @@ export class SceneLoadValidator {
    * would let editors type into a blank scene whose REST content would never be seeded.
    */
   async check(document: Y.Doc, sceneId: string): Promise<SceneLoadCheck> {
-    const documentBlockCount = yDocBlockCount(document);
-    if (documentBlockCount > 0) return this.compareWithRest(document, sceneId);
+    if (!this.mustCheckBeforeServing(document)) return this.compareWithRest(document, sceneId);
     const { prisma, logger } = this.configuration;
     let scene: { contentBlocks: unknown } | null;
     try {
@@ -88,10 +87,10 @@ export class SceneLoadValidator {
     if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
 
     const rest = readRestContent(scene.contentBlocks);
-    const decision = decideOnLoad({ documentBlockCount, rest: rest.kind });
+    const decision = decideOnLoad({ documentBlockCount: yDocBlockCount(document), rest: rest.kind });
     switch (decision.action) {
       case 'compare':
-        return this.finish(this.compare(document, sceneId, rest));
+        return this.compareWithRest(document, sceneId);
       case 'serve-empty':
         return this.finish({ ...blank(sceneId), result: 'empty-scene' });
       case 'check-under-lock':
