@@ -4,8 +4,7 @@
  * is still reachable. Resident memory cannot give that figure: it only grows back to its
  * high-water mark and hides what a scene costs once the collector has run.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { collectGarbage } from '../helpers/gc.ts';
 
 export interface HeapReading {
   type: 'heap';
@@ -15,22 +14,10 @@ export interface HeapReading {
   external: number;
 }
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-async function collect(): Promise<void> {
-  // Several rounds, each in a later macrotask: weak references and finalizers release their
-  // targets one round after they are found unreachable.
-  for (let round = 0; round < 4; round += 1) {
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-  }
-}
-
 if (process.send) {
   process.on('message', (message: unknown) => {
     if (message !== 'heap') return;
-    void collect().then(() => {
+    void collectGarbage().then(() => {
       const { heapUsed, external } = process.memoryUsage();
       process.send?.({ type: 'heap', heapUsed, external } satisfies HeapReading);
     });

@@ -20,6 +20,19 @@ async function loadFromLog(log: SceneLog, sceneId: string): Promise<Y.Doc> {
   return doc;
 }
 
+/** A paragraph typed one character per update, as an editor sends it: the document and its updates. */
+function typedParagraph(text: string): { doc: Y.Doc; updates: Uint8Array[] } {
+  const doc = new Y.Doc();
+  const updates: Uint8Array[] = [];
+  doc.on('update', (update: Uint8Array) => updates.push(update));
+  const paragraph = new Y.XmlElement('paragraph');
+  doc.getXmlFragment('default').insert(0, [paragraph]);
+  const xmlText = new Y.XmlText();
+  paragraph.insert(0, [xmlText]);
+  for (const [i, char] of [...text].entries()) xmlText.insert(i, char);
+  return { doc, updates };
+}
+
 function stateOf(doc: Y.Doc): string {
   return doc.getXmlFragment('default').toString();
 }
@@ -194,14 +207,7 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
   it('sends a stored scene to the editor that opens it once, not also as a broadcast of the load', async () => {
     const { sceneIds, token } = await newScene();
     const scene = sceneIds[0]!;
-    const typed = new Y.Doc();
-    const updates: Uint8Array[] = [];
-    typed.on('update', (update: Uint8Array) => updates.push(update));
-    const paragraph = new Y.XmlElement('paragraph');
-    typed.getXmlFragment('default').insert(0, [paragraph]);
-    const text = new Y.XmlText();
-    paragraph.insert(0, [text]);
-    for (let i = 0; i < 2000; i += 1) text.insert(i, 'abcdefghij'[i % 10]!);
+    const { doc: typed, updates } = typedParagraph('abcdefghij'.repeat(200));
     await app.sceneLog.append(updates.map((update) => ({ sceneId: scene, update, createdBy: null })));
     const stateBytes = Y.encodeStateAsUpdate(typed).byteLength;
 
@@ -218,14 +224,7 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
   it('reports a gap in the log instead of serving the scene as complete', async () => {
     const { sceneIds, token } = await newScene();
     const scene = sceneIds[0]!;
-    const typed = new Y.Doc();
-    const updates: Uint8Array[] = [];
-    typed.on('update', (update: Uint8Array) => updates.push(update));
-    const paragraph = new Y.XmlElement('paragraph');
-    typed.getXmlFragment('default').insert(0, [paragraph]);
-    const text = new Y.XmlText();
-    paragraph.insert(0, [text]);
-    for (const [i, char] of [...'abcd'].entries()) text.insert(i, char);
+    const { updates } = typedParagraph('abcd');
     // The update that typed "b" is missing: "c" and "d" depend on it.
     const stored = updates.filter((_, i) => i !== 3);
     await app.sceneLog.append(stored.map((update) => ({ sceneId: scene, update, createdBy: null })));

@@ -1,29 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApp } from '../../src/app.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
+import { collectGarbage } from '../helpers/gc.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { typeInto } from '../helpers/typing.ts';
-
-// The collector, without starting the test process with --expose-gc.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/**
- * Collects until nothing more goes. A WeakRef's target stays alive until the job that dereffed
- * it ends, so each round of collection runs in a later macrotask.
- */
-async function collectGarbage(): Promise<void> {
-  for (let round = 0; round < 4; round += 1) {
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-  }
-}
 
 const CYCLES = 20;
 const SCENES = 6;
