@@ -61,6 +61,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const sceneLog = new SceneLog(deps.sql);
   const queue = new GroupCommitQueue(sceneLog, {
     maxBatch: config.limits.appendBatchMax,
+    lanes: config.limits.appendLanes,
     retries: 2,
     metrics,
     logger: logger.child({ component: 'group-commit' }),

@@ -35,6 +35,7 @@ export interface Config {
     updatesPerMinute: number;
     httpBodyBytes: number;
     appendBatchMax: number;
+    appendLanes: number;
   };
   content: {
     /** What to do when stored updates replay to an empty document while REST has content. */
@@ -140,6 +141,7 @@ const envSchema = z.object({
   RATE_LIMIT_UPDATES_PER_MINUTE: positiveInt(6000),
   HTTP_BODY_LIMIT_BYTES: positiveInt(2 * 1024 * 1024),
   APPEND_BATCH_MAX: positiveInt(1000),
+  APPEND_LANES: positiveInt(2),
   CORRUPTION_POLICY: z.enum(['log', 'reseed']).default('log'),
   SNAPSHOT_INTERVAL_MS: positiveInt(5 * 60_000),
   // Unset: on, except under NODE_ENV=test (test servers run no job behind a test's back).
@@ -172,6 +174,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.PORT !== 0 && e.PORT === e.HTTP_PORT) {
     problems.push(`PORT and HTTP_PORT: must differ (both are ${e.PORT})`);
   }
+  if (e.APPEND_LANES >= e.DATABASE_POOL_SIZE) {
+    problems.push(`APPEND_LANES: must be less than DATABASE_POOL_SIZE (${e.DATABASE_POOL_SIZE}); each lane holds a connection while it writes`);
+  }
   if (e.COMPACTION_HOT_LIVE_ROWS < 2) problems.push('COMPACTION_HOT_LIVE_ROWS: must be at least 2 (one row is already compact)');
   if (e.COMPACTION_MAX_ROWS < 2) problems.push('COMPACTION_MAX_ROWS: must be at least 2 (a compaction merges two rows or more)');
   if (problems.length > 0) throw new ConfigError(problems);
@@ -196,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       updatesPerMinute: e.RATE_LIMIT_UPDATES_PER_MINUTE,
       httpBodyBytes: e.HTTP_BODY_LIMIT_BYTES,
       appendBatchMax: e.APPEND_BATCH_MAX,
+      appendLanes: e.APPEND_LANES,
     },
     content: { corruptionPolicy: e.CORRUPTION_POLICY },
     snapshots: { intervalMs: e.SNAPSHOT_INTERVAL_MS },

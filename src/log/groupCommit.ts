@@ -27,6 +27,12 @@ interface Pending {
 
 export interface GroupCommitOptions {
   maxBatch: number;
+  /**
+   * Independent queues, each with at most one INSERT in flight. A scene always goes to the same
+   * lane, so its updates are written in the order they were appended; different scenes can be
+   * written at the same time.
+   */
+  lanes: number;
   /** How often a batch is retried after a transient database error before its updates are refused. */
   retries: number;
   metrics?: Metrics;
@@ -37,33 +43,47 @@ export interface GroupCommitOptions {
 // so the client is told (and reconnects) instead of waiting on a database that is down.
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
+/** One queue and the write that drains it. */
+interface Lane {
+  queue: Pending[];
+  running: Promise<void> | null;
+}
+
 /**
- * Group commit for the append log. While one INSERT is in flight, updates from every connection and
- * scene queue up and go together in the next one. Nothing waits on a timer: an update that arrives
- * on an idle queue is written in the same turn of the event loop (after `setImmediate`, so that
- * messages already read from the sockets in this turn join it).
+ * Group commit for the append log. While a lane's INSERT is in flight, updates from every
+ * connection whose scene maps to that lane queue up and go together in its next one. Nothing waits
+ * on a timer: an update that arrives on an idle lane is written in the same turn of the event loop
+ * (after `setImmediate`, so that messages already read from the sockets in this turn join it).
+ *
+ * With several lanes, two scenes' batches can be in the database at once: while one commits (an
+ * fsync) the next is already being inserted. Each scene stays on one lane, so a scene's rows are
+ * still written one batch after another, in the order `append` was called. Batches on different
+ * lanes never wait for each other's locks: a scene's log head is only ever locked by its own lane
+ * (on this instance).
  */
 export class GroupCommitQueue {
-  private queue: Pending[] = [];
-  private running: Promise<void> | null = null;
+  private readonly lanes: Lane[];
   private closed = false;
 
   constructor(
     private readonly log: SceneLog,
     private readonly options: GroupCommitOptions,
-  ) {}
+  ) {
+    this.lanes = Array.from({ length: Math.max(1, options.lanes) }, () => ({ queue: [], running: null }));
+  }
 
   /** Resolves once the update is committed; rejects when it was not stored. */
   append(entry: AppendEntry): Promise<AppendedVersion> {
     if (this.closed) return Promise.reject(new QueueClosedError());
+    const lane = this.laneOf(entry.sceneId);
     return new Promise((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
-      if (!this.running) this.running = this.drainSoon();
+      lane.queue.push({ entry, resolve, reject });
+      if (!lane.running) lane.running = this.drainSoon(lane);
     });
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.lanes.reduce((count, lane) => count + lane.queue.length, 0);
   }
 
   /** Stops taking updates and waits for everything queued to be committed (or refused). */
@@ -74,22 +94,30 @@ export class GroupCommitQueue {
 
   /** Waits until everything queued so far has been written. */
   async flushed(): Promise<void> {
-    while (this.running) await this.running;
+    for (const lane of this.lanes) while (lane.running) await lane.running;
   }
 
-  private drainSoon(): Promise<void> {
+  /** The lane of a scene: a hash of its id, the same for the queue's whole life. */
+  private laneOf(sceneId: string): Lane {
+    if (this.lanes.length === 1) return this.lanes[0]!;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < sceneId.length; i += 1) hash = Math.imul(hash ^ sceneId.charCodeAt(i), 0x01000193);
+    return this.lanes[(hash >>> 0) % this.lanes.length]!;
+  }
+
+  private drainSoon(lane: Lane): Promise<void> {
     return new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.drain())
+      .then(() => this.drain(lane))
       .finally(() => {
-        this.running = null;
+        lane.running = null;
         // Entries that arrived while the last batch was finishing start the next round.
-        if (this.queue.length > 0) this.running = this.drainSoon();
+        if (lane.queue.length > 0) lane.running = this.drainSoon(lane);
       });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
+  private async drain(lane: Lane): Promise<void> {
+    while (lane.queue.length > 0) {
+      const batch = lane.queue.splice(0, this.options.maxBatch);
       await this.writeBatch(batch);
     }
   }
