@@ -142,11 +142,16 @@ describeEachDatabase('snapshot service', (db) => {
     const sceneId = await newScene();
     const doc = await appendVersions(sceneId, [V[0]!]);
     const observed: bigint[] = [];
-    const poll = setInterval(() => {
-      void db()
-        .prisma.scene.findUniqueOrThrow({ where: { sceneId }, select: { snapshotSeq: true } })
-        .then((row) => row.snapshotSeq !== null && observed.push(row.snapshotSeq));
-    }, 2);
+    // One read at a time: overlapping reads on several pool connections can complete out of order,
+    // and would record an older value after a newer one that the copy itself never went back to.
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const row = await db().prisma.scene.findUniqueOrThrow({ where: { sceneId }, select: { snapshotSeq: true } });
+        if (row.snapshotSeq !== null) observed.push(row.snapshotSeq);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
     const writers = Array.from({ length: 8 }, async () => {
       for (let i = 0; i < 5; i += 1) await service.snapshotScene(sceneId);
     });
@@ -154,13 +159,14 @@ describeEachDatabase('snapshot service', (db) => {
       await appendVersions(sceneId, [[...V[0]!, { type: 'action', text: `line ${'x'.repeat(i + 1)}` }]], doc);
     }
     await Promise.all(writers);
-    clearInterval(poll);
+    polling = false;
+    await poll;
     await service.snapshotScene(sceneId);
 
     const scene = await db().prisma.scene.findUniqueOrThrow({ where: { sceneId } });
     expect(scene.snapshotSeq).toBe(21n);
     expect(canonical(scene.contentBlocks)).toBe(canonical([...V[0]!, { type: 'action', text: `line ${'x'.repeat(20)}` }]));
-    for (let i = 1; i < observed.length; i += 1) expect(observed[i]! >= observed[i - 1]!).toBe(true);
+    for (let i = 1; i < observed.length; i += 1) expect(observed[i]! >= observed[i - 1]!, `read ${i}: ${observed[i]} after ${observed[i - 1]}`).toBe(true);
     const seqs = (await db().prisma.sceneSnapshotMetadata.findMany({ where: { sceneId } })).map((row) => row.yjsLatestSeq!);
     expect(new Set(seqs).size).toBe(seqs.length);
   });
