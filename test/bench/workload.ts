@@ -1,16 +1,5 @@
 import * as Y from 'yjs';
-
-/** A small deterministic PRNG (mulberry32): the same seed gives the same workload on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/prng.ts';
 
 const BLOCK_TYPES = ['sceneHeading', 'action', 'character', 'dialogue', 'parenthetical', 'transition'] as const;
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz      ,.';
@@ -26,7 +15,7 @@ export class Typist {
     readonly doc: Y.Doc,
     seed: number,
   ) {
-    this.random = prng(seed);
+    this.random = mulberry32(seed);
   }
 
   private get fragment(): Y.XmlFragment {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { fullBucket, takeToken, type RateLimit } from '../../src/guards/rateLimit.ts';
 import { updateProblem } from '../../src/guards/updateValidation.ts';
-import { mulberry32 } from './prng.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 
 describe('token bucket', () => {
   const limit: RateLimit = { perMinute: 60, capacity: 3 };

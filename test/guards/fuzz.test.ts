@@ -10,7 +10,7 @@ import { startTestServer } from '../helpers/server.ts';
 import { AUTH_ENV, counterValue, CURRENT_EDITOR, openScene, textOf, tokenFor } from '../auth/support.ts';
 import { frames, parseServerMessage } from './frames.ts';
 import { contentOf, FrameFuzzer } from './fuzzFrames.ts';
-import { mulberry32 } from './prng.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2024);
 /**

@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32), so a failing fuzz run can be replayed from its seed. */
+/** A small seeded PRNG (mulberry32): a failing fuzz run replays from its seed, and a benchmark workload is the same on every run. */
 export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
