@@ -76,12 +76,11 @@ export class SceneLoadValidator {
    */
   async check(document: Y.Doc, sceneId: string): Promise<SceneLoadCheck> {
     if (!this.mustCheckBeforeServing(document)) return this.compareWithRest(document, sceneId);
-    const { prisma, logger } = this.configuration;
     let scene: { contentBlocks: unknown } | null;
     try {
-      scene = await prisma.scene.findUnique({ where: { sceneId }, select: { contentBlocks: true } });
+      scene = await this.readRestCopy(sceneId);
     } catch (error) {
-      logger.error({ err: error, sceneId }, 'could not read the REST copy of an empty scene; connection refused');
+      this.configuration.logger.error({ err: error, sceneId }, 'could not read the REST copy of an empty scene; connection refused');
       throw new SceneSeedingError(sceneId, { cause: error });
     }
     if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
@@ -109,21 +108,18 @@ export class SceneLoadValidator {
 
   /** Compares a document that has content with the scene's REST copy. It never changes either, and never throws. */
   async compareWithRest(document: Y.Doc, sceneId: string): Promise<SceneLoadCheck> {
-    const { prisma, logger } = this.configuration;
-    let scene: { contentBlocks: unknown } | null;
     try {
-      scene = await prisma.scene.findUnique({ where: { sceneId }, select: { contentBlocks: true } });
-    } catch (error) {
-      logger.warn({ err: error, sceneId }, 'could not read the REST copy; the Yjs content is served unchecked');
-      return this.finish({ ...blank(sceneId), result: 'unchecked' });
-    }
-    if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
-    try {
+      const scene = await this.readRestCopy(sceneId);
+      if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
       return this.finish(this.compare(document, sceneId, readRestContent(scene.contentBlocks)));
     } catch (error) {
-      logger.warn({ err: error, sceneId }, 'could not compare the scene with its REST copy; the Yjs content is served unchecked');
+      this.configuration.logger.warn({ err: error, sceneId }, 'could not compare the scene with its REST copy; the Yjs content is served unchecked');
       return this.finish({ ...blank(sceneId), result: 'unchecked' });
     }
+  }
+
+  private readRestCopy(sceneId: string): Promise<{ contentBlocks: unknown } | null> {
+    return this.configuration.prisma.scene.findUnique({ where: { sceneId }, select: { contentBlocks: true } });
   }
 
   private compare(document: Y.Doc, sceneId: string, rest: ReturnType<typeof readRestContent>): SceneLoadCheck {
