@@ -12,6 +12,7 @@ import type {
 import * as Y from 'yjs';
 import { PayloadMap, readContentFrame, SYNC_STEP_2, SYNC_UPDATE } from '../src/collab/intake.ts';
 import { classifyOrigin, userIdOfOrigin, type ConnectionContext } from '../src/collab/origins.ts';
+import type { UpdateMeta } from '../src/guards/updateValidation.ts';
 import type { Logger } from '../src/logger.ts';
 import { isEmptyUpdate, updateAddsNothing } from '../src/log/containment.ts';
 import type { GroupCommitQueue } from '../src/log/groupCommit.ts';
@@ -25,10 +26,11 @@ export interface AppendLogPersistenceConfiguration {
   metrics: Metrics;
   logger: Logger;
   /**
-   * The guards' verdict on a content message, asked when its frame arrives; only admitted messages
-   * are written early. Without it nothing is written before `beforeSync`.
+   * The guards' verdict on a content message, asked when its frame arrives: the update's meta when
+   * admitted, null when refused. Only admitted messages are written early. Without it nothing is
+   * written before `beforeSync`.
    */
-  admit?: (connection: Connection<ConnectionContext>, payload: Uint8Array) => boolean;
+  admit?: (connection: Connection<ConnectionContext>, payload: Uint8Array) => UpdateMeta | null;
 }
 
 /** An append started when the frame arrived, awaited when Hocuspocus processes the message. */
@@ -173,10 +175,11 @@ export class AppendLogPersistence implements Extension {
     if (!content || content.documentName !== connection.document.name) return;
     const { admit, queue, metrics } = this.configuration;
     // Without guards to admit it, or when refused, the message is decided in beforeSync.
-    if (!admit || !admit(connection, content.payload)) return;
+    const meta = admit?.(connection, content.payload);
+    if (!meta) return;
     // Empty and already-contained updates are skipped in beforeSync; checking here against a
     // document that has not applied this connection's earlier messages can only say "new".
-    if (isEmptyUpdate(content.payload) || updateAddsNothing(connection.document, content.payload)) return;
+    if (isEmptyUpdate(content.payload) || updateAddsNothing(connection.document, content.payload, meta)) return;
     const stopTimer = metrics.ackLatency.startTimer();
     const write = queue.append({ sceneId: content.documentName, update: content.payload, createdBy: connection.context?.userId ?? null });
     // Awaited in beforeSync; if the connection closes before that, nobody else observes it.

@@ -2,7 +2,7 @@ import type { beforeSyncPayload, Connection, Extension } from '@hocuspocus/serve
 import { PayloadMap, SYNC_STEP_2, SYNC_UPDATE } from '../src/collab/intake.ts';
 import type { ConnectionContext } from '../src/collab/origins.ts';
 import { fullBucket, takeToken, type RateLimit, type TokenBucket } from '../src/guards/rateLimit.ts';
-import { updateProblem } from '../src/guards/updateValidation.ts';
+import { inspectUpdate, type UpdateMeta } from '../src/guards/updateValidation.ts';
 import { isEmptyUpdate, updateAddsNothing } from '../src/log/containment.ts';
 import type { Logger } from '../src/logger.ts';
 import type { Metrics } from '../src/metrics.ts';
@@ -90,21 +90,22 @@ export class UpdateGuards implements Extension {
   }
 
   /**
-   * Decides whether a content message may be stored: rate limit, size and validity. Called for
+   * Decides whether a content message may be stored: rate limit, size and validity; returns the
+   * update's meta when it may, null when it is refused. Called for
    * every content message exactly once, either when its frame arrives (the append log asks, so it
    * can start writing before Hocuspocus gets to the message) or else from `beforeSync`; the verdict
    * is kept for `beforeSync` to enforce, so a message is never counted against the rate twice.
    */
-  admit(connection: Connection<ConnectionContext>, payload: Uint8Array): boolean {
-    const refusal = this.check(connection, payload);
+  admit(connection: Connection<ConnectionContext>, payload: Uint8Array): UpdateMeta | null {
+    const { refusal, meta } = this.check(connection, payload);
     this.verdicts.set(payload, refusal);
-    return refusal === null;
+    return meta;
   }
 
   async beforeSync({ connection, document, documentName, type, payload }: beforeSyncPayload<ConnectionContext>): Promise<void> {
     if (type !== SYNC_STEP_2 && type !== SYNC_UPDATE) return;
     const { metrics, logger } = this.configuration;
-    const refusal = this.verdicts.has(payload) ? this.verdicts.take(payload)! : this.check(connection, payload);
+    const refusal = this.verdicts.has(payload) ? this.verdicts.take(payload)! : this.check(connection, payload).refusal;
     if (refusal) {
       this.refuse(refusal, connection, documentName);
       if (refusal.kind === 'rate-limited') connection.webSocket.close(refusal.code, refusal.reason);
@@ -117,16 +118,18 @@ export class UpdateGuards implements Extension {
     }
   }
 
-  private check(connection: Connection<ConnectionContext>, payload: Uint8Array): UpdateRefused | null {
+  /** The verdict on a message, and for an admitted one its meta (read in the same decode). */
+  private check(connection: Connection<ConnectionContext>, payload: Uint8Array): { refusal: UpdateRefused; meta: null } | { refusal: null; meta: UpdateMeta } {
     const { maxUpdateBytes, now } = this.configuration;
     const time = now();
     const taken = takeToken(this.buckets.get(connection) ?? fullBucket(this.limit, time), this.limit, time);
     this.buckets.set(connection, taken.bucket);
     if (!taken.allowed) {
-      return new UpdateRefused('rate-limited', `more than ${this.limit.perMinute} updates per minute; reconnecting sends your changes again`);
+      const refusal = new UpdateRefused('rate-limited', `more than ${this.limit.perMinute} updates per minute; reconnecting sends your changes again`);
+      return { refusal, meta: null };
     }
-    const problem = updateProblem(payload, maxUpdateBytes);
-    return problem ? new UpdateRefused(problem.kind, problem.detail) : null;
+    const { problem, meta } = inspectUpdate(payload, maxUpdateBytes);
+    return problem ? { refusal: new UpdateRefused(problem.kind, problem.detail), meta: null } : { refusal: null, meta };
   }
 
   private refuse(refusal: UpdateRefused, connection: Connection<ConnectionContext>, sceneId: string): void {

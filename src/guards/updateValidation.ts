@@ -18,22 +18,44 @@ export type UpdateProblem =
  * leave half of itself in the live document.
  */
 export function updateProblem(update: Uint8Array, maxBytes: number): UpdateProblem | null {
+  return inspectUpdate(update, maxBytes).problem;
+}
+
+/** Which clocks of each client an update carries, as `Y.parseUpdateMeta` gives them. */
+export interface UpdateMeta {
+  from: Map<number, number>;
+  to: Map<number, number>;
+}
+
+export type UpdateInspection = { problem: UpdateProblem; meta: null } | { problem: null; meta: UpdateMeta };
+
+/**
+ * `updateProblem`, and for an update without one its meta, read in the same decode: a client's
+ * update is decoded once on arrival, not again to tell whether the document already has it.
+ */
+export function inspectUpdate(update: Uint8Array, maxBytes: number): UpdateInspection {
   if (update.byteLength > maxBytes) {
-    return { kind: 'too-large', detail: `the update is ${update.byteLength} bytes; the limit is ${maxBytes}` };
+    return refused({ kind: 'too-large', detail: `the update is ${update.byteLength} bytes; the limit is ${maxBytes}` });
   }
   let decoded: ReturnType<typeof Y.decodeUpdate>;
   try {
     decoded = Y.decodeUpdate(update);
   } catch (error) {
-    return { kind: 'malformed', detail: `it does not decode as a Yjs update (${describe(error)})` };
+    return refused({ kind: 'malformed', detail: `it does not decode as a Yjs update (${describe(error)})` });
   }
+  const meta: UpdateMeta = { from: new Map(), to: new Map() };
+  let previousClient: number | null = null;
   for (const struct of decoded.structs) {
-    if (!(struct instanceof Y.Item)) continue;
     const { client, clock } = struct.id;
+    // As Y.parseUpdateMeta reads it: a run of one client's structs starts at its first clock.
+    if (client !== previousClient) meta.from.set(client, clock);
+    previousClient = client;
+    meta.to.set(client, clock + struct.length);
+    if (!(struct instanceof Y.Item)) continue;
     const parent = struct.parent instanceof Y.ID ? struct.parent : null;
     for (const ref of [struct.origin, struct.rightOrigin, parent]) {
       if (ref && ref.client === client && ref.clock >= clock) {
-        return { kind: 'malformed', detail: `item ${client}:${clock} refers to ${ref.client}:${ref.clock}, which it cannot have seen` };
+        return refused({ kind: 'malformed', detail: `item ${client}:${clock} refers to ${ref.client}:${ref.clock}, which it cannot have seen` });
       }
     }
   }
@@ -41,10 +63,14 @@ export function updateProblem(update: Uint8Array, maxBytes: number): UpdateProbl
   // applyUpdate throw while it re-encodes the pending deletes.
   for (const [client, ranges] of decoded.ds.clients) {
     for (const range of ranges) {
-      if (!(range.len > 0)) return { kind: 'malformed', detail: `an empty delete range for client ${client} at ${range.clock}` };
+      if (!(range.len > 0)) return refused({ kind: 'malformed', detail: `an empty delete range for client ${client} at ${range.clock}` });
     }
   }
-  return null;
+  return { problem: null, meta };
+}
+
+function refused(problem: UpdateProblem): UpdateInspection {
+  return { problem, meta: null };
 }
 
 function describe(error: unknown): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { fullBucket, takeToken, type RateLimit } from '../../src/guards/rateLimit.ts';
-import { updateProblem } from '../../src/guards/updateValidation.ts';
+import { inspectUpdate, updateProblem } from '../../src/guards/updateValidation.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 
 describe('token bucket', () => {
@@ -115,6 +115,27 @@ describe('updateProblem', () => {
       }
     }
     expect(passed).toBeGreaterThan(100);
+  });
+});
+
+describe('inspectUpdate', () => {
+  it('reads the same meta as Y.parseUpdateMeta from the decode the check already made', () => {
+    const random = mulberry32(20261122);
+    const pool = realUpdates();
+    const mutated = Array.from({ length: 5_000 }, () => {
+      const update = pool[Math.floor(random() * pool.length)]!.slice();
+      update[Math.floor(random() * update.length)] = Math.floor(random() * 256);
+      return update;
+    });
+    let compared = 0;
+    for (const update of [...pool, new Uint8Array([0, 0]), ...mutated]) {
+      const inspection = inspectUpdate(update, 1 << 20);
+      expect(inspection.problem).toEqual(updateProblem(update, 1 << 20));
+      if (inspection.problem) continue;
+      expect(inspection.meta).toEqual(Y.parseUpdateMeta(update));
+      compared += 1;
+    }
+    expect(compared).toBeGreaterThan(pool.length + 100);
   });
 });
 
