@@ -62,6 +62,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const queue = new GroupCommitQueue(sceneLog, {
     maxBatch: config.limits.appendBatchMax,
     lanes: config.limits.appendLanes,
+    maxUpdatesPerRow: config.limits.appendMergeMax,
     retries: 2,
     metrics,
     logger: logger.child({ component: 'group-commit' }),

@@ -36,6 +36,7 @@ export interface Config {
     httpBodyBytes: number;
     appendBatchMax: number;
     appendLanes: number;
+    appendMergeMax: number;
   };
   content: {
     /** What to do when stored updates replay to an empty document while REST has content. */
@@ -142,6 +143,7 @@ const envSchema = z.object({
   HTTP_BODY_LIMIT_BYTES: positiveInt(2 * 1024 * 1024),
   APPEND_BATCH_MAX: positiveInt(1000),
   APPEND_LANES: positiveInt(2),
+  APPEND_MERGE_MAX: positiveInt(64),
   CORRUPTION_POLICY: z.enum(['log', 'reseed']).default('log'),
   SNAPSHOT_INTERVAL_MS: positiveInt(5 * 60_000),
   // Unset: on, except under NODE_ENV=test (test servers run no job behind a test's back).
@@ -202,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpBodyBytes: e.HTTP_BODY_LIMIT_BYTES,
       appendBatchMax: e.APPEND_BATCH_MAX,
       appendLanes: e.APPEND_LANES,
+      appendMergeMax: e.APPEND_MERGE_MAX,
     },
     content: { corruptionPolicy: e.CORRUPTION_POLICY },
     snapshots: { intervalMs: e.SNAPSHOT_INTERVAL_MS },

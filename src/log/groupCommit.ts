@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { coalesce } from './coalesce.ts';
 import type { AppendEntry, AppendedVersion, SceneLog } from './sceneLog.ts';
 import { SceneNotFoundError } from './sceneLog.ts';
 
@@ -27,6 +28,8 @@ interface Pending {
 
 export interface GroupCommitOptions {
   maxBatch: number;
+  /** Most updates of one writer's run merged into one row (see `coalesce`); 1 stores every update in its own row. */
+  maxUpdatesPerRow: number;
   /**
    * Independent queues, each with at most one INSERT in flight. A scene always goes to the same
    * lane, so its updates are written in the order they were appended; different scenes can be
@@ -125,14 +128,18 @@ export class GroupCommitQueue {
   private async writeBatch(batch: Pending[]): Promise<void> {
     const { metrics } = this.options;
     metrics?.appendBatchSize.observe(batch.length);
+    const { rows, rowOf } = coalesce(
+      batch.map((p) => p.entry),
+      this.options.maxUpdatesPerRow,
+    );
     let attempt = 0;
     for (;;) {
       const stop = metrics?.appendLatency.startTimer();
       try {
-        const results = await this.log.append(batch.map((p) => p.entry));
+        const results = await this.log.append(rows);
         stop?.();
-        results.forEach((result, i) => {
-          const pending = batch[i]!;
+        batch.forEach((pending, i) => {
+          const result = results[rowOf[i]!]!;
           if (result instanceof SceneNotFoundError) {
             metrics?.persistErrors.inc({ reason: 'scene_not_found' });
             pending.reject(result);

@@ -7,6 +7,8 @@ export interface AppendEntry {
   update: Uint8Array;
   /** `users.user_id` of the author; null for the server itself (seeding, repairs). */
   createdBy: string | null;
+  /** How many appended updates `update` merges (group commit merges a writer's run); 1 when absent. */
+  updateCount?: number;
 }
 
 /** Where an appended update landed. */
@@ -102,6 +104,7 @@ export class SceneLog {
       entries.map((e) => e.sceneId),
       entries.map((e) => toBuffer(e.update)),
       entries.map((e) => e.createdBy),
+      entries.map((e) => e.updateCount ?? 1),
     ]);
 
     // Rows come back in no promised order; within a scene, seq order is array order.
@@ -269,7 +272,7 @@ export class SceneLog {
 export type Numeric = bigint | string | number;
 
 /**
- * Appends a batch for any number of scenes. The input arrives as three parallel arrays, so the
+ * Appends a batch for any number of scenes. The input arrives as four parallel arrays, so the
  * statement text is the same for every batch size and stays prepared. The head rows are bumped in
  * scene order so two batches touching the same scenes lock them in the same order and cannot
  * deadlock; authors unknown to `users` are stored as NULL rather than failing the whole batch on
@@ -277,10 +280,10 @@ export type Numeric = bigint | string | number;
  */
 const APPEND_SQL = `
   WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::uuid[]) WITH ORDINALITY AS t (scene_id, yjs_update, created_by, ord)
+    SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::int[]) WITH ORDINALITY AS t (scene_id, yjs_update, created_by, update_count, ord)
   ),
   known AS (
-    SELECT i.ord, i.scene_id, i.yjs_update, u.user_id AS created_by
+    SELECT i.ord, i.scene_id, i.yjs_update, u.user_id AS created_by, i.update_count
     FROM input i
     JOIN scenes s ON s.scene_id = i.scene_id
     LEFT JOIN users u ON u.user_id = i.created_by
@@ -292,11 +295,12 @@ const APPEND_SQL = `
     ON CONFLICT (scene_id) DO UPDATE SET last_seq = h.last_seq + EXCLUDED.last_seq
     RETURNING h.scene_id, h.last_seq
   )
-  INSERT INTO scene_versions (scene_id, seq, yjs_update, created_by)
+  INSERT INTO scene_versions (scene_id, seq, yjs_update, created_by, compacted_count)
   SELECT k.scene_id,
          heads.last_seq - counts.n + row_number() OVER (PARTITION BY k.scene_id ORDER BY k.ord),
          k.yjs_update,
-         k.created_by
+         k.created_by,
+         k.update_count
   FROM known k
   JOIN counts ON counts.scene_id = k.scene_id
   JOIN heads ON heads.scene_id = k.scene_id

@@ -15,14 +15,15 @@ function problemsOf(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('has sane defaults for an empty environment', () => {
     const config = loadConfig({});
-    expect(config.limits).toMatchObject({ appendBatchMax: 1000, appendLanes: 2 });
+    expect(config.limits).toMatchObject({ appendBatchMax: 1000, appendLanes: 2, appendMergeMax: 64 });
     expect(config.database.poolSize).toBe(10);
   });
 
   it('lists every invalid variable at once', () => {
-    expect(problemsOf({ APPEND_LANES: 'two', APPEND_BATCH_MAX: '0' })).toEqual([
+    expect(problemsOf({ APPEND_LANES: 'two', APPEND_BATCH_MAX: '0', APPEND_MERGE_MAX: '-1' })).toEqual([
       expect.stringMatching(/^APPEND_BATCH_MAX: must be positive/),
       expect.stringMatching(/^APPEND_LANES: must be a number/),
+      expect.stringMatching(/^APPEND_MERGE_MAX: must be positive/),
     ]);
   });
 

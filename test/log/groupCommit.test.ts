@@ -27,7 +27,7 @@ describe.each(KINDS)('GroupCommitQueue on %s', (kind) => {
   let db: TestDatabase;
 
   const queueOn = (log: SceneLog, options: Partial<GroupCommitOptions> = {}) =>
-    new GroupCommitQueue(log, { maxBatch: 1000, lanes: 1, retries: 0, logger: silentLogger(), ...options });
+    new GroupCommitQueue(log, { maxBatch: 1000, lanes: 1, maxUpdatesPerRow: 1, retries: 0, logger: silentLogger(), ...options });
 
   /** The texts stored for a scene, in sequence order. */
   const storedTexts = async (sceneId: string) =>
@@ -83,6 +83,35 @@ describe.each(KINDS)('GroupCommitQueue on %s', (kind) => {
     for (const [sceneId, texts] of expected) expect(await storedTexts(sceneId)).toEqual(texts);
     // More than one INSERT was needed per turn: the lanes wrote separately.
     expect(log.batches.length).toBeGreaterThan(8);
+  });
+
+  it('stores a writer’s run of updates as one row that counts every update in it', async () => {
+    const { sceneIds, userId } = await createScript(db.prisma, { scenes: 2 });
+    const log = new CountingLog(db.database.sql);
+    const queue = queueOn(log, { maxUpdatesPerRow: 4 });
+    const typed = new Y.Doc();
+    const keystrokes: Uint8Array[] = [];
+    typed.on('update', (u: Uint8Array) => keystrokes.push(u));
+    for (const char of 'FADE IN:') typed.getText('t').insert(typed.getText('t').length, char);
+    const other = update('elsewhere');
+    const appended = await Promise.all([
+      ...keystrokes.map((u) => queue.append({ sceneId: sceneIds[0]!, update: u, createdBy: userId })),
+      queue.append({ sceneId: sceneIds[1]!, update: other, createdBy: null }),
+    ]);
+    // One INSERT of three rows: 4 + 4 keystrokes, and the other scene's update.
+    expect(log.batches).toEqual([3]);
+    expect(appended.map((a) => a.seq)).toEqual([1n, 1n, 1n, 1n, 2n, 2n, 2n, 2n, 1n]);
+    expect(new Set(appended.slice(0, 4).map((a) => a.versionId)).size).toBe(1);
+    const sceneLog = new SceneLog(db.database.sql);
+    const rows = await sceneLog.load(sceneIds[0]!);
+    expect(rows.map((r) => [r.seq, r.compactedCount, r.isCompacted])).toEqual([[1n, 4, false], [2n, 4, false]]);
+    expect(await sceneLog.counts(sceneIds[0]!)).toMatchObject({ live: 2, updates: 8 });
+    const loaded = new Y.Doc();
+    Y.transact(loaded, () => rows.forEach((row) => Y.applyUpdate(loaded, row.update)));
+    expect(loaded.getText('t').toString()).toBe('FADE IN:');
+    expect(await storedTexts(sceneIds[1]!)).toEqual(['elsewhere']);
+    const authors = await db.database.sql.query<{ created_by: string }>('authors', 'SELECT DISTINCT created_by FROM scene_versions WHERE scene_id = $1::uuid', [sceneIds[0]]);
+    expect(authors).toEqual([{ created_by: userId }]);
   });
 
   it('refuses only the updates of a scene that does not exist', async () => {
