@@ -53,6 +53,22 @@ function log(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
+/**
+ * Starts each server's measurements on a quiet database: the preparation (and the previous server)
+ * wrote a few hundred thousand rows, and the autovacuum and checkpoint they cause would otherwise
+ * land in the middle of whichever server's run comes next.
+ */
+async function settleDatabase(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('VACUUM (ANALYZE)');
+    await client.query('CHECKPOINT').catch((error: unknown) => log(`(no CHECKPOINT before this run: ${String(error)})`));
+  } finally {
+    await client.end();
+  }
+}
+
 function recordPercentiles(scenario: string, label: string, target: TargetName, p: Percentiles | null, goal?: { p99?: string }): void {
   for (const q of ['p50', 'p95', 'p99'] as const) {
     record({ scenario, label: `${label} ${q}`, unit: 'ms', higherIsBetter: false, goal: q === 'p99' ? goal?.p99 : undefined }, target, p ? p[q] : null);
@@ -103,6 +119,7 @@ async function main(): Promise<void> {
 
   const runTarget = async (name: TargetName, target: Target) => {
     try {
+      await settleDatabase(db.databaseUrl!);
       log(`\n${target.label}`);
       const one = await maxThroughput(target, { sceneIds: [single!], clientsPerScene: 10, seconds: settings.seconds, window: 16, token, seed: SEED });
       record({ scenario: 'throughput', label: 'max updates/s, 1 scene x 10 clients', unit: 'updates/s', higherIsBetter: true, goal: '>= 80% of floor' }, name, one.updatesPerSecond);
