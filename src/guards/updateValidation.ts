@@ -21,10 +21,12 @@ export function updateProblem(update: Uint8Array, maxBytes: number): UpdateProbl
   return inspectUpdate(update, maxBytes).problem;
 }
 
-/** Which clocks of each client an update carries, as `Y.parseUpdateMeta` gives them. */
+/** Which clocks of each client an update carries, as `Y.parseUpdateMeta` gives them, and what it deletes. */
 export interface UpdateMeta {
   from: Map<number, number>;
   to: Map<number, number>;
+  /** The update's delete set: per client, the `[clock, length]` ranges it deletes. */
+  deletes: Map<number, Array<[number, number]>>;
 }
 
 export type UpdateInspection = { problem: UpdateProblem; meta: null } | { problem: null; meta: UpdateMeta };
@@ -43,7 +45,7 @@ export function inspectUpdate(update: Uint8Array, maxBytes: number): UpdateInspe
   } catch (error) {
     return refused({ kind: 'malformed', detail: `it does not decode as a Yjs update (${describe(error)})` });
   }
-  const meta: UpdateMeta = { from: new Map(), to: new Map() };
+  const meta: UpdateMeta = { from: new Map(), to: new Map(), deletes: new Map() };
   let previousClient: number | null = null;
   for (const struct of decoded.structs) {
     const { client, clock } = struct.id;
@@ -65,6 +67,7 @@ export function inspectUpdate(update: Uint8Array, maxBytes: number): UpdateInspe
     for (const range of ranges) {
       if (!(range.len > 0)) return refused({ kind: 'malformed', detail: `an empty delete range for client ${client} at ${range.clock}` });
     }
+    meta.deletes.set(client, ranges.map((range) => [range.clock, range.len]));
   }
   return { problem: null, meta };
 }

@@ -1,23 +1,43 @@
 import * as Y from 'yjs';
-import type { UpdateMeta } from '../guards/updateValidation.ts';
+import { inspectUpdate, type UpdateMeta } from '../guards/updateValidation.ts';
 
 /**
  * Decides whether storing `update` would add anything to `doc`.
  *
  * A client that reconnects sends its whole delete set and often structs the server already has;
  * storing those again would grow the log on every reconnect. Structs are checked against the
- * clocks, which is cheap. Only an update without new structs (a deletion, or a resend) needs the
- * document's delete set, via a snapshot. `meta` is the update's, when the caller has read it already
- * (`inspectUpdate`).
+ * clocks the document has; deletions against the document's structs in the deleted ranges only,
+ * never against a snapshot of the whole document, whose cost grows with the scene and would be
+ * paid for every keystroke that deletes. `meta` is the update's, when the caller has read it already
+ * (`inspectUpdate`). Throws for an update that does not decode (the guards refuse those first).
  */
-export function updateAddsNothing(doc: Y.Doc, update: Uint8Array, meta: UpdateMeta = Y.parseUpdateMeta(update)): boolean {
+export function updateAddsNothing(doc: Y.Doc, update: Uint8Array, meta: UpdateMeta = metaOf(update)): boolean {
   for (const [client, to] of meta.to) {
     const from = meta.from.get(client) ?? 0;
     if (to <= from) continue;
     if (to > Y.getState(doc.store, client)) return false;
   }
-  if (isEmptyUpdate(update)) return true;
-  return Y.snapshotContainsUpdate(Y.snapshot(doc), update);
+  for (const [client, ranges] of meta.deletes) {
+    for (const [clock, length] of ranges) if (!rangeDeleted(doc, client, clock, length)) return false;
+  }
+  return true;
+}
+
+function metaOf(update: Uint8Array): UpdateMeta {
+  const inspection = inspectUpdate(update, Number.POSITIVE_INFINITY);
+  if (inspection.problem) throw new Error(`not a sound Yjs update: ${inspection.problem.detail}`);
+  return inspection.meta;
+}
+
+/** Whether every struct of `client` in `[clock, clock + length)` exists in `doc` and is deleted. */
+function rangeDeleted(doc: Y.Doc, client: number, clock: number, length: number): boolean {
+  const end = clock + length;
+  const structs = doc.store.clients.get(client);
+  if (!structs || end > Y.getState(doc.store, client)) return false;
+  for (let i = Y.findIndexSS(structs, clock); i < structs.length && structs[i]!.id.clock < end; i += 1) {
+    if (!structs[i]!.deleted) return false;
+  }
+  return true;
 }
 
 /** The encoding of "no structs, no deletes": two zero varints. */

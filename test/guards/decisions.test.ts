@@ -119,7 +119,7 @@ describe('updateProblem', () => {
 });
 
 describe('inspectUpdate', () => {
-  it('reads the same meta as Y.parseUpdateMeta from the decode the check already made', () => {
+  it('reads the same meta as Y.parseUpdateMeta, and the delete set, from the decode the check already made', () => {
     const random = mulberry32(20261122);
     const pool = realUpdates();
     const mutated = Array.from({ length: 5_000 }, () => {
@@ -132,7 +132,10 @@ describe('inspectUpdate', () => {
       const inspection = inspectUpdate(update, 1 << 20);
       expect(inspection.problem).toEqual(updateProblem(update, 1 << 20));
       if (inspection.problem) continue;
-      expect(inspection.meta).toEqual(Y.parseUpdateMeta(update));
+      const { from, to, deletes } = inspection.meta;
+      expect({ from, to }).toEqual(Y.parseUpdateMeta(update));
+      const ds = Y.decodeUpdate(update).ds.clients;
+      expect(deletes).toEqual(new Map([...ds].map(([client, ranges]) => [client, ranges.map((r) => [r.clock, r.len])])));
       compared += 1;
     }
     expect(compared).toBeGreaterThan(pool.length + 100);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { isEmptyUpdate, updateAddsNothing } from '../../src/log/containment.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 
 function typedDoc(text: string): Y.Doc {
   const doc = new Y.Doc();
@@ -64,6 +65,65 @@ describe('updateAddsNothing', () => {
     Y.applyUpdate(server, Y.encodeStateAsUpdate(client));
     client.getText('t').insert(3, 'd');
     expect(updateAddsNothing(server, Y.encodeStateAsUpdate(client))).toBe(false);
+  });
+
+  it('is false for a deletion of which the server has deleted only part, or lacks the deleted text', () => {
+    const client = typedDoc('hello world');
+    const server = new Y.Doc();
+    Y.applyUpdate(server, Y.encodeStateAsUpdate(client));
+    const first = captureUpdate(client, (d) => d.getText('t').delete(0, 2));
+    const both = captureUpdate(client, (d) => d.getText('t').delete(0, 4));
+    Y.applyUpdate(server, first);
+    expect(updateAddsNothing(server, both)).toBe(false);
+    Y.applyUpdate(server, both);
+    expect(updateAddsNothing(server, both)).toBe(true);
+    // Deleting text the server has never received: the update carries nothing but that deletion.
+    const unseen = captureUpdate(client, (d) => d.getText('t').insert(0, 'new '));
+    const deletesUnseen = captureUpdate(client, (d) => d.getText('t').delete(0, 3));
+    expect(updateAddsNothing(server, deletesUnseen)).toBe(false);
+    Y.applyUpdate(server, unseen);
+    Y.applyUpdate(server, deletesUnseen);
+    expect(updateAddsNothing(server, deletesUnseen)).toBe(true);
+  });
+
+  it('agrees with a snapshot of the whole document on random edits by several writers', () => {
+    const random = mulberry32(20261122);
+    const writers = [new Y.Doc(), new Y.Doc(), new Y.Doc()];
+    const server = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    for (const writer of writers) writer.on('update', (update: Uint8Array, origin: unknown) => origin !== 'sync' && updates.push(update));
+    const verdicts = { contained: 0, new: 0 };
+    for (let step = 0; step < 600; step += 1) {
+      const writer = writers[Math.floor(random() * writers.length)]!;
+      const text = writer.getText('t');
+      if (text.length > 0 && random() < 0.35) {
+        const at = Math.floor(random() * text.length);
+        text.delete(at, 1 + Math.floor(random() * Math.min(5, text.length - at)));
+      } else {
+        text.insert(Math.floor(random() * (text.length + 1)), 'abc'.slice(0, 1 + Math.floor(random() * 3)));
+      }
+      // The server gets most updates as they are made and now and then a writer's whole state;
+      // writers now and then catch up with each other.
+      if (random() < 0.6) Y.applyUpdate(server, updates.at(-1)!);
+      if (random() < 0.2) Y.applyUpdate(server, Y.encodeStateAsUpdate(writers[Math.floor(random() * writers.length)]!));
+      if (random() < 0.1) {
+        const other = writers[Math.floor(random() * writers.length)]!;
+        Y.applyUpdate(writer, Y.encodeStateAsUpdate(other, Y.encodeStateVector(writer)), 'sync');
+      }
+      const candidates = [updates.at(-1)!, updates[Math.floor(random() * updates.length)]!, Y.encodeStateAsUpdate(writer, Y.encodeStateVector(server))];
+      for (const update of candidates) {
+        const contained = Y.snapshotContainsUpdate(Y.snapshot(server), update);
+        expect(updateAddsNothing(server, update)).toBe(contained);
+        verdicts[contained ? 'contained' : 'new'] += 1;
+      }
+    }
+    // Both answers come up often, deletions included.
+    expect(verdicts.contained).toBeGreaterThan(200);
+    expect(verdicts.new).toBeGreaterThan(200);
+  });
+
+  it('refuses to judge an update that does not decode', () => {
+    expect(() => updateAddsNothing(new Y.Doc(), new Uint8Array([1, 1, 9, 0, 0xff, 0xff]))).toThrow(/not a sound Yjs update/);
   });
 
   it('treats the two-byte empty update as empty', () => {
