@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick]`: the figures a user compares collaboration backends on, for this
+ * `npm run bench [-- --quick] [-- --order=durable,floor,database]`: the figures a user compares collaboration backends on, for this
  * project and, in the same run, for plain Hocuspocus with no persistence (the floor) and for
  * Hocuspocus with @hocuspocus/extension-database storing the whole document in PostgreSQL on its
  * default debounce (the common setup). Every server runs as its own process on the PostgreSQL at
@@ -26,6 +26,19 @@ const settings = quick
 const SEED = 20261122;
 const TARGETS = ['floor', 'database', 'durable'] as const;
 type TargetName = (typeof TARGETS)[number];
+/** `--order=durable,floor`: which servers run, in what order (default: all, floor first). */
+const order = parseOrder(process.argv.find((arg) => arg.startsWith('--order='))?.slice('--order='.length));
+
+function parseOrder(value: string | undefined): TargetName[] {
+  if (value === undefined) return [...TARGETS];
+  const names = value.split(',').filter(Boolean);
+  const unknown = names.filter((name) => !(TARGETS as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    process.stderr.write(`--order takes a comma-separated list of ${TARGETS.join(', ')}; got "${value}"\n`);
+    process.exit(2);
+  }
+  return names as TargetName[];
+}
 const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
 /** One measured figure for each target (null where it does not apply). */
@@ -181,9 +194,10 @@ async function main(): Promise<void> {
   };
 
   try {
-    await runTarget('floor', await startComparison('floor'));
-    await runTarget('database', await startComparison('database', db.databaseUrl));
-    await runTarget('durable', await startDurable(db.databaseUrl!));
+    for (const name of order) {
+      const target = name === 'durable' ? await startDurable(db.databaseUrl!) : await startComparison(name, name === 'database' ? db.databaseUrl : undefined);
+      await runTarget(name, target);
+    }
 
     log('\ncompaction');
     const compactionIds = await newScenes(settings.compactionScenes);
