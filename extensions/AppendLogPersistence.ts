@@ -16,6 +16,7 @@ import type { UpdateMeta } from '../src/guards/updateValidation.ts';
 import type { Logger } from '../src/logger.ts';
 import { isEmptyUpdate, updateAddsNothing } from '../src/log/containment.ts';
 import type { GroupCommitQueue } from '../src/log/groupCommit.ts';
+import { CheckedLogs } from '../src/log/checkedLogs.ts';
 import { allSound, applyAll, hasMissingDependencies, replayUpdates, type ReplayResult } from '../src/log/replay.ts';
 import type { AppendedVersion, SceneLog } from '../src/log/sceneLog.ts';
 import type { Metrics } from '../src/metrics.ts';
@@ -78,6 +79,9 @@ export class AppendLogPersistence implements Extension {
   /** Appends started when their frame arrived, by message. */
   private readonly early = new PayloadMap<EarlyAppend>();
 
+  /** What earlier loads checked, so reopening a scene checks only what was appended since. */
+  private readonly checked = new CheckedLogs();
+
   /** Appends of server-side changes not yet committed, per scene; `onStoreDocument` waits for them. */
   private readonly serverWrites = new Map<string, Set<Promise<unknown>>>();
 
@@ -89,20 +93,25 @@ export class AppendLogPersistence implements Extension {
    * Replays the scene's log into the live document. When every stored update passes the guards'
    * check (the usual case) they are applied straight to `document`, in log order; otherwise the
    * rows are replayed in a scratch document that leaves the bad ones out, and those are
-   * quarantined.
+   * quarantined. Updates an earlier load checked, byte for byte the same, are not checked again.
    */
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
     const { log, metrics } = this.configuration;
     const stopTimer = metrics.sceneLoadTime.startTimer();
     let updates: Uint8Array[];
+    let packed: Uint8Array;
     try {
-      ({ updates } = await log.loadUpdates(documentName));
+      ({ updates, packed } = await log.loadUpdates(documentName));
     } catch (error) {
       throw this.loadFailed(documentName, error);
     }
-    if (allSound(updates)) {
+    const alreadyChecked = this.checked.checkedPrefix(documentName, packed);
+    metrics.loadRowsChecked.inc(updates.length - alreadyChecked);
+    this.checked.forget(documentName);
+    if (allSound(updates, alreadyChecked)) {
       try {
         applyAll(document, updates);
+        this.checked.remember(documentName, packed, updates.length);
       } catch (error) {
         // An update passed the check and still threw: this document holds part of it and is
         // never served (Hocuspocus discards a document whose load fails). The scratch replay

@@ -19,6 +19,7 @@ export interface Metrics {
   authTokenCacheHits: Counter;
   quarantinedUpdates: Counter;
   loadGaps: Counter;
+  loadRowsChecked: Counter;
   corruptionDetected: Counter;
   sceneLoadChecks: Counter<'result'>;
   sceneLoadTime: Histogram;
@@ -107,6 +108,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     loadGaps: new Counter({
       name: 'yjs_load_gaps_total',
       help: 'Loads that ended with missing dependencies (pending structs or deletes): a gap in the log',
+      registers,
+    }),
+    loadRowsChecked: new Counter({
+      name: 'yjs_load_rows_checked_total',
+      help: 'Stored updates a load checked before applying them (those an earlier load checked, byte for byte the same, are not checked again)',
       registers,
     }),
     corruptionDetected: new Counter({

@@ -163,10 +163,10 @@ export class SceneLog {
   /**
    * The live updates of a scene in sequence order, without their row details: the load hot path.
    * The database packs them into one value (a 4-byte length before each update), which for
-   * 10,000 typing updates reads several times faster than 10,000 rows. Rows that must be told
-   * apart (a corrupt one to quarantine) come from `load`.
+   * 10,000 typing updates reads several times faster than 10,000 rows; `packed` is that value.
+   * Rows that must be told apart (a corrupt one to quarantine) come from `load`.
    */
-  async loadUpdates(sceneId: string): Promise<{ updates: Uint8Array[]; latestSeq: bigint | null }> {
+  async loadUpdates(sceneId: string): Promise<{ updates: Uint8Array[]; packed: Uint8Array; latestSeq: bigint | null }> {
     const [row] = await this.sql.query<{ packed: Uint8Array | null; latest_seq: Numeric | null }>(
       'scene_log_load_packed',
       `SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY seq, is_compacted DESC) AS packed,
@@ -175,8 +175,10 @@ export class SceneLog {
        WHERE scene_id = $1::uuid AND compacted_by IS NULL`,
       [sceneId],
     );
+    const packed = row?.packed ?? new Uint8Array(0);
     return {
-      updates: row?.packed ? unpackUpdates(row.packed) : [],
+      updates: unpackUpdates(packed),
+      packed,
       latestSeq: row?.latest_seq == null ? null : BigInt(row.latest_seq),
     };
   }

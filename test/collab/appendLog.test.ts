@@ -207,6 +207,37 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     expect(await app.sceneLog.load(scene)).toHaveLength(1);
   });
 
+  it('checks on a reload only the rows appended since, and everything again once a stored row changed', async () => {
+    const { sceneIds, token } = await newScene();
+    const scene = sceneIds[0]!;
+    const { doc: typed, updates } = typedParagraph('INT. DINER - NIGHT');
+    await app.sceneLog.append(updates.slice(0, 15).map((update) => ({ sceneId: scene, update, createdBy: null })));
+    const open = async () => {
+      const before = await counterValue(app.metrics, 'loadRowsChecked');
+      const client = connect(scene, token);
+      await waitForSynced(client);
+      const text = stateOf(client.doc);
+      client.destroy();
+      await waitFor(() => app.collab.hocuspocus.getDocumentsCount() === 0, 'the scene unloads');
+      return { checked: (await counterValue(app.metrics, 'loadRowsChecked')) - before, text };
+    };
+
+    expect((await open()).checked).toBe(15);
+    expect((await open()).checked).toBe(0);
+    await app.sceneLog.append(updates.slice(15).map((update) => ({ sceneId: scene, update, createdBy: null })));
+    expect(await open()).toEqual({ checked: updates.length - 15, text: stateOf(typed) });
+
+    // A row changed in the database after it was checked, keeping its length: the whole log is
+    // checked again, and the corrupt row is quarantined rather than applied.
+    const corrupt = Buffer.alloc(updates[17]!.byteLength, 0xff);
+    corrupt.set([1, 1]);
+    await db.database.sql.query('test_corrupt_row', 'UPDATE scene_versions SET yjs_update = $2 WHERE scene_id = $1::uuid AND seq = 18', [scene, corrupt]);
+    const afterCorruption = await open();
+    expect(afterCorruption.checked).toBe(updates.length);
+    expect(afterCorruption.text).toContain('INT. DINER');
+    expect(await db.prisma.quarantinedUpdate.count({ where: { sceneId: scene } })).toBe(1);
+  });
+
   it('sends a stored scene to the editor that opens it once, not also as a broadcast of the load', async () => {
     const { sceneIds, token } = await newScene();
     const scene = sceneIds[0]!;

@@ -139,7 +139,7 @@ describe.each(KINDS)('SceneLog on %s', (kind) => {
 
   it('loads the live updates packed in one value, in sequence order', async () => {
     const { sceneIds } = await createScript(db.prisma);
-    expect(await log.loadUpdates(sceneIds[0]!)).toEqual({ updates: [], latestSeq: null });
+    expect(await log.loadUpdates(sceneIds[0]!)).toEqual({ updates: [], packed: new Uint8Array(0), latestSeq: null });
     const sizes = [1, 300, 70_000, 2];
     const originals = sizes.map((n, i) => new Uint8Array(n).map((_, j) => (i * 31 + j) % 256));
     versions(await log.append(originals.map((u) => ({ sceneId: sceneIds[0]!, update: u, createdBy: null }))));
