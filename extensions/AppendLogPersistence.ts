@@ -26,12 +26,19 @@ export interface AppendLogPersistenceConfiguration {
   queue: GroupCommitQueue;
   metrics: Metrics;
   logger: Logger;
+  /** The update guards (`extensions/UpdateGuards.ts`); without them nothing is written before `beforeSync`. */
+  guards?: AdmissionGuards;
+}
+
+/** What the append log asks the update guards about a content message. */
+export interface AdmissionGuards {
   /**
-   * The guards' verdict on a content message, asked when its frame arrives: the update's meta when
-   * admitted, null when refused. Only admitted messages are written early. Without it nothing is
-   * written before `beforeSync`.
+   * The verdict, asked when the frame arrives: the update's meta when admitted, null when refused.
+   * Only admitted messages are written early.
    */
-  admit?: (connection: Connection<ConnectionContext>, payload: Uint8Array) => UpdateMeta | null;
+  admit(connection: Connection<ConnectionContext>, payload: Uint8Array): UpdateMeta | null;
+  /** The meta of a message the guards admitted in their own `beforeSync`, once. */
+  metaOf(payload: Uint8Array): UpdateMeta | undefined;
 }
 
 /** An append started when the frame arrived, awaited when Hocuspocus processes the message. */
@@ -182,13 +189,13 @@ export class AppendLogPersistence implements Extension {
     if (connection.readOnly) return;
     const content = readContentFrame(frame);
     if (!content || content.documentName !== connection.document.name) return;
-    const { admit, queue, metrics } = this.configuration;
+    const { guards, queue, metrics } = this.configuration;
     // Without guards to admit it, or when refused, the message is decided in beforeSync.
-    const meta = admit?.(connection, content.payload);
+    const meta = guards?.admit(connection, content.payload);
     if (!meta) return;
     // Empty and already-contained updates are skipped in beforeSync; checking here against a
     // document that has not applied this connection's earlier messages can only say "new".
-    if (isEmptyUpdate(content.payload) || updateAddsNothing(connection.document, content.payload, meta)) return;
+    if (updateAddsNothing(connection.document, content.payload, meta)) return;
     const stopTimer = metrics.ackLatency.startTimer();
     const write = queue.append({ sceneId: content.documentName, update: content.payload, createdBy: connection.context?.userId ?? null });
     // Awaited in beforeSync; if the connection closes before that, nobody else observes it.
@@ -220,7 +227,7 @@ export class AppendLogPersistence implements Extension {
       metrics.updatesSkipped.inc({ reason: 'empty' });
       return;
     }
-    if (!early && updateAddsNothing(document, payload)) {
+    if (!early && updateAddsNothing(document, payload, this.configuration.guards?.metaOf(payload))) {
       metrics.updatesSkipped.inc({ reason: 'already_contained' });
       return;
     }

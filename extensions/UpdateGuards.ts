@@ -63,6 +63,9 @@ export class UpdateRefused extends Error {
   }
 }
 
+/** The guards' decision on a content message, and for an admitted one its meta. */
+type Verdict = { refusal: UpdateRefused; meta: null } | { refusal: null; meta: UpdateMeta };
+
 /**
  * Checks every content-carrying message (SyncStep2 and Update) before anything else sees it: size,
  * a per-connection rate limit, and a full decode, so a malformed update is never appended to the
@@ -81,7 +84,10 @@ export class UpdateGuards implements Extension {
   /** Per document connection; dies with the connection. */
   private readonly buckets = new WeakMap<Connection, TokenBucket>();
   /** Verdicts reached when a frame arrived, for `beforeSync` to enforce. */
-  private readonly verdicts = new PayloadMap<UpdateRefused | null>();
+  private readonly verdicts = new PayloadMap<Verdict>();
+
+  /** Metas of messages admitted in `beforeSync` rather than on arrival, until the append log asks. */
+  private readonly admittedLate = new PayloadMap<UpdateMeta>();
 
   constructor(configuration: Partial<UpdateGuardsConfiguration> & Omit<UpdateGuardsConfiguration, keyof typeof defaults>) {
     this.configuration = { ...defaults, ...configuration };
@@ -97,29 +103,42 @@ export class UpdateGuards implements Extension {
    * is kept for `beforeSync` to enforce, so a message is never counted against the rate twice.
    */
   admit(connection: Connection<ConnectionContext>, payload: Uint8Array): UpdateMeta | null {
-    const { refusal, meta } = this.check(connection, payload);
-    this.verdicts.set(payload, refusal);
-    return meta;
+    const verdict = this.check(connection, payload);
+    this.verdicts.set(payload, verdict);
+    return verdict.meta;
+  }
+
+  /**
+   * The meta of a message admitted in `beforeSync` (one that arrived before its connection was set
+   * up), once: the append log's containment check reads it instead of decoding the update again.
+   */
+  metaOf(payload: Uint8Array): UpdateMeta | undefined {
+    return this.admittedLate.take(payload);
   }
 
   async beforeSync({ connection, document, documentName, type, payload }: beforeSyncPayload<ConnectionContext>): Promise<void> {
     if (type !== SYNC_STEP_2 && type !== SYNC_UPDATE) return;
     const { metrics, logger } = this.configuration;
-    const refusal = this.verdicts.has(payload) ? this.verdicts.take(payload)! : this.check(connection, payload).refusal;
+    const early = this.verdicts.take(payload);
+    const { refusal, meta } = early ?? this.check(connection, payload);
     if (refusal) {
       this.refuse(refusal, connection, documentName);
       if (refusal.kind === 'rate-limited') connection.webSocket.close(refusal.code, refusal.reason);
       throw refusal;
     }
 
-    if (connection.readOnly && !(isEmptyUpdate(payload) || (type === SYNC_STEP_2 && updateAddsNothing(document, payload)))) {
-      metrics.updatesRefused.inc({ reason: 'read_only' });
-      logger.debug({ sceneId: documentName, socketId: connection.socketId }, 'update from a read-only connection not applied');
+    if (!connection.readOnly) {
+      // The append log's containment check reads it from here rather than decoding the update again.
+      if (!early) this.admittedLate.set(payload, meta);
+      return;
     }
+    if (isEmptyUpdate(payload) || (type === SYNC_STEP_2 && updateAddsNothing(document, payload, meta))) return;
+    metrics.updatesRefused.inc({ reason: 'read_only' });
+    logger.debug({ sceneId: documentName, socketId: connection.socketId }, 'update from a read-only connection not applied');
   }
 
   /** The verdict on a message, and for an admitted one its meta (read in the same decode). */
-  private check(connection: Connection<ConnectionContext>, payload: Uint8Array): { refusal: UpdateRefused; meta: null } | { refusal: null; meta: UpdateMeta } {
+  private check(connection: Connection<ConnectionContext>, payload: Uint8Array): Verdict {
     const { maxUpdateBytes, now } = this.configuration;
     const time = now();
     const taken = takeToken(this.buckets.get(connection) ?? fullBucket(this.limit, time), this.limit, time);

@@ -69,7 +69,7 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
     metrics,
     logger: logger.child({ component: 'append-log' }),
     // Appends start when a frame arrives, so the guards decide there first.
-    admit: (connection, payload) => guards.admit(connection, payload),
+    guards,
   });
   // 900, onLoadDocument: after the append log replayed the scene (1000), seeds an empty scene from
   // REST once, detects a log that replays empty, reports divergence.

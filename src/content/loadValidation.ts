@@ -75,7 +75,8 @@ export class SceneLoadValidator {
    * would let editors type into a blank scene whose REST content would never be seeded.
    */
   async check(document: Y.Doc, sceneId: string): Promise<SceneLoadCheck> {
-    if (!this.mustCheckBeforeServing(document)) return this.compareWithRest(document, sceneId);
+    const documentBlockCount = yDocBlockCount(document);
+    if (documentBlockCount > 0) return this.compareWithRest(document, sceneId);
     let scene: { contentBlocks: unknown } | null;
     try {
       scene = await this.readRestCopy(sceneId);
@@ -86,10 +87,10 @@ export class SceneLoadValidator {
     if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
 
     const rest = readRestContent(scene.contentBlocks);
-    const decision = decideOnLoad({ documentBlockCount: yDocBlockCount(document), rest: rest.kind });
+    const decision = decideOnLoad({ documentBlockCount, rest: rest.kind });
     switch (decision.action) {
       case 'compare':
-        return this.compareWithRest(document, sceneId);
+        return this.finish(this.compare(document, sceneId, rest));
       case 'serve-empty':
         return this.finish({ ...blank(sceneId), result: 'empty-scene' });
       case 'check-under-lock':

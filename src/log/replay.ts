@@ -53,10 +53,7 @@ function tryFastReplay(rows: readonly StoredUpdate[]): ReplayResult | null {
   const doc = new Y.Doc({ gc: true });
   try {
     for (let start = 0; start < rows.length; start += CHUNK) {
-      const end = Math.min(start + CHUNK, rows.length);
-      doc.transact(() => {
-        for (let i = start; i < end; i += 1) Y.applyUpdate(doc, rows[i]!.update);
-      });
+      applyAll(doc, rows.slice(start, start + CHUNK).map((row) => row.update));
     }
     return { state: Y.encodeStateAsUpdate(doc), applied: rows.length, undecodable: [], hasGap: hasMissingDependencies(doc) };
   } catch {
