@@ -1,6 +1,7 @@
 import * as Y from 'yjs';
 import { compactScene } from '../../src/compaction/compactScene.ts';
 import type { SqlExecutor } from '../../src/db/sql.ts';
+import { applyAll } from '../../src/log/replay.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { typingUpdates } from './workload.ts';
 
@@ -30,9 +31,7 @@ export async function compactFully(sql: SqlExecutor, sceneId: string): Promise<{
 /** The whole-document state the stock database extension would store for the same updates. */
 export function fullState(updates: readonly Uint8Array[]): Uint8Array {
   const doc = new Y.Doc();
-  doc.transact(() => {
-    for (const update of updates) Y.applyUpdate(doc, update);
-  });
+  applyAll(doc, updates);
   const state = Y.encodeStateAsUpdate(doc);
   doc.destroy();
   return state;

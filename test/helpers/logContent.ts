@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { applyAll } from '../../src/log/replay.ts';
 
 /**
  * Checks of what a scene's log holds against what its writers sent. Group commit stores a
@@ -31,7 +32,7 @@ export function structRanges(updates: readonly Uint8Array[]): Ranges {
 
 function docOf(updates: readonly Uint8Array[]): Y.Doc {
   const doc = new Y.Doc();
-  Y.transact(doc, () => updates.forEach((update) => Y.applyUpdate(doc, update)));
+  applyAll(doc, updates);
   return doc;
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { coalesce } from '../../src/log/coalesce.ts';
+import { applyAll } from '../../src/log/replay.ts';
 import type { AppendEntry } from '../../src/log/sceneLog.ts';
 import { storedOnceProblem } from '../helpers/logContent.ts';
 
@@ -27,7 +28,7 @@ const entry = (sceneId: string, createdBy: string | null, update: Uint8Array): A
 
 function textOf(...updates: Uint8Array[]): string {
   const doc = new Y.Doc();
-  Y.transact(doc, () => updates.forEach((u) => Y.applyUpdate(doc, u)));
+  applyAll(doc, updates);
   return doc.getText('t').toString();
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { applyAll } from '../../src/log/replay.ts';
 import { GroupCommitQueue, QueueClosedError, type GroupCommitOptions } from '../../src/log/groupCommit.ts';
 import { SceneLog, SceneNotFoundError, type AppendEntry } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -107,7 +108,7 @@ describe.each(KINDS)('GroupCommitQueue on %s', (kind) => {
     expect(rows.map((r) => [r.seq, r.compactedCount, r.isCompacted])).toEqual([[1n, 4, false], [2n, 4, false]]);
     expect(await sceneLog.counts(sceneIds[0]!)).toMatchObject({ live: 2, updates: 8 });
     const loaded = new Y.Doc();
-    Y.transact(loaded, () => rows.forEach((row) => Y.applyUpdate(loaded, row.update)));
+    applyAll(loaded, rows.map((row) => row.update));
     expect(loaded.getText('t').toString()).toBe('FADE IN:');
     expect(await storedTexts(sceneIds[1]!)).toEqual(['elsewhere']);
     const authors = await db.database.sql.query<{ created_by: string }>('authors', 'SELECT DISTINCT created_by FROM scene_versions WHERE scene_id = $1::uuid', [sceneIds[0]]);
