@@ -12,6 +12,7 @@ import type {
 import * as Y from 'yjs';
 import { PayloadMap, readContentFrame, SYNC_STEP_2, SYNC_UPDATE } from '../src/collab/intake.ts';
 import { classifyOrigin, userIdOfOrigin, type ConnectionContext } from '../src/collab/origins.ts';
+import { coalesceWritesThisTurn } from '../src/collab/writeCoalescing.ts';
 import type { UpdateMeta } from '../src/guards/updateValidation.ts';
 import type { Logger } from '../src/logger.ts';
 import { isEmptyUpdate, updateAddsNothing } from '../src/log/containment.ts';
@@ -234,6 +235,9 @@ export class AppendLogPersistence implements Extension {
     const stopTimer = early?.stopTimer ?? metrics.ackLatency.startTimer();
     try {
       await (early?.write ?? queue.append({ sceneId: documentName, update: payload, createdBy: connection.context?.userId ?? null }));
+      // The commit released this connection's other updates of the batch too: their
+      // acknowledgements leave in one write at the end of this turn.
+      coalesceWritesThisTurn(connection.webSocket);
       metrics.updatesAppended.inc({ origin: 'client' });
       stopTimer();
     } catch (error) {
