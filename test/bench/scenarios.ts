@@ -168,6 +168,13 @@ export async function connectToSynced(
   return percentiles(samples);
 }
 
+/** Connect-to-synced, each scene opened once (scenes this server has not loaded before). */
+export async function connectToEachOnce(target: Target, sceneIds: readonly string[], token: string): Promise<Percentiles> {
+  const samples: number[] = [];
+  for (const sceneId of sceneIds) samples.push((await connectToSynced(target, { sceneId, repeats: 1, token })).p50);
+  return percentiles(samples);
+}
+
 /**
  * Edit to durable at a fixed rate. For this project a keystroke is durable when its
  * acknowledgement arrives (the server acknowledges after the commit); for the stock database
