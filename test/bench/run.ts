@@ -67,9 +67,10 @@ function log(message: string): void {
 }
 
 /**
- * Starts each server's measurements on a quiet database: the preparation (and the previous server)
- * wrote a few hundred thousand rows, and the autovacuum and checkpoint they cause would otherwise
- * land in the middle of whichever server's run comes next.
+ * Starts each server's measurements, and its latency runs after its throughput runs, on a quiet
+ * database: the preparation, the previous server and the throughput runs each wrote a few hundred
+ * thousand rows, and the autovacuum and checkpoint they cause would otherwise land in the middle
+ * of whatever is measured next.
  */
 async function settleDatabase(databaseUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -143,6 +144,9 @@ async function main(): Promise<void> {
       const hundred = await maxThroughput(target, { sceneIds: many, clientsPerScene: 1, seconds: settings.seconds, window: 16, token, seed: SEED });
       record({ scenario: 'throughput', label: 'max updates/s, 100 scenes x 1 client', unit: 'updates/s', higherIsBetter: true, goal: '>= 80% of floor' }, name, hundred.updatesPerSecond);
       log(`  throughput: ${one.updatesPerSecond.toFixed(0)} updates/s (1 scene), ${hundred.updatesPerSecond.toFixed(0)} updates/s (100 scenes)`);
+      // The throughput runs wrote a few hundred thousand updates in seconds; the checkpoint and
+      // autovacuum they set off would otherwise land in the latency runs that follow.
+      await settleDatabase(db.databaseUrl!);
 
       for (const rate of settings.rates) {
         const ten = await peerLatency(target, { sceneId: latency10!, clients: 10, rate, seconds: settings.seconds, token, seed: SEED });
