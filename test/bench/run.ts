@@ -16,7 +16,7 @@ import { createScript } from '../helpers/fixtures.ts';
 import { barChart, type ChartRow } from './chart.ts';
 import { restScenario } from './rest.ts';
 import { connectToEachOnce, connectToSynced, editToDurable, maxThroughput, memoryPerScene, peerLatency, type Percentiles } from './scenarios.ts';
-import { compactFully, compactionThroughput, fullState, populateScene } from './storage.ts';
+import { compactFully, compactionThroughput, fullState, populateScene, storeUpdates } from './storage.ts';
 import { startComparison, startDurable, type Target } from './targets.ts';
 
 const quick = process.argv.includes('--quick');
@@ -121,17 +121,18 @@ async function main(): Promise<void> {
   for (const size of settings.loadSizes) {
     const [uncompacted, compacted] = (await newScenes(2)) as [string, string];
     const updates = await populateScene(sql, uncompacted, size, SEED + size);
-    await populateScene(sql, compacted, size, SEED + size);
+    await storeUpdates(sql, compacted, updates);
     await compactFully(sql, compacted);
     await pool.query('INSERT INTO bench_documents (name, data) VALUES ($1, $2)', [uncompacted, Buffer.from(fullState(updates))]);
     // Copies of the uncompacted scene, each opened once: a server that has not loaded a scene
     // before checks every stored update (reopening checks only what was appended since).
     const firstOpens = size <= 10_000 ? await newScenes(settings.repeats) : [];
-    for (const sceneId of firstOpens) await populateScene(sql, sceneId, size, SEED + size);
+    for (const sceneId of firstOpens) await storeUpdates(sql, sceneId, updates);
     loadScenes.push({ size, uncompacted, compacted, firstOpens });
   }
-  const memoryContent = fullState(await populateScene(sql, memoryScenes[0]!, 1000, SEED));
-  for (const sceneId of memoryScenes.slice(1)) await populateScene(sql, sceneId, 1000, SEED);
+  const memoryUpdates = await populateScene(sql, memoryScenes[0]!, 1000, SEED);
+  const memoryContent = fullState(memoryUpdates);
+  for (const sceneId of memoryScenes.slice(1)) await storeUpdates(sql, sceneId, memoryUpdates);
   for (const sceneId of memoryScenes) await pool.query('INSERT INTO bench_documents (name, data) VALUES ($1, $2)', [sceneId, Buffer.from(memoryContent)]);
   await pool.end();
 

@@ -7,13 +7,18 @@ import { typingUpdates } from './workload.ts';
 
 /** Writes `count` typing updates into a scene's log, as a client would have, in 1,000-row batches. */
 export async function populateScene(sql: SqlExecutor, sceneId: string, count: number, seed: number): Promise<Uint8Array[]> {
-  const log = new SceneLog(sql);
   const updates = typingUpdates(count, seed);
+  await storeUpdates(sql, sceneId, updates);
+  return updates;
+}
+
+/** Writes updates into a scene's log, one row each, in 1,000-row batches (another scene with the same log). */
+export async function storeUpdates(sql: SqlExecutor, sceneId: string, updates: readonly Uint8Array[]): Promise<void> {
+  const log = new SceneLog(sql);
   for (let i = 0; i < updates.length; i += 1000) {
     const results = await log.append(updates.slice(i, i + 1000).map((update) => ({ sceneId, update, createdBy: null })));
     for (const result of results) if (result instanceof Error) throw result;
   }
-  return updates;
 }
 
 /** Compacts a scene's whole live log into one row (several passes past the per-pass row limit). */
