@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { fullBucket, takeToken, type RateLimit } from '../../src/guards/rateLimit.ts';
 import { inspectUpdate, updateProblem } from '../../src/guards/updateValidation.ts';
+import { forgeSelfReference } from '../helpers/forgedUpdates.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 
 describe('token bucket', () => {
@@ -141,13 +142,3 @@ describe('inspectUpdate', () => {
     expect(compared).toBeGreaterThan(pool.length + 100);
   });
 });
-
-/**
- * A v1 update with one client (7) and one item at clock 0: ContentString "x" whose left origin is
- * 7:5. Layout: numClients, numStructs, client, clock, info, origin(client, clock), content.
- */
-function forgeSelfReference(): Uint8Array {
-  const ORIGIN_FLAG = 0x80;
-  const CONTENT_STRING = 4;
-  return new Uint8Array([1, 1, 7, 0, ORIGIN_FLAG | CONTENT_STRING, 7, 5, 1, 'x'.charCodeAt(0), 0]);
-}

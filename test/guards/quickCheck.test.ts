@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { quicklySound } from '../../src/guards/quickCheck.ts';
 import { updateProblem } from '../../src/guards/updateValidation.ts';
+import { CONTENT_STRING, forgeSelfReference, ORIGIN_FLAG, ROOT_PARENT } from '../helpers/forgedUpdates.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 
 const sound = (update: Uint8Array) => updateProblem(update, Number.POSITIVE_INFINITY) === null;
@@ -103,10 +104,7 @@ describe('quicklySound', () => {
   });
 
   it('refuses what the full check refuses for its own reasons: a self-reference and an empty delete range', () => {
-    const ORIGIN_FLAG = 0x80;
-    const CONTENT_STRING = 4;
-    // One item of client 7 at clock 0 whose left origin is 7:5, which it cannot have seen.
-    const selfReference = new Uint8Array([1, 1, 7, 0, ORIGIN_FLAG | CONTENT_STRING, 7, 5, 1, 'x'.charCodeAt(0), 0]);
+    const selfReference = forgeSelfReference();
     // No structs; a delete set of client 7 with one range of length 0.
     const emptyRange = new Uint8Array([0, 1, 7, 1, 3, 0]);
     for (const update of [selfReference, emptyRange]) {
@@ -118,9 +116,6 @@ describe('quicklySound', () => {
   it('counts a four-byte character as two clock units, as Yjs does', () => {
     // Client 7: "😀" at clocks 0-1, then "x" at clock 2 whose left origin is 7:1, the emoji's last unit.
     const emoji = [...new TextEncoder().encode('😀')];
-    const ORIGIN_FLAG = 0x80;
-    const CONTENT_STRING = 4;
-    const ROOT_PARENT = 1;
     const update = new Uint8Array([
       1, 2, 7, 0,
       CONTENT_STRING, ROOT_PARENT, 1, 't'.charCodeAt(0), emoji.length, ...emoji,
