@@ -34,9 +34,18 @@ const SKIP = 10;
 const XML_ELEMENT = 3;
 const XML_HOOK = 5;
 const LAST_TYPE_REF = 6;
-/** lib0 `any` encoding tags. */
-const ANY_UNDEFINED = 127;
-const ANY_BINARY = 116;
+/** lib0 `any` encoding tags, from 127 down to 116; undefined, null, false and true carry no payload. */
+const ANY_TAG = {
+  undefined: 127,
+  integer: 125,
+  float32: 124,
+  float64: 123,
+  bigint64: 122,
+  string: 119,
+  object: 118,
+  array: 117,
+  binary: 116,
+} as const;
 
 class Walk {
   private readonly decoder: decoding.Decoder;
@@ -145,33 +154,33 @@ class Walk {
   private any(depth: number): boolean {
     if (depth > 100 || this.remaining < 1) return false;
     const tag = this.bytes[this.decoder.pos++]!;
-    if (tag > ANY_UNDEFINED || tag < ANY_BINARY) return false;
+    if (tag > ANY_TAG.undefined || tag < ANY_TAG.binary) return false;
     switch (tag) {
-      case 125: // integer
+      case ANY_TAG.integer:
+        // lib0 reads an integer's first byte without a bounds check: past the end it reads nothing.
         decoding.readVarInt(this.decoder);
         return this.decoder.pos <= this.bytes.length;
-      case 124: // float32
+      case ANY_TAG.float32:
         return this.skip(4);
-      case 123: // float64
-      case 122: // bigint64
+      case ANY_TAG.float64:
+      case ANY_TAG.bigint64:
         return this.skip(8);
-      case 119: // string
+      case ANY_TAG.string:
         return this.string() >= 0;
-      case 118: {
-        // object: key, value pairs
+      case ANY_TAG.object: {
+        // key, value pairs
         const count = this.uint();
         if (count > this.remaining) return false;
         for (let i = 0; i < count; i += 1) if (this.string() < 0 || !this.any(depth + 1)) return false;
         return true;
       }
-      case 117: {
-        // array
+      case ANY_TAG.array: {
         const count = this.uint();
         if (count > this.remaining) return false;
         for (let i = 0; i < count; i += 1) if (!this.any(depth + 1)) return false;
         return true;
       }
-      case ANY_BINARY:
+      case ANY_TAG.binary:
         return this.skip(this.uint());
       default:
         // undefined, null, false, true: the tag is the value
