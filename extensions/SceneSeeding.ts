@@ -1,7 +1,7 @@
 import type { Extension, onLoadDocumentPayload } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { alreadyStoredOrigin } from '../src/collab/origins.ts';
-import type { SceneLoadCheck, SceneLoadValidator } from '../src/content/loadValidation.ts';
+import type { SceneLoadCheck, SceneLoadValidator } from '../src/restCopy/loadValidation.ts';
 
 export interface SceneSeedingConfiguration {
   validator: SceneLoadValidator;
@@ -15,7 +15,7 @@ export interface SceneSeedingConfiguration {
  * a log that replays empty while REST has content is reported as corruption and handled by the
  * configured policy, and a scene with content is compared with REST (just after it is served)
  * and never overwritten.
- * The decisions and the SQL live in `src/content/`; this class only applies the result.
+ * The decisions and the SQL live in `src/restCopy/`; this class only applies the result.
  */
 export class SceneSeeding implements Extension {
   extensionName = 'SceneSeeding';

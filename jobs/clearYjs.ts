@@ -1,6 +1,6 @@
 // clear-yjs (reliability plan 1.2): deletes a scene's (or a script's scenes') Yjs log so it is
 // seeded again from REST on the next load. Dry run unless --execute; every deleted row is first
-// written to an export file. See src/content/README.md for a scene open in an editor.
+// written to an export file. See src/restCopy/README.md for a scene open in an editor.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,8 +14,8 @@ import {
   type ClearResult,
   type ClearTarget,
   type ExportedRow,
-} from '../src/content/clearing.ts';
-import { ClearRefusedError } from '../src/content/errors.ts';
+} from '../src/restCopy/clearing.ts';
+import { ClearRefusedError } from '../src/restCopy/errors.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';

@@ -1,7 +1,7 @@
 // compaction (architecture 4.6 / 6.4): one pass of the compaction job, or one scene on demand.
-import { compactScene, type CompactionResult } from '../src/compaction/compactScene.ts';
-import { runCompactionPass, type CompactionPassSummary } from '../src/compaction/pass.ts';
-import { UnknownTargetError } from '../src/content/errors.ts';
+import { compactScene, type CompactionResult } from '../src/log/compaction.ts';
+import { runCompactionPass, type CompactionPassSummary } from '../src/log/compactionPass.ts';
+import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand, type JobOutput } from './command.ts';
 import { toJson } from './format.ts';
 

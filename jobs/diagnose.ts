@@ -1,6 +1,6 @@
 // diagnose (reliability plan 1.1): what the Yjs logs look like next to the REST copies.
-import { diagnoseScenes, type Diagnosis } from '../src/content/diagnostics.ts';
-import { UnknownTargetError } from '../src/content/errors.ts';
+import { diagnoseScenes, type Diagnosis } from '../src/restCopy/diagnostics.ts';
+import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
 import { formatTable, isoTime, toJson } from './format.ts';

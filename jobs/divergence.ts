@@ -1,9 +1,10 @@
 // divergence (architecture 4.5): one bounded sweep comparing REST copies with the Yjs logs.
-import { DivergenceDetector } from '../src/divergence/detector.ts';
+import { DivergenceDetector } from '../src/restCopy/divergenceDetector.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { divergenceJob, jobLocksFor } from '../src/scheduler/index.ts';
-import { SnapshotService } from '../src/snapshots/service.ts';
+import { divergenceJob } from './scheduled.ts';
+import { jobLocksFor } from '../src/db/locks.ts';
+import { SnapshotService } from '../src/restCopy/snapshots.ts';
 import { EXIT, parseJobArgs, UsageError, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
 

@@ -2,10 +2,10 @@
 // and no Yjs log its initial Yjs update, through the same seed-under-lock path as the load-time
 // extension, so a scene opened by an editor during the migration is seeded once.
 import * as Y from 'yjs';
-import { compareContent, readYjsContent } from '../src/content/divergence.ts';
-import { UnknownTargetError } from '../src/content/errors.ts';
-import { readRestContent } from '../src/content/restContent.ts';
-import { SceneSeeder, type SeedResult } from '../src/content/seeding.ts';
+import { compareContent, readYjsContent } from '../src/restCopy/loadDivergence.ts';
+import { UnknownTargetError } from '../src/restCopy/errors.ts';
+import { readRestContent } from '../src/restCopy/restContent.ts';
+import { SceneSeeder, type SeedResult } from '../src/restCopy/seeding.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import { replayUpdates } from '../src/log/replay.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';

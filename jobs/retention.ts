@@ -1,5 +1,5 @@
 // retention (architecture 6.4, step 7): deletes merged log rows older than the retention period.
-import { runRetentionPass, type RetentionPassSummary } from '../src/retention/retention.ts';
+import { runRetentionPass, type RetentionPassSummary } from '../src/log/retention.ts';
 import { EXIT, parseJobArgs, UsageError, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
 

@@ -3,7 +3,7 @@
 // database it opened.
 import { pino, type LevelWithSilent } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../src/config.ts';
-import { ContentError } from '../src/content/errors.ts';
+import { ContentError } from '../src/restCopy/errors.ts';
 import type { Database } from '../src/db/client.ts';
 import { DatabaseError } from '../src/db/errors.ts';
 import type { Logger } from '../src/logger.ts';

@@ -1,11 +1,12 @@
 // snapshot (architecture 4.3 / 6.3): one pass of the snapshot job, or one scene on demand.
-import { UnknownTargetError } from '../src/content/errors.ts';
+import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import type { Database } from '../src/db/client.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
 import type { Logger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { jobLocksFor, snapshotJob, type SnapshotPassSummary } from '../src/scheduler/index.ts';
-import { SnapshotService, UnknownSceneError } from '../src/snapshots/service.ts';
+import { snapshotJob, type SnapshotPassSummary } from './scheduled.ts';
+import { jobLocksFor } from '../src/db/locks.ts';
+import { SnapshotService, UnknownSceneError } from '../src/restCopy/snapshots.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
 

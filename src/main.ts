@@ -3,7 +3,7 @@
  * Validates the configuration, opens and migrates the database, starts both servers, and shuts
  * down gracefully on SIGTERM/SIGINT (every queued update is committed before the process exits).
  */
-import { startApp } from './app.ts';
+import { startApp } from './server/app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDatabase, migrateDatabase } from './db/client.ts';
 import { DatabaseError } from './db/errors.ts';

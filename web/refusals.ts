@@ -1,7 +1,7 @@
 /**
  * What the page does with a refusal the server sends. The reasons are the server's stable
  * prefixes: extensions/UpdateGuards.ts for updates, src/auth/errors.ts, extensions/AppendLogPersistence.ts
- * and src/content/errors.ts for connections.
+ * and src/restCopy/errors.ts for connections.
  */
 
 /** The server will never store this content: the page must be reloaded. */

@@ -2,21 +2,21 @@ import type { Hocuspocus } from '@hocuspocus/server';
 import express, { type Express } from 'express';
 import type { AppendLogPersistence } from '../../extensions/AppendLogPersistence.ts';
 import type { AuthServices } from '../auth/index.ts';
-import type { DivergenceDetector } from '../divergence/detector.ts';
+import type { DivergenceDetector } from '../restCopy/divergenceDetector.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { GroupCommitQueue } from '../log/groupCommit.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { SceneReader } from '../snapshots/reader.ts';
-import type { SnapshotService } from '../snapshots/service.ts';
+import { SceneReader } from '../scenes/reader.ts';
+import type { SnapshotService } from '../restCopy/snapshots.ts';
 import { devTokenRoutes } from './devToken.ts';
 import { editorPageRoutes, type EditorPageOptions } from './editorPage.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import { openApiDocument } from './openapi.ts';
 import { sceneRoutes } from './scenes.ts';
-import { SceneContentWriter } from './sceneWriter.ts';
+import { SceneContentWriter } from '../scenes/writer.ts';
 import { snapshotRoutes } from './snapshots.ts';
 
 export interface HttpAppDeps {

@@ -1,9 +1,9 @@
 import { Router } from 'express';
-import type { DivergenceDetector } from '../divergence/detector.ts';
+import type { DivergenceDetector } from '../restCopy/divergenceDetector.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import type { SnapshotService } from '../snapshots/service.ts';
+import type { SnapshotService } from '../restCopy/snapshots.ts';
 import { divergenceAlertLevel, persistenceStatus, snapshotLagAlertLevel, THRESHOLDS } from './healthStatus.ts';
 
 const READY_TIMEOUT_MS = 2000;

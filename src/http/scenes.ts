@@ -7,12 +7,12 @@ import { AppendFailedError, QueueClosedError } from '../log/groupCommit.ts';
 import { SceneNotFoundError } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import { getScreenplayConverter, parseRestBlocks, ScreenplayConversionError } from '../screenplay/index.ts';
-import type { SceneReader, SceneView } from '../snapshots/reader.ts';
-import { StateNotRetainedError } from '../snapshots/sceneState.ts';
-import { UnknownSceneError } from '../snapshots/service.ts';
+import type { SceneReader, SceneView } from '../scenes/reader.ts';
+import { StateNotRetainedError } from '../scenes/sceneState.ts';
+import { UnknownSceneError } from '../restCopy/snapshots.ts';
 import { authorizeScene, authorizeScript, principalOf, requireUser } from './auth.ts';
 import { badRequest, gone, HttpError, notFound, unavailable } from './errors.ts';
-import { BaseSeqAheadError, type SceneContentInput, type SceneContentWriter } from './sceneWriter.ts';
+import { BaseSeqAheadError, type SceneContentInput, type SceneContentWriter } from '../scenes/writer.ts';
 import { parseInput, uuidParam } from './validation.ts';
 
 export interface SceneRoutesDeps {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { secretKey } from '../../src/auth/tokens.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { SCREENPLAY_SCHEMA_VERSION } from '../../src/screenplay/schema.ts';

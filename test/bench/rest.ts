@@ -3,7 +3,7 @@ import { SceneLog } from '../../src/log/sceneLog.ts';
 import type { SqlExecutor } from '../../src/db/sql.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { SnapshotService } from '../../src/snapshots/service.ts';
+import { SnapshotService } from '../../src/restCopy/snapshots.ts';
 import { percentiles, type Percentiles } from './scenarios.ts';
 import type { Target } from './targets.ts';
 

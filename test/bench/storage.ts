@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { compactScene } from '../../src/compaction/compactScene.ts';
+import { compactScene } from '../../src/log/compaction.ts';
 import type { SqlExecutor } from '../../src/db/sql.ts';
 import { applyAll } from '../../src/log/replay.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';

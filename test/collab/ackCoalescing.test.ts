@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { connectClient, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { tokenFor } from '../helpers/auth.ts';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { expect, it } from 'vitest';
-import { compactScene, type CompactionStep } from '../../src/compaction/compactScene.ts';
+import { compactScene, type CompactionStep } from '../../src/log/compaction.ts';
 import { pgExecutor } from '../../src/db/sql.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { describeEachDatabase } from '../helpers/db.ts';

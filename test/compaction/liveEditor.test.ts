@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/app.ts';
-import { compactScene } from '../../src/compaction/compactScene.ts';
+import type { RunningApp } from '../../src/server/app.ts';
+import { compactScene } from '../../src/log/compaction.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';

@@ -5,7 +5,7 @@ import {
   runCompactionPass,
   type CompactionThresholds,
   type CompactionTrigger,
-} from '../../src/compaction/pass.ts';
+} from '../../src/log/compactionPass.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';

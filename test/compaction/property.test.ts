@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { compactScene, type CompactionStep } from '../../src/compaction/compactScene.ts';
+import { compactScene, type CompactionStep } from '../../src/log/compaction.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
-import { purgeMergedRows } from '../../src/retention/retention.ts';
+import { purgeMergedRows } from '../../src/log/retention.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { ageRows, expectedDocument, loadDocument, logRows, sameDocument, Typist } from './support.ts';

@@ -9,7 +9,7 @@
  * stored row including the merged originals that retention deletes later).
  */
 import { performance } from 'node:perf_hooks';
-import { runCompactionPass } from '../../src/compaction/pass.ts';
+import { runCompactionPass } from '../../src/log/compactionPass.ts';
 import type { SqlExecutor } from '../../src/db/sql.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';

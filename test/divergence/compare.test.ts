@@ -9,7 +9,7 @@ import {
   type CauseFacts,
   type DivergenceCause,
   type DivergenceFacts,
-} from '../../src/divergence/compare.ts';
+} from '../../src/restCopy/divergence.ts';
 import { canonicalizeBlocks, checksumBlocks, type CanonicalRestBlock } from '../../src/screenplay/index.ts';
 
 const b = (type: string, text: string) => ({ type, text });

@@ -1,11 +1,11 @@
 import { beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { DivergenceDetector, UnsupportedRepairStrategyError, type RepairStrategy } from '../../src/divergence/detector.ts';
+import { DivergenceDetector, UnsupportedRepairStrategyError, type RepairStrategy } from '../../src/restCopy/divergenceDetector.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { applyRestBlocksToYDoc, canonicalizeBlocks } from '../../src/screenplay/index.ts';
-import { SnapshotService, UnknownSceneError } from '../../src/snapshots/service.ts';
+import { SnapshotService, UnknownSceneError } from '../../src/restCopy/snapshots.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 

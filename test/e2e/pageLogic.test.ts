@@ -4,7 +4,7 @@ import { screenplaySchema } from '../../src/screenplay/schema.ts';
 import { SceneLoadError } from '../../extensions/AppendLogPersistence.ts';
 import { UpdateRefused } from '../../extensions/UpdateGuards.ts';
 import { AuthRefusal } from '../../src/auth/errors.ts';
-import { SceneSeedingError } from '../../src/content/errors.ts';
+import { SceneSeedingError } from '../../src/restCopy/errors.ts';
 import { isTransientRefusal, isUpdateRefusal } from '../../web/refusals.ts';
 import { saveStatus, type ProviderFacts } from '../../web/saveStatus.ts';
 import { BLOCK_SHORTCUTS, NEXT_ON_ENTER, NEXT_ON_SHIFT_TAB, NEXT_ON_TAB, setBlockType } from '../../web/screenplayKeymap.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -22,7 +22,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2024);
 const framesFor = (kind: 'postgres' | 'pglite') => Number(process.env.FUZZ_FRAMES ?? (kind === 'postgres' ? 100_000 : 20_000));
 const KINDS = (process.env.FUZZ_KINDS ?? 'postgres,pglite').split(',') as Array<'postgres' | 'pglite'>;
 const MAX_UPDATE_BYTES = 8192;
-// As the server sets its socket limit (src/app.ts): the update plus framing.
+// As the server sets its socket limit (src/server/app.ts): the update plus framing.
 const MAX_FRAME_BYTES = MAX_UPDATE_BYTES + 4096;
 const PING_EVERY = 20;
 

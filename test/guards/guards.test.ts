@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';

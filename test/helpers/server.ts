@@ -1,4 +1,4 @@
-import { startApp, type RunningApp } from '../../src/app.ts';
+import { startApp, type RunningApp } from '../../src/server/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger, silentLogger } from '../../src/logger.ts';
 import { TEST_AUTH_ENV } from './auth.ts';

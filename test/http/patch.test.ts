@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { canonicalizeBlocks, restBlocksToTiptapJSON, yDocToRestBlocks } from '../../src/screenplay/index.ts';
 import { tokenFor } from '../helpers/auth.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { canonicalizeBlocks, checksumBlocks } from '../../src/screenplay/index.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { describeEachDatabase } from '../helpers/db.ts';

@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { applyRestBlocksToYDoc } from '../../src/screenplay/index.ts';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { classifySceneState } from '../../src/content/diagnostics.ts';
-import { UnknownTargetError } from '../../src/content/errors.ts';
+import { classifySceneState } from '../../src/restCopy/diagnostics.ts';
+import { UnknownTargetError } from '../../src/restCopy/errors.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { encodeRestBlocksAsUpdate } from '../../src/screenplay/index.ts';
 import { diagnoseYjsState, formatDiagnosis } from '../../jobs/diagnose.ts';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { UnknownTargetError } from '../../src/content/errors.ts';
-import { SceneLoadValidator } from '../../src/content/loadValidation.ts';
-import { SceneSeeder } from '../../src/content/seeding.ts';
+import { UnknownTargetError } from '../../src/restCopy/errors.ts';
+import { SceneLoadValidator } from '../../src/restCopy/loadValidation.ts';
+import { SceneSeeder } from '../../src/restCopy/seeding.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';

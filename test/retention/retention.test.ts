@@ -1,9 +1,9 @@
 import { expect, it } from 'vitest';
-import { compactScene } from '../../src/compaction/compactScene.ts';
+import { compactScene } from '../../src/log/compaction.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { purgeMergedRows, runRetentionPass } from '../../src/retention/retention.ts';
+import { purgeMergedRows, runRetentionPass } from '../../src/log/retention.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { ageRows, expectedDocument, loadDocument, logRows, sameDocument, Typist } from '../compaction/support.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
 import { describeEachDatabase } from '../helpers/db.ts';

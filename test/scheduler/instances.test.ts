@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCompactionPass } from '../../src/compaction/pass.ts';
+import { runCompactionPass } from '../../src/log/compactionPass.ts';
 import { createDatabase, type Database } from '../../src/db/client.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { advisoryJobLocks, LOCK_NAMESPACES, singleProcessJobLocks, detectDatabaseFlavour } from '../../src/scheduler/locks.ts';
-import { snapshotJob, type SnapshotPassSummary } from '../../src/scheduler/jobs.ts';
-import { SnapshotService } from '../../src/snapshots/service.ts';
+import { advisoryJobLocks, LOCK_NAMESPACES, singleProcessJobLocks, detectDatabaseFlavour } from '../../src/db/locks.ts';
+import { snapshotJob, type SnapshotPassSummary } from '../../jobs/scheduled.ts';
+import { SnapshotService } from '../../src/restCopy/snapshots.ts';
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { logRows, typingUpdates } from '../compaction/support.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { JobScheduler, type BackgroundJob, type JobContext } from '../../src/scheduler/scheduler.ts';
+import { JobScheduler, type BackgroundJob, type JobContext } from '../../jobs/scheduler.ts';
 import { waitFor } from '../helpers/clients.ts';
 
 /** A job whose passes the test observes and controls. */

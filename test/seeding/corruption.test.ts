@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { encodeRestBlocksAsUpdate } from '../../src/screenplay/index.ts';
 import { connectClient, waitFor, waitForSynced, type TestClient } from '../helpers/clients.ts';
 import { createTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/db.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { decideOnLoad, decideUnderLock, pickSeedClientId, type LockedFacts } from '../../src/content/decisions.ts';
-import { compareContent, firstDifferentBlock, readYjsContent } from '../../src/content/divergence.ts';
-import { prepareSeed, readRestContent } from '../../src/content/restContent.ts';
+import { decideOnLoad, decideUnderLock, pickSeedClientId, type LockedFacts } from '../../src/restCopy/decisions.ts';
+import { compareContent, firstDifferentBlock, readYjsContent } from '../../src/restCopy/loadDivergence.ts';
+import { prepareSeed, readRestContent } from '../../src/restCopy/restContent.ts';
 import { checksumBlocks, encodeRestBlocksAsUpdate, restBlocksToYDoc } from '../../src/screenplay/index.ts';
 import { blocksOf, canonical, OTHER_BLOCKS, SCENE_BLOCKS } from './support.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/app.ts';
+import type { RunningApp } from '../../src/server/app.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
 import { createTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/db.ts';

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { SceneSeedingError } from '../../src/content/errors.ts';
-import { SceneLoadValidator } from '../../src/content/loadValidation.ts';
-import { SceneSeeder } from '../../src/content/seeding.ts';
+import { SceneSeedingError } from '../../src/restCopy/errors.ts';
+import { SceneLoadValidator } from '../../src/restCopy/loadValidation.ts';
+import { SceneSeeder } from '../../src/restCopy/seeding.ts';
 import { ScriptSafePg } from '../../src/db/adapter.ts';
 import { PrismaClient } from '../../src/db/client.ts';
 import { pgExecutor } from '../../src/db/sql.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { SceneSeeder, type SeedResult } from '../../src/content/seeding.ts';
+import { SceneSeeder, type SeedResult } from '../../src/restCopy/seeding.ts';
 import { createDatabase } from '../../src/db/client.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';

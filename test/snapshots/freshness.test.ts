@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { snapshotFreshness, type SnapshotFreshness } from '../../src/snapshots/freshness.ts';
+import { snapshotFreshness, type SnapshotFreshness } from '../../src/scenes/freshness.ts';
 
 const NOW = new Date('2025-01-22T12:00:00.000Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms);

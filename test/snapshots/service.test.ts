@@ -11,12 +11,10 @@ import {
   deriveFromLog,
   liveDocumentPosition,
   missingSeqs,
-  SnapshotConversionError,
-  SnapshotService,
   stateAtSeq,
   StateNotRetainedError,
-  UnknownSceneError,
-} from '../../src/snapshots/index.ts';
+} from '../../src/scenes/sceneState.ts';
+import { SnapshotConversionError, SnapshotService, UnknownSceneError } from '../../src/restCopy/snapshots.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 

@@ -1,16 +1,13 @@
-import type { Config } from '../config.ts';
-import type { SqlExecutor } from '../db/sql.ts';
-import type { DivergenceDetector } from '../divergence/detector.ts';
-import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
-import type { SnapshotService } from '../snapshots/service.ts';
-import { compactionJob, divergenceJob, retentionJob, snapshotJob } from './jobs.ts';
-import { detectDatabaseFlavour, jobLocksFor, type DatabaseFlavour, type JobLocks } from './locks.ts';
+import type { Config } from '../src/config.ts';
+import type { SqlExecutor } from '../src/db/sql.ts';
+import type { DivergenceDetector } from '../src/restCopy/divergenceDetector.ts';
+import type { Logger } from '../src/logger.ts';
+import type { Metrics } from '../src/metrics.ts';
+import type { SnapshotService } from '../src/restCopy/snapshots.ts';
+import { compactionJob, divergenceJob, retentionJob, snapshotJob } from './scheduled.ts';
+import { detectDatabaseFlavour, jobLocksFor, type DatabaseFlavour, type JobLocks } from '../src/db/locks.ts';
 import { JobScheduler } from './scheduler.ts';
 
-export * from './jobs.ts';
-export * from './locks.ts';
-export * from './scheduler.ts';
 
 export interface BackgroundJobsDeps {
   config: Config;

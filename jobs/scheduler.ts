@@ -1,5 +1,5 @@
-import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Logger } from '../src/logger.ts';
+import type { Metrics } from '../src/metrics.ts';
 
 /** What a job reports while it runs (the command line prints it; the scheduler logs it at debug). */
 export interface JobProgress {

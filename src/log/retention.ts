@@ -1,7 +1,7 @@
 import type { SqlExecutor } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { LOCK_NAMESPACES, tryAdvisoryXactLock } from '../scheduler/locks.ts';
+import { LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
 
 /**
  * Retention (architecture 6.4, step 7): deletes rows that compaction merged (`compacted_by` set)

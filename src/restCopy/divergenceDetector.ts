@@ -3,8 +3,8 @@ import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { ScreenplayConversionError } from '../screenplay/index.ts';
-import { deriveFromLog, type DerivedScene } from '../snapshots/sceneState.ts';
-import { UnknownSceneError, type SnapshotOutcome, type SnapshotService } from '../snapshots/service.ts';
+import { deriveFromLog, type DerivedScene } from '../scenes/sceneState.ts';
+import { UnknownSceneError, type SnapshotOutcome, type SnapshotService } from './snapshots.ts';
 import {
   compareSceneContent,
   DIVERGENT_CAUSES,
@@ -14,7 +14,7 @@ import {
   type DivergenceComparison,
   type DivergenceSeverity,
   type RecommendedAction,
-} from './compare.ts';
+} from './divergence.ts';
 
 /** Section 4.5's report, with the sequence numbers each side was derived from. */
 export interface DivergenceReport extends DivergenceComparison {

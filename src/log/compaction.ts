@@ -1,7 +1,7 @@
 import type { SqlExecutor } from '../db/sql.ts';
-import { replayUpdates } from '../log/replay.ts';
-import { toBuffer, toStoredUpdate, type LoadedRow, type Numeric } from '../log/sceneLog.ts';
-import { advisoryXactLock, LOCK_NAMESPACES, tryAdvisoryXactLock } from '../scheduler/locks.ts';
+import { replayUpdates } from './replay.ts';
+import { toBuffer, toStoredUpdate, type LoadedRow, type Numeric } from './sceneLog.ts';
+import { advisoryXactLock, LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
 
 /**
  * Compaction (architecture 4.6 / 6.4): merges a prefix of a scene's live rows into one compacted

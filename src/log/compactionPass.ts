@@ -1,7 +1,7 @@
 import type { SqlExecutor } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { compactScene, type CompactionResult } from './compactScene.ts';
+import { compactScene, type CompactionResult } from './compaction.ts';
 
 /** When a scene is compacted (architecture 4.6, plus a trigger for busy scenes). */
 export interface CompactionThresholds {

@@ -14,7 +14,7 @@ import {
 } from '../screenplay/index.ts';
 import { snapshotFreshness, type FreshnessThresholds, type SnapshotFreshness } from './freshness.ts';
 import { deriveAt, deriveFromLiveDocument, deriveFromLog, type DerivedScene, type HistoricScene } from './sceneState.ts';
-import { UnknownSceneError } from './service.ts';
+import { UnknownSceneError } from '../restCopy/snapshots.ts';
 
 /** Where a scene's content came from on this read. */
 export type ContentOrigin =

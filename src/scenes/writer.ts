@@ -7,7 +7,7 @@ import type { AppendedVersion, SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { applyRestBlocksToYDoc, applyTiptapJSONToYDoc } from '../screenplay/index.ts';
-import { readLogHead, stateAtSeq } from '../snapshots/sceneState.ts';
+import { readLogHead, stateAtSeq } from './sceneState.ts';
 
 /** New content for a scene: REST blocks or TipTap (ProseMirror) JSON, already validated. */
 export type SceneContentInput = { blocks: unknown[] } | { doc: Record<string, unknown> };

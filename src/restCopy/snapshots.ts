@@ -4,7 +4,7 @@ import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { checksumBlocks, ScreenplayConversionError, type CanonicalRestBlock } from '../screenplay/index.ts';
-import { deriveFromLog, type DerivedScene } from './sceneState.ts';
+import { deriveFromLog, type DerivedScene } from '../scenes/sceneState.ts';
 
 export class UnknownSceneError extends Error {
   readonly code = 'SCENE_NOT_FOUND';

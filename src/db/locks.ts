@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '../db/sql.ts';
+import type { SqlExecutor } from './sql.ts';
 
 /**
  * Cross-instance mutual exclusion for background work, with PostgreSQL advisory locks.

@@ -3,7 +3,7 @@ import { Server, type Extension } from '@hocuspocus/server';
 export interface CollabServerOptions {
   host: string;
   port: number;
-  /** Extensions in the order they must run; see `buildExtensions` in src/app.ts. */
+  /** Extensions in the order they must run; see `buildExtensions` in src/server/extensions.ts. */
   extensions: Extension[];
   /** A WebSocket frame larger than this is refused by the socket layer before any hook runs. */
   maxFrameBytes: number;

@@ -1,11 +1,11 @@
-import { runCompactionPass, type CompactionPassSummary, type CompactionThresholds } from '../compaction/pass.ts';
-import type { SqlExecutor } from '../db/sql.ts';
-import type { DivergenceDetector, DivergenceSweep } from '../divergence/detector.ts';
-import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
-import { runRetentionPass, type RetentionPassSummary } from '../retention/retention.ts';
-import type { SnapshotService } from '../snapshots/service.ts';
-import { LOCK_NAMESPACES, type JobLocks } from './locks.ts';
+import { runCompactionPass, type CompactionPassSummary, type CompactionThresholds } from '../src/log/compactionPass.ts';
+import type { SqlExecutor } from '../src/db/sql.ts';
+import type { DivergenceDetector, DivergenceSweep } from '../src/restCopy/divergenceDetector.ts';
+import type { Logger } from '../src/logger.ts';
+import type { Metrics } from '../src/metrics.ts';
+import { runRetentionPass, type RetentionPassSummary } from '../src/log/retention.ts';
+import type { SnapshotService } from '../src/restCopy/snapshots.ts';
+import { LOCK_NAMESPACES, type JobLocks } from '../src/db/locks.ts';
 import type { BackgroundJob, JobContext } from './scheduler.ts';
 
 /**

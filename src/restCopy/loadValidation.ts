@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { getScreenplayConverter, yDocBlockCount, type ScreenplayConverter } from '../screenplay/convert.ts';
 import { decideOnLoad, type CorruptionKind, type CorruptionPolicy } from './decisions.ts';
-import { compareContent, readYjsContent, type DivergenceReport } from './divergence.ts';
+import { compareContent, readYjsContent, type DivergenceReport } from './loadDivergence.ts';
 import { SceneSeedingError } from './errors.ts';
 import { readRestContent } from './restContent.ts';
 import type { SceneSeeder, SeedResult } from './seeding.ts';

@@ -1,2 +1,0 @@
-export * from './compare.ts';
-export * from './detector.ts';
