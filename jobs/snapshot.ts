@@ -1,12 +1,13 @@
 // snapshot (architecture 4.3 / 6.3): one pass of the snapshot job, or one scene on demand.
 import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import type { Database } from '../src/db/client.ts';
+import { SceneNotFoundError } from '../src/errors.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
 import type { Logger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { snapshotJob, type SnapshotPassSummary } from './scheduled.ts';
 import { jobLocksFor } from '../src/db/locks.ts';
-import { SnapshotService, UnknownSceneError } from '../src/restCopy/snapshots.ts';
+import { SnapshotService } from '../src/restCopy/snapshots.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
 
@@ -60,7 +61,7 @@ export const snapshotCommand: JobCommand<SnapshotArgs> = {
       try {
         outcome = await snapshots.snapshotScene(args.sceneId, { trigger: 'manual' });
       } catch (error) {
-        if (error instanceof UnknownSceneError) throw new UnknownTargetError('scene', args.sceneId);
+        if (error instanceof SceneNotFoundError) throw new UnknownTargetError('scene', args.sceneId);
         throw error;
       }
       if (args.json) output.result(toJson(outcome.status === 'written' ? { ...outcome, blocks: outcome.blocks.length } : outcome));

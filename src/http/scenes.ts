@@ -3,13 +3,12 @@ import { z } from 'zod';
 import type { AccessControl } from '../auth/access.ts';
 import type { TokenVerifier } from '../auth/tokens.ts';
 import { SceneLoadError } from '../../extensions/AppendLogPersistence.ts';
+import { SceneNotFoundError } from '../errors.ts';
 import { AppendFailedError, QueueClosedError } from '../log/groupCommit.ts';
-import { SceneNotFoundError } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import { getScreenplayConverter, parseRestBlocks, ScreenplayConversionError } from '../screenplay/index.ts';
 import type { SceneReader, SceneView } from '../scenes/reader.ts';
 import { StateNotRetainedError } from '../scenes/sceneState.ts';
-import { UnknownSceneError } from '../restCopy/snapshots.ts';
 import { authorizeScene, authorizeScript, principalOf, requireUser } from './auth.ts';
 import { badRequest, gone, HttpError, notFound, unavailable } from './errors.ts';
 import { BaseSeqAheadError, type SceneContentInput, type SceneContentWriter } from '../scenes/writer.ts';
@@ -143,7 +142,7 @@ async function readScene(reader: SceneReader, sceneId: string): Promise<SceneVie
     return await reader.scene(sceneId);
   } catch (error) {
     // Deleted between the access check and the read.
-    if (error instanceof UnknownSceneError) throw notFound(error.message, 'UNKNOWN_SCENE');
+    if (error instanceof SceneNotFoundError) throw notFound(error.message, 'UNKNOWN_SCENE');
     throw error;
   }
 }

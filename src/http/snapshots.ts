@@ -2,8 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AccessControl } from '../auth/access.ts';
 import type { TokenVerifier } from '../auth/tokens.ts';
+import { SceneNotFoundError } from '../errors.ts';
 import type { DivergenceDetector, DivergenceReport } from '../restCopy/divergenceDetector.ts';
-import { SnapshotConversionError, UnknownSceneError, type SnapshotService } from '../restCopy/snapshots.ts';
+import { SnapshotConversionError, type SnapshotService } from '../restCopy/snapshots.ts';
 import { authorizeScene, principalOf, requireUser } from './auth.ts';
 import { badRequest, conflict, notFound } from './errors.ts';
 import { optionalJsonBody, parseInput, uuidParam } from './validation.ts';
@@ -91,7 +92,7 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): Router {
         validation,
       });
     } catch (error) {
-      if (error instanceof UnknownSceneError) throw notFound(error.message, 'UNKNOWN_SCENE');
+      if (error instanceof SceneNotFoundError) throw notFound(error.message, 'UNKNOWN_SCENE');
       if (error instanceof SnapshotConversionError) throw conflict(error.message, error.code);
       throw error;
     }

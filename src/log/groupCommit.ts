@@ -1,8 +1,8 @@
+import { SceneNotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { coalesce } from './coalesce.ts';
 import type { AppendEntry, AppendedVersion, SceneLog } from './sceneLog.ts';
-import { SceneNotFoundError } from './sceneLog.ts';
 
 export class AppendFailedError extends Error {
   readonly code = 'APPEND_FAILED';

@@ -1,5 +1,6 @@
 import { prismaExecutor, type SqlExecutor } from '../db/sql.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
+import { SceneNotFoundError } from '../errors.ts';
 
 /** One update to append to a scene's log. */
 export interface AppendEntry {
@@ -39,14 +40,6 @@ export interface LogCounts {
   latestSeq: bigint | null;
   firstAt: Date | null;
   lastAt: Date | null;
-}
-
-export class SceneNotFoundError extends Error {
-  readonly code = 'SCENE_NOT_FOUND';
-  constructor(readonly sceneId: string) {
-    super(`Scene ${sceneId} does not exist (deleted while it was open?); the update was not stored`);
-    this.name = 'SceneNotFoundError';
-  }
 }
 
 interface AppendedRow {
@@ -120,7 +113,7 @@ export class SceneLog {
       const list = byScene.get(entry.sceneId);
       const index = next.get(entry.sceneId) ?? 0;
       const row = list?.[index];
-      if (!row) return new SceneNotFoundError(entry.sceneId);
+      if (!row) return new SceneNotFoundError(entry.sceneId, '(deleted while it was open?); the update was not stored');
       next.set(entry.sceneId, index + 1);
       return { versionId: row.version_id, sceneId: row.scene_id, seq: BigInt(row.seq), createdAt: row.created_at };
     });

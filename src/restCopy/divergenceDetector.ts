@@ -1,10 +1,11 @@
+import { SceneNotFoundError } from '../errors.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { ScreenplayConversionError } from '../screenplay/index.ts';
 import { deriveFromLog, type DerivedScene } from '../scenes/sceneState.ts';
-import { UnknownSceneError, type SnapshotOutcome, type SnapshotService } from './snapshots.ts';
+import type { SnapshotOutcome, SnapshotService } from './snapshots.ts';
 import {
   compareSceneContent,
   DIVERGENT_CAUSES,
@@ -118,7 +119,7 @@ export class DivergenceDetector {
     // copy: a snapshot written in between shows up as lag, never as a copy ahead of the log.
     const rest = await prisma.$queryRaw<RestRow[]>`
       SELECT content_blocks, snapshot_seq, yjs_checksum, yjs_derived FROM scenes WHERE scene_id = ${sceneId}::uuid`;
-    if (rest.length === 0) throw new UnknownSceneError(sceneId);
+    if (rest.length === 0) throw new SceneNotFoundError(sceneId);
     const row = rest[0]!;
 
     let derived: DerivedScene | null = null;
@@ -201,7 +202,7 @@ export class DivergenceDetector {
       try {
         reports.push(await this.checkScene(id));
       } catch (error) {
-        if (error instanceof UnknownSceneError) continue; // deleted since it was listed
+        if (error instanceof SceneNotFoundError) continue; // deleted since it was listed
         failed += 1;
         logger.error({ err: error, sceneId: id }, 'divergence check failed; the sweep continues');
       }

@@ -5,7 +5,8 @@
 import * as Y from 'yjs';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { replayUpdates } from '../log/replay.ts';
-import { SceneNotFoundError, type AppendedVersion, type SceneLog } from '../log/sceneLog.ts';
+import { SceneNotFoundError } from '../errors.ts';
+import type { AppendedVersion, SceneLog } from '../log/sceneLog.ts';
 import { getScreenplayConverter, seedClientIdFor, yDocBlockCount, type ScreenplayConverter } from '../screenplay/convert.ts';
 import { canonicalBlocksJSON } from '../screenplay/restBlocks.ts';
 import { decideUnderLock, pickSeedClientId, type CorruptionKind, type CorruptionPolicy } from './decisions.ts';

@@ -1,18 +1,11 @@
 import { performance } from 'node:perf_hooks';
+import { SceneNotFoundError } from '../errors.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { checksumBlocks, ScreenplayConversionError, type CanonicalRestBlock } from '../screenplay/index.ts';
 import { deriveFromLog, type DerivedScene } from '../scenes/sceneState.ts';
-
-export class UnknownSceneError extends Error {
-  readonly code = 'SCENE_NOT_FOUND';
-  constructor(readonly sceneId: string) {
-    super(`Scene ${sceneId} does not exist`);
-    this.name = 'UnknownSceneError';
-  }
-}
 
 /** The Yjs state cannot be turned into REST blocks without loss; the REST copy is left alone. */
 export class SnapshotConversionError extends Error {
@@ -124,7 +117,7 @@ export class SnapshotService {
       throw error;
     }
     if (derived === null) {
-      if (!(await this.sceneExists(sceneId))) throw new UnknownSceneError(sceneId);
+      if (!(await this.sceneExists(sceneId))) throw new SceneNotFoundError(sceneId);
       return { status: 'no_versions', sceneId };
     }
     return this.writeSnapshot(sceneId, derived, { ...options, startedAt: started });
@@ -175,7 +168,7 @@ export class SnapshotService {
     if (rows.length === 0) {
       const current = await prisma.$queryRaw<Array<{ snapshot_seq: bigint | null }>>`
         SELECT snapshot_seq FROM scenes WHERE scene_id = ${sceneId}::uuid`;
-      if (current.length === 0) throw new UnknownSceneError(sceneId);
+      if (current.length === 0) throw new SceneNotFoundError(sceneId);
       const currentSeq = current[0]!.snapshot_seq == null ? null : BigInt(current[0]!.snapshot_seq);
       logger.debug({ sceneId, seq: derived.seq.toString(), currentSeq: currentSeq?.toString() }, 'snapshot superseded by a newer one');
       return { status: 'superseded', sceneId, seq: derived.seq, currentSeq };
@@ -201,7 +194,7 @@ export class SnapshotService {
   async lastSnapshotAt(sceneId: string): Promise<Date | null> {
     const rows = await this.configuration.prisma.$queryRaw<Array<{ snapshot_at: Date | null }>>`
       SELECT snapshot_at FROM scenes WHERE scene_id = ${sceneId}::uuid`;
-    if (rows.length === 0) throw new UnknownSceneError(sceneId);
+    if (rows.length === 0) throw new SceneNotFoundError(sceneId);
     return rows[0]!.snapshot_at;
   }
 

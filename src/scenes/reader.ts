@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type * as Y from 'yjs';
+import { SceneNotFoundError } from '../errors.ts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
@@ -14,7 +15,6 @@ import {
 } from '../screenplay/index.ts';
 import { snapshotFreshness, type FreshnessThresholds, type SnapshotFreshness } from './freshness.ts';
 import { deriveAt, deriveFromLiveDocument, deriveFromLog, type DerivedScene, type HistoricScene } from './sceneState.ts';
-import { UnknownSceneError } from '../restCopy/snapshots.ts';
 
 /** Where a scene's content came from on this read. */
 export type ContentOrigin =
@@ -109,7 +109,7 @@ export class SceneReader {
 
   async scene(sceneId: string): Promise<SceneView> {
     const [row] = await this.sceneRows(Prisma.sql`s.scene_id = ${sceneId}::uuid`);
-    if (!row) throw new UnknownSceneError(sceneId);
+    if (!row) throw new SceneNotFoundError(sceneId);
     return this.view(row);
   }
 

@@ -5,7 +5,8 @@ import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { applyRestBlocksToYDoc, canonicalizeBlocks } from '../../src/screenplay/index.ts';
-import { SnapshotService, UnknownSceneError } from '../../src/restCopy/snapshots.ts';
+import { SnapshotService } from '../../src/restCopy/snapshots.ts';
+import { SceneNotFoundError } from '../../src/errors.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 
@@ -57,7 +58,7 @@ describeEachDatabase('divergence detector', (db) => {
   it('reports nothing to compare for a scene without a log', async () => {
     const sceneId = (await createScript(db().prisma, { scenes: 1, contentBlocks: SCENE })).sceneIds[0]!;
     expect(await detector.checkScene(sceneId)).toMatchObject({ diverged: false, cause: 'no_yjs_log', yjs_seq: null, recommended_action: 'none' });
-    await expect(detector.checkScene('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(UnknownSceneError);
+    await expect(detector.checkScene('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(SceneNotFoundError);
   });
 
   it('repairs a tampered or invalid REST copy from Yjs (PREFER_YJS), never the log from REST', async () => {

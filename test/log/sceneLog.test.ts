@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { SceneLog, SceneNotFoundError, type AppendedVersion } from '../../src/log/sceneLog.ts';
+import { SceneNotFoundError } from '../../src/errors.ts';
+import { SceneLog, type AppendedVersion } from '../../src/log/sceneLog.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createScript, createUser } from '../helpers/fixtures.ts';
 
@@ -92,6 +93,7 @@ describe.each(KINDS)('SceneLog on %s', (kind) => {
     ]);
     expect(result[0]).not.toBeInstanceOf(Error);
     expect(result[1]).toBeInstanceOf(SceneNotFoundError);
+    expect(result[1]).toMatchObject({ code: 'SCENE_NOT_FOUND', sceneId: missing, message: expect.stringMatching(/; the update was not stored$/) });
     expect(await log.load(sceneIds[0]!)).toHaveLength(1);
   });
 

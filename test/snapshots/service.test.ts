@@ -14,7 +14,8 @@ import {
   stateAtSeq,
   StateNotRetainedError,
 } from '../../src/scenes/sceneState.ts';
-import { SnapshotConversionError, SnapshotService, UnknownSceneError } from '../../src/restCopy/snapshots.ts';
+import { SceneNotFoundError } from '../../src/errors.ts';
+import { SnapshotConversionError, SnapshotService } from '../../src/restCopy/snapshots.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 
@@ -96,7 +97,7 @@ describeEachDatabase('snapshot service', (db) => {
   it('says so for a scene without a log and refuses an unknown one', async () => {
     const sceneId = await newScene([{ type: 'action', text: 'REST only' }]);
     expect(await service.snapshotScene(sceneId)).toEqual({ status: 'no_versions', sceneId });
-    await expect(service.snapshotScene('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(UnknownSceneError);
+    await expect(service.snapshotScene('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(SceneNotFoundError);
   });
 
   it('leaves the REST copy alone when the Yjs state cannot be converted', async () => {
