@@ -2,9 +2,8 @@
 // and no Yjs log its initial Yjs update, through the same seed-under-lock path as the load-time
 // extension, so a scene opened by an editor during the migration is seeded once.
 import * as Y from 'yjs';
-import { compareContent, readYjsContent } from '../src/restCopy/loadDivergence.ts';
+import { compareSceneContent, firstDifferentBlock, readYjsSide } from '../src/restCopy/divergence.ts';
 import { UnknownTargetError } from '../src/restCopy/errors.ts';
-import { readRestContent } from '../src/restCopy/restContent.ts';
 import { SceneSeeder, type SeedResult } from '../src/restCopy/seeding.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import { replayUpdates } from '../src/log/replay.ts';
@@ -148,25 +147,38 @@ async function verifyScene(
 ): Promise<Omit<SceneMigrationResult, 'sceneId' | 'scriptId' | 'position'>> {
   const rows = await sceneLog.load(sceneId);
   if (rows.length === 0) return { status: 'not-migrated', reason: 'NO_VERSIONS' };
-  const scene = await prisma.scene.findUnique({ where: { sceneId }, select: { contentBlocks: true, snapshotSource: true } });
+  const scene = await prisma.scene.findUnique({
+    where: { sceneId },
+    select: { contentBlocks: true, snapshotSource: true, snapshotSeq: true, yjsChecksum: true, yjsDerived: true },
+  });
   if (!scene) return { status: 'skipped', reason: 'SCENE_DELETED' };
   const doc = new Y.Doc();
   try {
     Y.applyUpdate(doc, replayUpdates(rows).state);
-    const report = compareContent(readYjsContent(doc, converter), readRestContent(scene.contentBlocks));
-    switch (report.status) {
-      case 'in-sync':
-        return { status: 'verified', blocks: report.yjsBlockCount ?? 0, detail: `snapshot_source ${scene.snapshotSource}` };
-      case 'diverged':
+    const report = compareSceneContent({
+      sceneId,
+      hasYjsLog: true,
+      ...readYjsSide(doc, converter),
+      yjsSeq: rows.reduce((max, row) => (row.seq > max ? row.seq : max), rows[0]!.seq),
+      restBlocks: scene.contentBlocks,
+      restSnapshotSeq: scene.snapshotSeq,
+      restRecordedChecksum: scene.yjsChecksum,
+      restYjsDerived: scene.yjsDerived,
+      checkedAt: new Date(),
+    });
+    switch (report.cause) {
+      case 'in_sync':
+        return { status: 'verified', blocks: report.yjs_block_count, detail: `snapshot_source ${scene.snapshotSource}` };
+      case 'yjs_unreadable':
+        return { status: 'mismatch', reason: 'YJS_UNREADABLE', detail: report.yjs_error ?? undefined };
+      case 'invalid_rest':
+        return { status: 'mismatch', reason: 'REST_INVALID', detail: report.rest_error ?? undefined };
+      default:
         return {
           status: 'mismatch',
           reason: 'CONTENT_DIFFERS',
-          detail: `Yjs ${report.yjsBlockCount} blocks, REST ${report.restBlockCount}; first difference at block ${report.firstDifferentBlock}`,
+          detail: `Yjs ${report.yjs_block_count} blocks, REST ${report.rest_block_count}; first difference at block ${firstDifferentBlock(report)}`,
         };
-      case 'yjs-unreadable':
-        return { status: 'mismatch', reason: 'YJS_UNREADABLE', detail: report.problem?.message };
-      case 'rest-invalid':
-        return { status: 'mismatch', reason: 'REST_INVALID', detail: report.problem?.message };
     }
   } finally {
     doc.destroy();

@@ -78,7 +78,8 @@ const divergenceReport = {
     },
     severity: { enum: ['minor', 'moderate', 'critical', null] },
     recommended_action: { enum: ['none', 'create_snapshot', 'auto_repair_prefer_yjs', 'investigate_yjs_state'] },
-    yjs_error: { type: ['string', 'null'] },
+    yjs_error: { type: ['string', 'null'], description: 'Why the Yjs state could not be converted (cause yjs_unreadable)' },
+    rest_error: { type: ['string', 'null'], description: 'Why the REST copy is not a valid block list (cause invalid_rest)' },
     checked_at: { type: 'string', format: 'date-time' },
   },
 };

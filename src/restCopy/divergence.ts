@@ -1,9 +1,20 @@
-import { canonicalizeBlocks, checksumBlocks, InvalidRestBlocksError, type CanonicalRestBlock } from '../screenplay/index.ts';
+import type * as Y from 'yjs';
+import {
+  canonicalizeBlocks,
+  checksumBlocks,
+  getScreenplayConverter,
+  InvalidRestBlocksError,
+  ScreenplayConversionError,
+  type CanonicalRestBlock,
+  type ScreenplayConverter,
+} from '../screenplay/index.ts';
 
 /**
- * The decisions of the divergence detector (section 4.5) as pure functions: what differs between
- * the Yjs-derived content and the REST copy, why, how bad it is and what to do. Both sides are put
- * in canonical form first, so key order or `null` versus absent never counts as a difference.
+ * Whether a scene's Yjs state and its REST copy say the same thing (section 4.5), as pure
+ * functions: what differs, why, how bad it is and what to do. The divergence detector, the
+ * load-time check and the migration's verification all compare through `compareSceneContent`, so
+ * there is one report and one vocabulary of causes. Both sides are put in canonical form first,
+ * so key order or `null` versus absent never counts as a difference.
  */
 
 export type DivergenceSeverity = 'minor' | 'moderate' | 'critical';
@@ -172,11 +183,14 @@ function lcsOps(a: readonly string[], b: readonly string[], offset: number, out:
   for (; j < m; j += 1) out.push({ kind: 'rest', index: offset + j });
 }
 
-/** What the detector knows about one scene when it compares. */
+/** What is known about one scene when its two sides are compared. */
 export interface DivergenceFacts {
+  sceneId: string;
   hasYjsLog: boolean;
-  /** Canonical blocks of the Yjs state; null when it could not be converted. */
+  /** Blocks of the Yjs state (any key order); null when it could not be converted. */
   yjsBlocks: CanonicalRestBlock[] | null;
+  /** Why the Yjs state could not be converted (`describeUnconvertible`); null when it could. */
+  yjsError: string | null;
   /** The sequence number the Yjs blocks were derived from. */
   yjsSeq: bigint | null;
   /** `scenes.content_blocks` as stored (untrusted). */
@@ -187,26 +201,58 @@ export interface DivergenceFacts {
   restRecordedChecksum: string | null;
   /** `scenes.yjs_derived`. */
   restYjsDerived: boolean;
+  checkedAt: Date;
 }
 
-export interface DivergenceComparison {
+/** Section 4.5's report, as the HTTP routes return it, with the sequence numbers each side was derived from. */
+export interface DivergenceReport {
+  scene_id: string;
   diverged: boolean;
   cause: DivergenceCause;
   yjs_block_count: number;
   rest_block_count: number;
+  /** SHA-256 of the canonical blocks (`checksumBlocks`), comparable with `scenes.yjs_checksum`. */
   yjs_checksum: string | null;
   rest_checksum: string | null;
+  /** The log state the Yjs side was derived from; null without a log. */
+  yjs_seq: number | null;
+  /** `scenes.snapshot_seq` of the REST copy compared. */
+  rest_snapshot_seq: number | null;
   diff: BlockDiff | null;
   severity: DivergenceSeverity | null;
   recommended_action: RecommendedAction;
+  /** Set when the Yjs state could not be converted. */
+  yjs_error: string | null;
+  /** Set when the REST copy is not a valid block list. */
+  rest_error: string | null;
+  checked_at: string;
 }
 
-export function compareSceneContent(facts: DivergenceFacts, options: Partial<DiffOptions> = {}): DivergenceComparison {
+/** `CODE: message` of a conversion that refused content, as `yjs_error` and `rest_error` say it; anything else is rethrown. */
+export function describeUnconvertible(error: unknown): string {
+  if (error instanceof ScreenplayConversionError || error instanceof InvalidRestBlocksError) return `${error.code}: ${error.message}`;
+  throw error;
+}
+
+/** The Yjs side of a comparison, read from a document (the `default` fragment) without changing it. */
+export function readYjsSide(
+  ydoc: Y.Doc,
+  converter: ScreenplayConverter = getScreenplayConverter(),
+): Pick<DivergenceFacts, 'yjsBlocks' | 'yjsError'> {
+  try {
+    return { yjsBlocks: converter.yDocToRestBlocks(ydoc), yjsError: null };
+  } catch (error) {
+    return { yjsBlocks: null, yjsError: describeUnconvertible(error) };
+  }
+}
+
+export function compareSceneContent(facts: DivergenceFacts, options: Partial<DiffOptions> = {}): DivergenceReport {
   let restCanonical: CanonicalRestBlock[] | null = null;
+  let restError: string | null = null;
   try {
     restCanonical = canonicalizeBlocks(facts.restBlocks);
   } catch (error) {
-    if (!(error instanceof InvalidRestBlocksError)) throw error;
+    restError = describeUnconvertible(error);
   }
   // The converters emit their own field order; the diff compares JSON text, so both sides go
   // through the same canonical form (sorted keys) first.
@@ -229,16 +275,31 @@ export function compareSceneContent(facts: DivergenceFacts, options: Partial<Dif
   const restCount = Array.isArray(facts.restBlocks) ? facts.restBlocks.length : 0;
   const severity = severityFor(cause, { yjsBlockCount: yjsCount, restBlockCount: restCount, diff });
   return {
+    scene_id: facts.sceneId,
     diverged,
     cause,
     yjs_block_count: yjsCount,
     rest_block_count: restCount,
     yjs_checksum: yjsChecksum,
     rest_checksum: restChecksum,
+    yjs_seq: facts.yjsSeq === null ? null : Number(facts.yjsSeq),
+    rest_snapshot_seq: facts.restSnapshotSeq === null ? null : Number(facts.restSnapshotSeq),
     diff,
     severity,
     recommended_action: recommendedActionFor(cause),
+    yjs_error: facts.yjsError,
+    rest_error: restError,
+    checked_at: facts.checkedAt.toISOString(),
   };
+}
+
+/**
+ * Index of the first block that differs, or null when the report has no diff. Every block before
+ * the diff's first entry is equal on both sides, so that entry's index is the same on either side.
+ */
+export function firstDifferentBlock(report: Pick<DivergenceReport, 'diff'>): number | null {
+  const first = report.diff?.entries[0];
+  return first === undefined ? null : (first.yjs_index ?? first.rest_index);
 }
 
 export interface CauseFacts {

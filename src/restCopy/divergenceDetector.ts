@@ -3,31 +3,19 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { ScreenplayConversionError } from '../screenplay/index.ts';
 import { deriveFromLog, type DerivedScene } from '../scenes/sceneState.ts';
 import type { SnapshotOutcome, SnapshotService } from './snapshots.ts';
 import {
   compareSceneContent,
+  describeUnconvertible,
   DIVERGENT_CAUSES,
   divergenceRate,
   type DiffOptions,
   type DivergenceCause,
-  type DivergenceComparison,
+  type DivergenceReport,
   type DivergenceSeverity,
   type RecommendedAction,
 } from './divergence.ts';
-
-/** Section 4.5's report, with the sequence numbers each side was derived from. */
-export interface DivergenceReport extends DivergenceComparison {
-  scene_id: string;
-  /** The log state the Yjs side was derived from; null without a log. */
-  yjs_seq: number | null;
-  /** `scenes.snapshot_seq` of the REST copy compared. */
-  rest_snapshot_seq: number | null;
-  /** Set when the Yjs state could not be converted. */
-  yjs_error: string | null;
-  checked_at: string;
-}
 
 export type RepairStrategy = 'PREFER_YJS';
 
@@ -129,31 +117,24 @@ export class DivergenceDetector {
       derived = await deriveFromLog(prisma, sceneLog, sceneId);
       hasYjsLog = derived !== null;
     } catch (error) {
-      if (!(error instanceof ScreenplayConversionError)) throw error;
+      yjsError = describeUnconvertible(error);
       hasYjsLog = true;
-      yjsError = `${error.code}: ${error.message}`;
     }
-    const snapshotSeq = row.snapshot_seq == null ? null : BigInt(row.snapshot_seq);
-    const comparison = compareSceneContent(
+    return compareSceneContent(
       {
+        sceneId,
         hasYjsLog,
         yjsBlocks: derived?.blocks ?? null,
+        yjsError,
         yjsSeq: derived?.seq ?? null,
         restBlocks: row.content_blocks,
-        restSnapshotSeq: snapshotSeq,
+        restSnapshotSeq: row.snapshot_seq == null ? null : BigInt(row.snapshot_seq),
         restRecordedChecksum: row.yjs_checksum,
         restYjsDerived: row.yjs_derived,
+        checkedAt: now(),
       },
       diff,
     );
-    return {
-      ...comparison,
-      scene_id: sceneId,
-      yjs_seq: derived ? Number(derived.seq) : null,
-      rest_snapshot_seq: snapshotSeq === null ? null : Number(snapshotSeq),
-      yjs_error: yjsError,
-      checked_at: now().toISOString(),
-    };
   }
 
   /**

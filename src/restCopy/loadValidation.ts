@@ -7,14 +7,17 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { getScreenplayConverter, yDocBlockCount, type ScreenplayConverter } from '../screenplay/convert.ts';
+import { readLogHead } from '../scenes/sceneState.ts';
 import { decideOnLoad, type CorruptionKind, type CorruptionPolicy } from './decisions.ts';
-import { compareContent, readYjsContent, type DivergenceReport } from './loadDivergence.ts';
+import { compareSceneContent, firstDifferentBlock, readYjsSide, type DivergenceCause, type DivergenceReport } from './divergence.ts';
 import { SceneSeedingError } from './errors.ts';
 import { readRestContent } from './restContent.ts';
 import type { SceneSeeder, SeedResult } from './seeding.ts';
 
+/** The `scene_load_checks_total{result}` label of a load, part of the metric's observable contract. */
 export type LoadCheckResult =
-  // The document had content and was compared with REST (never overwritten from it).
+  // The document had content and was compared with REST (never overwritten from it): the
+  // comparison's cause, as `loadCheckResultOf` labels it.
   | 'in-sync'
   | 'diverged'
   | 'yjs-unreadable'
@@ -46,7 +49,7 @@ export interface SceneLoadCheck {
    * as another instance left it. Applying one the document already has is a no-op.
    */
   updates: Uint8Array[];
-  /** For a document that had content: how it compares with REST (a divergence detector can reuse it). */
+  /** For a document that had content: how it compares with REST (the divergence detector's report). */
   divergence: DivergenceReport | null;
   corruption: CorruptionReport | null;
   /** The version appended by this load (seed or reseed). */
@@ -60,13 +63,22 @@ export interface SceneLoadValidatorConfiguration {
   metrics: Metrics;
   logger: Logger;
   converter?: ScreenplayConverter;
+  now?: () => Date;
+}
+
+/** A scene's REST copy and what its last snapshot recorded about it. */
+interface RestCopyRow {
+  contentBlocks: unknown;
+  snapshotSeq: bigint | null;
+  yjsChecksum: string | null;
+  yjsDerived: boolean;
 }
 
 export class SceneLoadValidator {
   private readonly configuration: Required<SceneLoadValidatorConfiguration>;
 
   constructor(configuration: SceneLoadValidatorConfiguration) {
-    this.configuration = { converter: getScreenplayConverter(), ...configuration };
+    this.configuration = { converter: getScreenplayConverter(), now: () => new Date(), ...configuration };
   }
 
   /**
@@ -77,7 +89,7 @@ export class SceneLoadValidator {
   async check(document: Y.Doc, sceneId: string): Promise<SceneLoadCheck> {
     const documentBlockCount = yDocBlockCount(document);
     if (documentBlockCount > 0) return this.compareWithRest(document, sceneId);
-    let scene: { contentBlocks: unknown } | null;
+    let scene: RestCopyRow | null;
     try {
       scene = await this.readRestCopy(sceneId);
     } catch (error) {
@@ -90,7 +102,7 @@ export class SceneLoadValidator {
     const decision = decideOnLoad({ documentBlockCount, rest: rest.kind });
     switch (decision.action) {
       case 'compare':
-        return this.finish(this.compare(document, sceneId, rest));
+        return this.finish(await this.compare(document, sceneId, scene));
       case 'serve-empty':
         return this.finish({ ...blank(sceneId), result: 'empty-scene' });
       case 'check-under-lock':
@@ -112,34 +124,56 @@ export class SceneLoadValidator {
     try {
       const scene = await this.readRestCopy(sceneId);
       if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
-      return this.finish(this.compare(document, sceneId, readRestContent(scene.contentBlocks)));
+      return this.finish(await this.compare(document, sceneId, scene));
     } catch (error) {
       this.configuration.logger.warn({ err: error, sceneId }, 'could not compare the scene with its REST copy; the Yjs content is served unchecked');
       return this.finish({ ...blank(sceneId), result: 'unchecked' });
     }
   }
 
-  private readRestCopy(sceneId: string): Promise<{ contentBlocks: unknown } | null> {
-    return this.configuration.prisma.scene.findUnique({ where: { sceneId }, select: { contentBlocks: true } });
+  private readRestCopy(sceneId: string): Promise<RestCopyRow | null> {
+    return this.configuration.prisma.scene.findUnique({
+      where: { sceneId },
+      select: { contentBlocks: true, snapshotSeq: true, yjsChecksum: true, yjsDerived: true },
+    });
   }
 
-  private compare(document: Y.Doc, sceneId: string, rest: ReturnType<typeof readRestContent>): SceneLoadCheck {
-    const { converter, logger } = this.configuration;
-    const divergence = compareContent(readYjsContent(document, converter), rest);
+  /** Compares a document that has content with its REST copy, as the divergence detector does. */
+  private async compare(document: Y.Doc, sceneId: string, scene: RestCopyRow): Promise<SceneLoadCheck> {
+    const { prisma, converter, logger, now } = this.configuration;
+    // The row was read first; the document is read before the log head, so the head covers
+    // everything the document holds and a copy older than the document shows up as lag.
+    const yjs = readYjsSide(document, converter);
+    const logSeq = await readLogHead(prisma, sceneId);
+    const divergence = compareSceneContent({
+      sceneId,
+      // The document has content, so there is a Yjs state to compare.
+      hasYjsLog: true,
+      ...yjs,
+      yjsSeq: logSeq,
+      restBlocks: scene.contentBlocks,
+      restSnapshotSeq: scene.snapshotSeq,
+      restRecordedChecksum: scene.yjsChecksum,
+      restYjsDerived: scene.yjsDerived,
+      checkedAt: now(),
+    });
+    const result = loadCheckResultOf(divergence.cause);
+    const problem = divergence.yjs_error ?? divergence.rest_error;
     const fields = {
       sceneId,
-      status: divergence.status,
-      yjsBlocks: divergence.yjsBlockCount,
-      restBlocks: divergence.restBlockCount,
-      firstDifferentBlock: divergence.firstDifferentBlock,
-      problem: divergence.problem ?? undefined,
+      result,
+      cause: divergence.cause,
+      yjsBlocks: divergence.yjs_block_count,
+      restBlocks: divergence.rest_block_count,
+      firstDifferentBlock: firstDifferentBlock(divergence),
+      problem: problem ?? undefined,
     };
     // The REST copy trails the log by up to a snapshot interval, so divergence on load is normal
     // and only informative; content either side cannot convert is a real problem.
-    if (divergence.status === 'in-sync') logger.debug(fields, 'scene loaded; Yjs and REST agree');
-    else if (divergence.status === 'diverged') logger.info(fields, 'scene loaded; Yjs differs from the REST copy (Yjs is served)');
-    else logger.warn(fields, 'scene loaded; Yjs and REST could not be compared');
-    return { ...blank(sceneId), result: divergence.status, divergence };
+    if (problem !== null) logger.warn(fields, 'scene loaded; Yjs and REST could not be compared');
+    else if (divergence.cause === 'in_sync') logger.debug(fields, 'scene loaded; Yjs and REST agree');
+    else logger.info(fields, 'scene loaded; Yjs differs from the REST copy (Yjs is served)');
+    return { ...blank(sceneId), result, divergence };
   }
 
   private async seedUnderLock(sceneId: string): Promise<SceneLoadCheck> {
@@ -249,6 +283,25 @@ export class SceneLoadValidator {
     this.configuration.metrics.sceneLoadChecks.inc({ result: check.result });
     if (check.appended) this.configuration.metrics.updatesAppended.inc({ origin: 'server' });
     return check;
+  }
+}
+
+/** The metric label of a comparison at load; the labels predate the detector's causes and stay. */
+export function loadCheckResultOf(cause: DivergenceCause): LoadCheckResult {
+  switch (cause) {
+    case 'in_sync':
+      return 'in-sync';
+    case 'snapshot_lag':
+    case 'rest_modified':
+    case 'content_mismatch':
+      return 'diverged';
+    case 'yjs_unreadable':
+      return 'yjs-unreadable';
+    case 'invalid_rest':
+      return 'rest-invalid';
+    case 'no_yjs_log':
+      // Not reached at load (a document with content is a Yjs state); nothing was compared.
+      return 'unchecked';
   }
 }
 

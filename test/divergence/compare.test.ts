@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import {
   classifyCause,
   compareSceneContent,
   diffBlocks,
   divergenceRate,
+  firstDifferentBlock,
+  readYjsSide,
   recommendedActionFor,
   severityFor,
   type CauseFacts,
   type DivergenceCause,
   type DivergenceFacts,
 } from '../../src/restCopy/divergence.ts';
-import { canonicalizeBlocks, checksumBlocks, type CanonicalRestBlock } from '../../src/screenplay/index.ts';
+import { canonicalizeBlocks, checksumBlocks, restBlocksToYDoc, type CanonicalRestBlock } from '../../src/screenplay/index.ts';
 
 const b = (type: string, text: string) => ({ type, text });
 const canon = (blocks: unknown[]) => canonicalizeBlocks(blocks);
@@ -116,13 +119,16 @@ describe('diffBlocks', () => {
 
 describe('compareSceneContent', () => {
   const facts = (over: Partial<DivergenceFacts>): DivergenceFacts => ({
+    sceneId: '00000000-0000-4000-8000-000000000001',
     hasYjsLog: true,
     yjsBlocks: SCENE,
+    yjsError: null,
     yjsSeq: 10n,
     restBlocks: SCENE,
     restSnapshotSeq: 10n,
     restRecordedChecksum: checksumBlocks(SCENE),
     restYjsDerived: true,
+    checkedAt: new Date('2026-01-02T03:04:05.000Z'),
     ...over,
   });
 
@@ -130,6 +136,7 @@ describe('compareSceneContent', () => {
     const reordered = SCENE.map((block) => ({ text: block.text, type: block.type, character: null, metadata: {} }));
     const report = compareSceneContent(facts({ restBlocks: reordered }));
     expect(report).toMatchObject({ diverged: false, cause: 'in_sync', severity: null, recommended_action: 'none', diff: null });
+    expect(report).toMatchObject({ scene_id: '00000000-0000-4000-8000-000000000001', yjs_seq: 10, rest_snapshot_seq: 10, checked_at: '2026-01-02T03:04:05.000Z' });
     expect(report.yjs_checksum).toBe(report.rest_checksum);
   });
 
@@ -137,6 +144,7 @@ describe('compareSceneContent', () => {
     const report = compareSceneContent(facts({ restBlocks: SCENE.slice(0, 3), restSnapshotSeq: 8n, restRecordedChecksum: checksumBlocks(SCENE.slice(0, 3)) }));
     expect(report).toMatchObject({ diverged: true, cause: 'snapshot_lag', severity: 'minor', yjs_block_count: 5, rest_block_count: 3 });
     expect(report.diff).toMatchObject({ only_in_yjs: 2, only_in_rest: 0, changed: 0 });
+    expect(firstDifferentBlock(report)).toBe(3);
   });
 
   it('reports a tampered copy and an invalid one', () => {
@@ -144,8 +152,27 @@ describe('compareSceneContent', () => {
     expect(tampered).toMatchObject({ diverged: true, cause: 'rest_modified', severity: 'moderate', recommended_action: 'auto_repair_prefer_yjs' });
     const invalid = compareSceneContent(facts({ restBlocks: { not: 'a list' } }));
     expect(invalid).toMatchObject({ diverged: true, cause: 'invalid_rest', severity: 'critical', rest_checksum: null, rest_block_count: 0, diff: null });
-    const unreadable = compareSceneContent(facts({ yjsBlocks: null }));
-    expect(unreadable).toMatchObject({ cause: 'yjs_unreadable', yjs_checksum: null, recommended_action: 'investigate_yjs_state' });
+    expect(invalid.rest_error).toMatch(/^INVALID_REST_BLOCKS: /);
+    expect(firstDifferentBlock(invalid)).toBeNull();
+    const unreadable = compareSceneContent(facts({ yjsBlocks: null, yjsError: 'UNKNOWN_NODE_TYPE: legacyWidget' }));
+    expect(unreadable).toMatchObject({ cause: 'yjs_unreadable', yjs_checksum: null, yjs_error: 'UNKNOWN_NODE_TYPE: legacyWidget', recommended_action: 'investigate_yjs_state' });
+  });
+
+  it('names the first differing block, a missing one included', () => {
+    const edited = SCENE.map((block, i) => (i === 2 ? { ...block, text: 'ANNA (V.O.)' } : block));
+    expect(firstDifferentBlock(compareSceneContent(facts({ yjsBlocks: edited })))).toBe(2);
+    expect(firstDifferentBlock(compareSceneContent(facts({ restBlocks: [...SCENE, b('action', 'More.')] })))).toBe(5);
+    expect(firstDifferentBlock(compareSceneContent(facts({ restBlocks: [] })))).toBe(0);
+    expect(firstDifferentBlock(compareSceneContent(facts({})))).toBeNull();
+  });
+});
+
+describe('readYjsSide', () => {
+  it('reads a document as blocks, and says why one cannot be converted', () => {
+    expect(readYjsSide(restBlocksToYDoc(SCENE))).toEqual({ yjsBlocks: SCENE, yjsError: null });
+    const doc = new Y.Doc();
+    doc.getXmlFragment('default').insert(0, [new Y.XmlElement('notANode')]);
+    expect(readYjsSide(doc)).toMatchObject({ yjsBlocks: null, yjsError: expect.stringMatching(/^UNKNOWN_NODE_TYPE: /) });
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { decideOnLoad, decideUnderLock, pickSeedClientId, type LockedFacts } from '../../src/restCopy/decisions.ts';
-import { compareContent, firstDifferentBlock, readYjsContent } from '../../src/restCopy/loadDivergence.ts';
+import { compareSceneContent, firstDifferentBlock, readYjsSide } from '../../src/restCopy/divergence.ts';
+import { loadCheckResultOf } from '../../src/restCopy/loadValidation.ts';
 import { prepareSeed, readRestContent } from '../../src/restCopy/restContent.ts';
 import { checksumBlocks, encodeRestBlocksAsUpdate, restBlocksToYDoc } from '../../src/screenplay/index.ts';
 import { blocksOf, canonical, OTHER_BLOCKS, SCENE_BLOCKS } from './support.ts';
@@ -101,37 +102,65 @@ describe('readRestContent and prepareSeed', () => {
   });
 });
 
-describe('compareContent', () => {
-  const yjsOf = (blocks: unknown) => readYjsContent(restBlocksToYDoc(blocks));
+describe('the load check compares as the detector does, and keeps its metric labels', () => {
+  const yjsOf = (blocks: unknown) => readYjsSide(restBlocksToYDoc(blocks));
+  // What a load knows: the document, the log head, and the scenes row.
+  const compare = (yjs: ReturnType<typeof readYjsSide>, restBlocks: unknown) =>
+    compareSceneContent({
+      sceneId: '00000000-0000-4000-8000-000000000001',
+      hasYjsLog: true,
+      ...yjs,
+      yjsSeq: 2n,
+      restBlocks,
+      restSnapshotSeq: 1n,
+      restRecordedChecksum: null,
+      restYjsDerived: false,
+      checkedAt: new Date(0),
+    });
 
   it('reports in-sync for equal content', () => {
-    const report = compareContent(yjsOf(SCENE_BLOCKS), readRestContent(SCENE_BLOCKS));
-    expect(report).toMatchObject({ status: 'in-sync', yjsBlockCount: 5, restBlockCount: 5, firstDifferentBlock: null, problem: null });
-    expect(report.yjsChecksum).toBe(report.restChecksum);
+    const report = compare(yjsOf(SCENE_BLOCKS), SCENE_BLOCKS);
+    expect(report).toMatchObject({ cause: 'in_sync', yjs_block_count: 5, rest_block_count: 5, yjs_error: null, rest_error: null });
+    expect(firstDifferentBlock(report)).toBeNull();
+    expect(report.yjs_checksum).toBe(report.rest_checksum);
+    expect(loadCheckResultOf(report.cause)).toBe('in-sync');
   });
 
   it('reports the first differing block when content diverges', () => {
     const edited = SCENE_BLOCKS.map((b, i) => (i === 2 ? { ...b, text: 'MAYA (V.O.)' } : b));
-    expect(compareContent(yjsOf(edited), readRestContent(SCENE_BLOCKS))).toMatchObject({ status: 'diverged', firstDifferentBlock: 2 });
-    expect(compareContent(yjsOf(SCENE_BLOCKS), readRestContent(OTHER_BLOCKS))).toMatchObject({ status: 'diverged', firstDifferentBlock: 0 });
-    expect(compareContent(yjsOf(SCENE_BLOCKS), readRestContent([]))).toMatchObject({ status: 'diverged', restBlockCount: 0, firstDifferentBlock: 0 });
+    for (const [yjs, rest, first] of [
+      [edited, SCENE_BLOCKS, 2],
+      [SCENE_BLOCKS, OTHER_BLOCKS, 0],
+      [SCENE_BLOCKS, [], 0],
+      [SCENE_BLOCKS, SCENE_BLOCKS.slice(0, 3), 3],
+    ] as const) {
+      const report = compare(yjsOf(yjs), rest);
+      expect(loadCheckResultOf(report.cause)).toBe('diverged');
+      expect(firstDifferentBlock(report)).toBe(first);
+    }
+    expect(compare(yjsOf(SCENE_BLOCKS), [])).toMatchObject({ rest_block_count: 0 });
   });
 
   it('reports rest-invalid and yjs-unreadable with the reason', () => {
-    expect(compareContent(yjsOf(SCENE_BLOCKS), readRestContent({}))).toMatchObject({ status: 'rest-invalid', problem: { code: 'INVALID_REST_BLOCKS' } });
+    const invalid = compare(yjsOf(SCENE_BLOCKS), {});
+    expect(loadCheckResultOf(invalid.cause)).toBe('rest-invalid');
+    expect(invalid.rest_error).toMatch(/^INVALID_REST_BLOCKS: /);
     const doc = new Y.Doc();
     doc.getXmlFragment('default').insert(0, [new Y.XmlElement('notANode')]);
-    expect(compareContent(readYjsContent(doc), readRestContent(SCENE_BLOCKS))).toMatchObject({
-      status: 'yjs-unreadable',
-      problem: { code: 'UNKNOWN_NODE_TYPE' },
-    });
+    const unreadable = compare(readYjsSide(doc), SCENE_BLOCKS);
+    expect(loadCheckResultOf(unreadable.cause)).toBe('yjs-unreadable');
+    expect(unreadable.yjs_error).toMatch(/^UNKNOWN_NODE_TYPE: /);
   });
 
-  it('firstDifferentBlock counts a missing block as a difference', () => {
-    const a = readRestContent(SCENE_BLOCKS);
-    if (a.kind !== 'valid') throw new Error('fixture');
-    expect(firstDifferentBlock(a.blocks, a.blocks)).toBeNull();
-    expect(firstDifferentBlock(a.blocks, a.blocks.slice(0, 3))).toBe(3);
-    expect(firstDifferentBlock([], a.blocks)).toBe(0);
+  it.each([
+    ['in_sync', 'in-sync'],
+    ['snapshot_lag', 'diverged'],
+    ['rest_modified', 'diverged'],
+    ['content_mismatch', 'diverged'],
+    ['invalid_rest', 'rest-invalid'],
+    ['yjs_unreadable', 'yjs-unreadable'],
+    ['no_yjs_log', 'unchecked'],
+  ] as const)('cause %s -> scene_load_checks_total{result="%s"}', (cause, label) => {
+    expect(loadCheckResultOf(cause)).toBe(label);
   });
 });

@@ -54,15 +54,37 @@ describeEachDatabase('SceneLoadValidator', (db) => {
   });
 
   it('reports divergence for a document with content without changing it', async () => {
-    const { sceneId, validator, entries } = await setup(OTHER_BLOCKS);
+    const { sceneId, validator, entries, metrics } = await setup(OTHER_BLOCKS);
     const doc = restBlocksToYDoc(SCENE_BLOCKS);
     const before = Y.encodeStateAsUpdate(doc);
     const check = await validator.check(doc, sceneId);
     expect(check.result).toBe('diverged');
     expect(check.updates).toEqual([]);
-    expect(check.divergence).toMatchObject({ status: 'diverged', yjsBlockCount: 5, restBlockCount: 2, firstDifferentBlock: 0 });
+    // The detector's report; this scene has no snapshot yet (no snapshot_seq), so its copy lags.
+    expect(check.divergence).toMatchObject({ scene_id: sceneId, diverged: true, cause: 'snapshot_lag', yjs_block_count: 5, rest_block_count: 2, rest_snapshot_seq: null });
+    expect(check.divergence!.diff).toMatchObject({ changed: 2, only_in_yjs: 3 });
     expect(Buffer.from(Y.encodeStateAsUpdate(doc)).equals(Buffer.from(before))).toBe(true);
-    expect(entries.find((e) => e.status === 'diverged')).toMatchObject({ level: 30, sceneId, yjsBlocks: 5, restBlocks: 2 });
+    expect(entries.find((e) => e.result === 'diverged')).toMatchObject({ level: 30, sceneId, cause: 'snapshot_lag', yjsBlocks: 5, restBlocks: 2, firstDifferentBlock: 0 });
+    expect(await counterValue(metrics, 'sceneLoadChecks', { result: 'diverged' })).toBe(1);
+  });
+
+  it('compares with what the scenes row and the log say: in sync after the seed, modified or invalid once the copy is rewritten', async () => {
+    const { sceneId, validator, entries, metrics, loaded } = await setup(SCENE_BLOCKS);
+    expect((await validator.check(await loaded(), sceneId)).result).toBe('seeded');
+    const inSync = await validator.check(await loaded(), sceneId);
+    expect(inSync).toMatchObject({ result: 'in-sync', divergence: { diverged: false, cause: 'in_sync', yjs_seq: 1, rest_snapshot_seq: 1 } });
+    expect(entries.find((e) => e.result === 'in-sync')).toMatchObject({ level: 20, sceneId, cause: 'in_sync' });
+
+    // Rewritten behind the snapshot's back: the checksum the seed recorded no longer matches.
+    await db().prisma.scene.update({ where: { sceneId }, data: { contentBlocks: OTHER_BLOCKS } });
+    expect(await validator.check(await loaded(), sceneId)).toMatchObject({ result: 'diverged', divergence: { cause: 'rest_modified' } });
+
+    await db().prisma.scene.update({ where: { sceneId }, data: { contentBlocks: { not: 'blocks' } } });
+    expect(await validator.check(await loaded(), sceneId)).toMatchObject({ result: 'rest-invalid', divergence: { cause: 'invalid_rest' } });
+    expect(entries.find((e) => e.result === 'rest-invalid')).toMatchObject({ level: 40, sceneId, problem: expect.stringMatching(/^INVALID_REST_BLOCKS: /) });
+    for (const result of ['seeded', 'in-sync', 'diverged', 'rest-invalid']) {
+      expect(await counterValue(metrics, 'sceneLoadChecks', { result })).toBe(1);
+    }
   });
 
   it('logs a structured warning with counts when the log replays empty', async () => {
