@@ -1,12 +1,10 @@
 import type { Extension, onLoadDocumentPayload } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { alreadyStoredOrigin } from '../src/collab/origins.ts';
-import type { SceneLoadCheck, SceneLoadValidator } from '../src/restCopy/loadValidation.ts';
+import type { SceneLoadValidator } from '../src/restCopy/loadValidation.ts';
 
 export interface SceneSeedingConfiguration {
   validator: SceneLoadValidator;
-  /** Called with every load's result (tests, and a later divergence detector that wants it live). */
-  onChecked?: (check: SceneLoadCheck) => void;
 }
 
 /**
@@ -31,12 +29,12 @@ export class SceneSeeding implements Extension {
   }
 
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
-    const { validator, onChecked } = this.configuration;
+    const { validator } = this.configuration;
     if (!validator.mustCheckBeforeServing(document)) {
       // A scene with content is only compared with its REST copy, which changes nothing: the
       // editor gets its scene first and the report follows (it reads the REST copy and converts
       // the whole scene, which for a long scene would add its time to every load).
-      setImmediate(() => void validator.compareWithRest(document, documentName).then(onChecked));
+      setImmediate(() => void validator.compareWithRest(document, documentName));
       return;
     }
     // A SceneSeedingError propagates: Hocuspocus refuses the connection with its `reason`, and the
@@ -46,6 +44,5 @@ export class SceneSeeding implements Extension {
     // log). Hocuspocus has not registered its update handler during loading, so onChange would not
     // see these anyway; the origin keeps that true should the hook order ever change.
     for (const update of check.updates) Y.applyUpdate(document, update, alreadyStoredOrigin({ reason: `load-check:${check.result}` }));
-    onChecked?.(check);
   }
 }

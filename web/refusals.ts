@@ -1,12 +1,12 @@
 /**
- * What the page does with a refusal the server sends. The reasons are the server's stable
- * prefixes: extensions/UpdateGuards.ts for updates, src/auth/errors.ts, extensions/AppendLogPersistence.ts
- * and src/restCopy/errors.ts for connections.
+ * What the page does with a refusal the server sends. The codes are the server's own, from
+ * src/collab/closeReasons.ts (browser-safe: it imports nothing).
  */
+import { codeOf, FINAL_UPDATE_REFUSALS, TRANSIENT_REFUSALS } from '../src/collab/closeReasons.ts';
 
 /** The server will never store this content: the page must be reloaded. */
 export function isUpdateRefusal(reason: string): boolean {
-  return /^(update-too-large|malformed-update):/.test(reason);
+  return FINAL_UPDATE_REFUSALS.includes(codeOf(reason) ?? '');
 }
 
 /**
@@ -14,5 +14,5 @@ export function isUpdateRefusal(reason: string): boolean {
  * unavailable for a moment: worth asking again after a short wait.
  */
 export function isTransientRefusal(reason: string): boolean {
-  return /^(auth-unavailable|scene-load-failed|scene-seed-failed):/.test(reason);
+  return TRANSIENT_REFUSALS.includes(codeOf(reason) ?? '');
 }

@@ -9,7 +9,7 @@ import { secretKey, TokenVerifier } from './tokens.ts';
 export { AccessControl, decideAccess, type AccessDecision, type AccessFacts, type AccessGrant, type SceneAccess, type ScriptAccess, type ScriptRole } from './access.ts';
 export { DevTokenIssuer, devTokenRequestProblem, isLoopbackAddress } from './devTokens.ts';
 export { decideEditorVersion, SCHEMA_VERSION_PARAMETER } from './editorVersion.ts';
-export { AuthRefusal, REFUSALS, refusalCodeOf, refuse, type RefusalCode } from './errors.ts';
+export { AuthRefusal, refuse } from './errors.ts';
 export { isCanonicalUuid } from './ids.ts';
 export { secretKey, signAccessToken, TokenVerifier, type Principal, type VerifiedToken } from './tokens.ts';
 

@@ -15,7 +15,8 @@ const ALREADY_STORED = Symbol.for('writersroom.alreadyStored');
 
 /**
  * The origin for a server-side change whose update the caller has already appended to the log
- * (seeding, repairs): the append-log extension must not store it a second time.
+ * (a PATCH, seeding): whoever changes a live document on the server stores the change first, then
+ * applies it with this origin.
  */
 export function alreadyStoredOrigin(context: Record<string, unknown> = {}): LocalTransactionOrigin {
   return { source: 'local', context: { ...context, [ALREADY_STORED]: true } };
@@ -24,10 +25,10 @@ export function alreadyStoredOrigin(context: Record<string, unknown> = {}): Loca
 export type OriginKind = 'client' | 'redis' | 'already-stored' | 'server';
 
 /**
- * Who made a document change, which decides whether the append-log extension stores it from
- * `onChange`: client updates were stored in `beforeSync` before they were applied; Redis updates
- * were stored by the instance their client is connected to; anything else the server did itself
- * and is stored here, once.
+ * Who made a document change, and so who stored it: client updates were stored in `beforeSync`
+ * before they were applied; Redis updates were stored by the instance their client is connected
+ * to; `already-stored` changes by the server code that made them. A `server` change is none of
+ * these: the server changed the document without storing the change.
  */
 export function classifyOrigin(origin: unknown): OriginKind {
   if (!isTransactionOrigin(origin)) return 'server';
@@ -41,12 +42,4 @@ export function classifyOrigin(origin: unknown): OriginKind {
       return context?.[ALREADY_STORED] ? 'already-stored' : 'server';
     }
   }
-}
-
-/** The user a server-side change is attributed to, when its caller named one. */
-export function userIdOfOrigin(origin: unknown): string | null {
-  if (!isTransactionOrigin(origin)) return null;
-  if (origin.source === 'connection') return (origin.connection.context as ConnectionContext | undefined)?.userId ?? null;
-  if (origin.source === 'local') return ((origin.context ?? {}) as ConnectionContext).userId ?? null;
-  return null;
 }

@@ -13,7 +13,11 @@ const held = new WeakSet<Socket>();
  * load); held, a connection's frames of the turn leave together. Nothing waits beyond the turn:
  * the socket is released in `setImmediate`, before the event loop next waits for I/O.
  *
- * The TCP socket is the `ws` WebSocket's `_socket`; for anything else this does nothing.
+ * The TCP socket is the `ws` WebSocket's private `_socket`: neither `ws` nor Hocuspocus (nor
+ * crossws, which hands Hocuspocus the WebSocket) offers a way to hold a connection's writes. For
+ * anything else this does nothing. What it buys (README, Performance): one system call per
+ * acknowledgement was a fifth of this server's CPU, and across 100 scenes with 100 clients the
+ * server carried 73-78% of the floor's updates/s in the full runs before, 92-106% after.
  */
 export function coalesceWritesThisTurn(webSocket: unknown): void {
   const socket = tcpSocketOf(webSocket);

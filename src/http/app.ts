@@ -1,6 +1,5 @@
 import type { Hocuspocus } from '@hocuspocus/server';
 import express, { type Express } from 'express';
-import type { AppendLogPersistence } from '../../extensions/AppendLogPersistence.ts';
 import type { AuthServices } from '../auth/index.ts';
 import type { DivergenceDetector } from '../restCopy/divergenceDetector.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
@@ -31,8 +30,6 @@ export interface HttpAppDeps {
   queue: GroupCommitQueue;
   /** The collaboration server's documents: PATCH edits them, reads use the loaded ones. */
   hocuspocus: Hocuspocus;
-  /** The append-log extension: reads of a live document wait for the server's own writes first. */
-  persistence: Pick<AppendLogPersistence, 'serverWritesCommitted'>;
   snapshots: SnapshotService;
   divergence: DivergenceDetector;
   /** The screenplay editor page at `/` (src/http/editorPage.ts); absent, the app is the API only. */
@@ -44,7 +41,7 @@ const METRICS_REFRESH_TIMEOUT_MS = 2000;
 
 /** The HTTP API as an Express app that does not listen: `npm start` and the tests both mount it. */
 export function createHttpApp(deps: HttpAppDeps): Express {
-  const { prisma, logger, metrics, auth, sceneLog, queue, hocuspocus, persistence, snapshots, divergence } = deps;
+  const { prisma, logger, metrics, auth, sceneLog, queue, hocuspocus, snapshots, divergence } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: deps.bodyLimitBytes }));
@@ -56,7 +53,6 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     logger: logger.child({ component: 'scene-reader' }),
     // Only fully loaded documents: one still loading has not replayed its log yet.
     liveDocument: (sceneId) => hocuspocus.documents.get(sceneId),
-    serverWritesCommitted: (sceneId) => persistence.serverWritesCommitted(sceneId),
   });
   const writer = new SceneContentWriter({ prisma, sceneLog, hocuspocus, queue, metrics, logger: logger.child({ component: 'scene-writer' }) });
 

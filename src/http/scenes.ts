@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AccessControl } from '../auth/access.ts';
 import type { TokenVerifier } from '../auth/tokens.ts';
-import { SceneLoadError } from '../../extensions/AppendLogPersistence.ts';
+import { SceneLoadError } from '../collab/errors.ts';
 import { SceneNotFoundError } from '../errors.ts';
 import { AppendFailedError, QueueClosedError } from '../log/groupCommit.ts';
 import type { Logger } from '../logger.ts';

@@ -1,3 +1,5 @@
+import { SCENE_SEED_FAILED } from '../collab/closeReasons.ts';
+
 /**
  * Errors of seeding, validation and the content tools. Each has a stable `code`: the extension
  * turns `SceneSeedingError` into a refused connection, the job CLI turns `UnknownTargetError` into
@@ -23,7 +25,7 @@ export class ContentError extends Error {
  */
 export class SceneSeedingError extends ContentError {
   /** What Hocuspocus sends to the provider as the refusal reason. */
-  readonly reason = 'scene-seed-failed: the scene could not be prepared from its saved content; retry shortly';
+  readonly reason = SCENE_SEED_FAILED;
 
   constructor(readonly sceneId: string, options?: { cause?: unknown }) {
     super('SCENE_SEED_FAILED', `Scene ${sceneId} could not be seeded or checked against its REST copy`, options);

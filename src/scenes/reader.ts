@@ -55,12 +55,6 @@ export interface SceneReaderConfiguration {
   logger: Logger;
   /** The scene's document if it is loaded on this instance (Hocuspocus's `documents`). */
   liveDocument: (sceneId: string) => Y.Doc | undefined;
-  /**
-   * Resolves once the server's own changes to the scene are committed (the append-log extension's
-   * `serverWritesCommitted`): a change the server applied before storing it must not be read from
-   * the live document as if it were in the log.
-   */
-  serverWritesCommitted?: (sceneId: string) => Promise<void>;
   /** Scenes derived at the same time; each replay is CPU-bound, so a few at once is enough. */
   concurrency: number;
   freshness?: FreshnessThresholds;
@@ -207,8 +201,6 @@ export class SceneReader {
 
   private async derive(sceneId: string): Promise<{ derived: DerivedScene | null; origin: ContentOrigin }> {
     const { prisma, sceneLog, metrics, liveDocument } = this.configuration;
-    if (liveDocument(sceneId)) await this.configuration.serverWritesCommitted?.(sceneId);
-    // Looked up again after the wait: the document may have been unloaded meanwhile.
     const live = liveDocument(sceneId);
     if (live) {
       const derived = await deriveFromLiveDocument(prisma, sceneLog, sceneId, live);

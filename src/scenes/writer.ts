@@ -44,9 +44,8 @@ export interface SceneContentWriterConfiguration {
  * update, and only once committed applied to the live document with an origin that tells the
  * append-log extension it is already stored. Connected editors see it at once, the response can
  * name the sequence number the change got, and nothing that is not on disk is ever broadcast.
- * (Applying to the live document first and then awaiting the extension's `serverWritesCommitted`
- * would broadcast before the commit, and could return before the extension's `onChange` had even
- * registered the write: Hocuspocus calls that hook a microtask later.)
+ * (Applying to the live document first and storing the change from a hook afterwards would
+ * broadcast it before the commit; the append-log extension stores nothing from `onChange`.)
  *
  * What the scratch document starts from decides what the PATCH means:
  * - with `baseSeq` (the `seq` of the read the client edited), the scene as it was at that seq: the

@@ -2,7 +2,6 @@ import { createServer, type RequestListener, type Server as HttpServer } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Server as CollabServer } from '@hocuspocus/server';
-import type { AppendLogPersistence } from '../../extensions/AppendLogPersistence.ts';
 import { createAuthServices } from '../auth/index.ts';
 import { buildExtensions } from './extensions.ts';
 import { createCollabServer } from './collabServer.ts';
@@ -36,7 +35,6 @@ export interface RunningApp {
   httpUrl: string;
   collab: CollabServer;
   sceneLog: SceneLog;
-  persistence: AppendLogPersistence;
   /** The HTTP API's Express app (already listening on `httpPort`); tests inspect its routes. */
   httpApp: Express;
   /** Derives REST copies from the log; the snapshot job uses it too. */
@@ -71,7 +69,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   // One set of auth services for both servers: development tokens are signed with a key made in
   // this process, so the route that issues them and the extension that checks them must share it.
   const auth = createAuthServices({ config, prisma, logger, metrics });
-  const { extensions, persistence, fanout } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue, auth });
+  const { extensions, fanout } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue, auth });
   const snapshots = new SnapshotService({
     prisma,
     sceneLog,
@@ -101,7 +99,6 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     sceneLog,
     queue,
     hocuspocus: collab.hocuspocus,
-    persistence,
     snapshots,
     divergence,
     editorPage: { wsPort: collab.address.port },
@@ -134,7 +131,6 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     httpUrl: `http://${config.host}:${httpPort}`,
     collab,
     sceneLog,
-    persistence,
     httpApp,
     snapshots,
     divergence,

@@ -7,6 +7,7 @@ import { SchemaGate } from '../../extensions/SchemaGate.ts';
 import { UpdateGuards } from '../../extensions/UpdateGuards.ts';
 import type { AuthServices } from '../auth/index.ts';
 import type { Config } from '../config.ts';
+import { UpdateAdmission } from '../guards/admission.ts';
 import { SceneLoadValidator } from '../restCopy/loadValidation.ts';
 import { SceneSeeder } from '../restCopy/seeding.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
@@ -30,7 +31,6 @@ export interface ExtensionDeps {
 export interface CollabExtensions {
   /** In the order their hooks must run. */
   extensions: Extension[];
-  persistence: AppendLogPersistence;
   /** Fan-out to other instances through Redis; null without `REDIS_URL` (single instance). */
   fanout: RedisFanout | null;
 }
@@ -55,21 +55,22 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
     metrics,
     logger: logger.child({ component: 'auth' }),
   });
-  // 1100, beforeSync: size, rate and decoding, before the append log stores the update.
-  const guards = new UpdateGuards({
+  // One verdict per content message (size, rate, decoding), shared by the two extensions below:
+  // the append log asks when a frame arrives, the guards enforce it in beforeSync.
+  const admission = new UpdateAdmission({
     maxUpdateBytes: config.limits.maxUpdateBytes,
     updatesPerMinute: config.limits.updatesPerMinute,
-    metrics,
-    logger: logger.child({ component: 'update-guards' }),
   });
+  // 1100, beforeSync: refuses what the admission refused, before the append log stores the update.
+  const guards = new UpdateGuards({ admission, metrics, logger: logger.child({ component: 'update-guards' }) });
   // 1000: appends in beforeSync, after the guards; loads before every other onLoadDocument.
   const persistence = new AppendLogPersistence({
     log: sceneLog,
     queue,
     metrics,
     logger: logger.child({ component: 'append-log' }),
-    // Appends start when a frame arrives, so the guards decide there first.
-    guards,
+    // Appends start when a frame arrives, once the admission has decided on it.
+    admission,
   });
   // 900, onLoadDocument: after the append log replayed the scene (1000), seeds an empty scene from
   // REST once, detects a log that replays empty, reports divergence.
@@ -94,5 +95,5 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
     : null;
   const extensions: Extension[] = [schemaGate, authentication, guards, persistence, seeding];
   if (fanout) extensions.push(fanout);
-  return { extensions, persistence, fanout };
+  return { extensions, fanout };
 }

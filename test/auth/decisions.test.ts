@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decideAccess, type AccessFacts } from '../../src/auth/access.ts';
 import { devTokenRequestProblem, DevTokenIssuer, isLoopbackAddress } from '../../src/auth/devTokens.ts';
 import { decideEditorVersion } from '../../src/auth/editorVersion.ts';
-import { refusalCodeOf } from '../../src/auth/errors.ts';
+import { codeOf } from '../../src/collab/closeReasons.ts';
 import { isCanonicalUuid } from '../../src/auth/ids.ts';
 import { cacheEntryDeadline, secretKey, signAccessToken, TokenVerifier } from '../../src/auth/tokens.ts';
 
@@ -151,7 +151,7 @@ describe('token verification refusals (real jose)', () => {
   it('a server with no secret refuses every token and says why', async () => {
     const { token } = await signAccessToken({ secret, userId: ME });
     const result = await new TokenVerifier({ secret: null }).verify(token).catch((error: { reason: string }) => error.reason);
-    expect(refusalCodeOf(String(result))).toBe('invalid-token');
+    expect(codeOf(String(result))).toBe('invalid-token');
     expect(String(result)).toContain('AUTH_JWT_SECRET');
   });
 

@@ -133,31 +133,6 @@ describe.each(KINDS)('append-log persistence on %s', (kind) => {
     expect(await db.prisma.sceneVersion.count({ where: { sceneId: scene } })).toBe(before);
   });
 
-  it('appends a server-side DirectConnection edit once and ignores Redis-origin updates', async () => {
-    const { sceneIds, token } = await newScene();
-    const scene = sceneIds[0]!;
-    const direct = await app.collab.hocuspocus.openDirectConnection(scene, { userId: undefined });
-    await direct.transact((doc) => {
-      const p = new Y.XmlElement('paragraph');
-      p.insert(0, [new Y.XmlText('from the server')]);
-      doc.getXmlFragment('default').insert(0, [p]);
-    });
-    const document = app.collab.hocuspocus.documents.get(scene)!;
-    const remote = new Y.Doc();
-    const p = new Y.XmlElement('paragraph');
-    p.insert(0, [new Y.XmlText('from another instance')]);
-    remote.getXmlFragment('default').insert(0, [p]);
-    Y.applyUpdate(document, Y.encodeStateAsUpdate(remote), { source: 'redis' });
-    await direct.disconnect();
-    await app.persistence.serverWritesCommitted(scene);
-
-    const rows = await app.sceneLog.load(scene);
-    expect(rows).toHaveLength(1);
-    const fromLog = await loadFromLog(app.sceneLog, scene);
-    expect(stateOf(fromLog)).toContain('from the server');
-    expect(stateOf(fromLog)).not.toContain('from another instance');
-  });
-
   it('refuses unacknowledged updates while the database refuses writes, and stores them once after', async () => {
     const { sceneIds, token } = await newScene();
     const scene = sceneIds[0]!;

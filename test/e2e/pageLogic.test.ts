@@ -1,9 +1,9 @@
 import { EditorState, TextSelection } from '@tiptap/pm/state';
 import { describe, expect, it } from 'vitest';
 import { screenplaySchema } from '../../src/screenplay/schema.ts';
-import { SceneLoadError } from '../../extensions/AppendLogPersistence.ts';
-import { UpdateRefused } from '../../extensions/UpdateGuards.ts';
 import { AuthRefusal } from '../../src/auth/errors.ts';
+import { SceneLoadError } from '../../src/collab/errors.ts';
+import { UpdateRefused } from '../../src/guards/admission.ts';
 import { SceneSeedingError } from '../../src/restCopy/errors.ts';
 import { isTransientRefusal, isUpdateRefusal } from '../../web/refusals.ts';
 import { saveStatus, type ProviderFacts } from '../../web/saveStatus.ts';
