@@ -37,6 +37,8 @@ export interface Config {
     appendBatchMax: number;
     appendLanes: number;
     appendMergeMax: number;
+    /** Times a group commit retries a batch after a deadlock or serialisation failure before refusing its updates. */
+    appendRetries: number;
   };
   content: {
     /** What to do when stored updates replay to an empty document while REST has content. */
@@ -45,6 +47,11 @@ export interface Config {
   snapshots: {
     /** How often a scene's REST copy is derived from Yjs; a younger snapshot is "recent" (section 7.2). */
     intervalMs: number;
+    /**
+     * How a snapshot's age reads (section 8.2): younger than `freshMs` (the snapshot interval) is
+     * fresh, younger than `staleMs` stale, older very stale.
+     */
+    freshness: { freshMs: number; staleMs: number };
   };
   /** Background jobs (architecture 4.6, 6.3, 6.4); an interval of 0 keeps that job out of the schedule. */
   jobs: {
@@ -122,6 +129,9 @@ const booleanFlag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value === undefined || value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
 
+/** Section 12.1's snapshot-lag alert; a snapshot older than this reads very stale. */
+const SNAPSHOT_LAG_ALERT_MS = 30 * 60_000;
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -144,6 +154,7 @@ const envSchema = z.object({
   APPEND_BATCH_MAX: positiveInt(1000),
   APPEND_LANES: positiveInt(2),
   APPEND_MERGE_MAX: positiveInt(64),
+  APPEND_RETRIES: nonNegativeInt(2),
   CORRUPTION_POLICY: z.enum(['log', 'reseed']).default('log'),
   SNAPSHOT_INTERVAL_MS: positiveInt(5 * 60_000),
   // Unset: on, except under NODE_ENV=test (test servers run no job behind a test's back).
@@ -205,9 +216,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       appendBatchMax: e.APPEND_BATCH_MAX,
       appendLanes: e.APPEND_LANES,
       appendMergeMax: e.APPEND_MERGE_MAX,
+      appendRetries: e.APPEND_RETRIES,
     },
     content: { corruptionPolicy: e.CORRUPTION_POLICY },
-    snapshots: { intervalMs: e.SNAPSHOT_INTERVAL_MS },
+    snapshots: {
+      intervalMs: e.SNAPSHOT_INTERVAL_MS,
+      // Fresh until the snapshot job is due to renew it; very stale from the snapshot-lag alert of
+      // section 12.1 on (30 minutes), or from the interval when that is longer.
+      freshness: { freshMs: e.SNAPSHOT_INTERVAL_MS, staleMs: Math.max(SNAPSHOT_LAG_ALERT_MS, e.SNAPSHOT_INTERVAL_MS) },
+    },
     jobs: {
       enabled: e.JOBS_ENABLED === undefined || e.JOBS_ENABLED === '' ? e.NODE_ENV !== 'test' : ['true', '1', 'yes'].includes(e.JOBS_ENABLED),
       compaction: {

@@ -22,7 +22,7 @@ export interface TokenVerifierConfiguration {
   secret: Uint8Array | null;
   issuer?: string;
   audience?: string;
-  /** How long a verified token is remembered (reliability plan 3.2); never beyond its `exp`. */
+  /** How long a verified token is remembered (reliability plan 3.2; `AUTH_TOKEN_CACHE_TTL_MS`); never beyond its `exp`. */
   cacheTtlMs: number;
   /** Entries kept at most; the oldest is dropped first. */
   maxCacheEntries: number;
@@ -33,7 +33,6 @@ export interface TokenVerifierConfiguration {
 }
 
 const defaults = {
-  cacheTtlMs: 60_000,
   maxCacheEntries: 10_000,
   clockToleranceSeconds: 0,
   now: Date.now,
@@ -91,7 +90,7 @@ export class TokenVerifier {
   private readonly inFlight = new Map<string, Promise<VerifiedToken>>();
   private counters = { verifications: 0, cacheHits: 0 };
 
-  constructor(configuration: Partial<TokenVerifierConfiguration> & Pick<TokenVerifierConfiguration, 'secret'>) {
+  constructor(configuration: Partial<TokenVerifierConfiguration> & Pick<TokenVerifierConfiguration, 'secret' | 'cacheTtlMs'>) {
     this.configuration = { ...defaults, ...configuration };
   }
 

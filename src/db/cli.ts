@@ -7,10 +7,11 @@
  *   status          the database's migration history compared with prisma/migrations, plus drift
  *   generate        prisma generate, offline (also run by npm's postinstall)
  *
- * An entry point: it reads process.env and prints; the functions it calls take plain options.
+ * An entry point: it prints; the configuration (DATABASE_URL, DATA_DIR, LOG_LEVEL) comes from
+ * src/config.ts, and the functions it calls take plain options.
  */
 import { relative } from 'node:path';
-import type { LevelWithSilent } from 'pino';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import type { Database } from './client.ts';
 import { DatabaseError } from './errors.ts';
@@ -19,12 +20,11 @@ import { defaultMigrationsDir } from './migrationFiles.ts';
 import { createMigration, diffMigrationsToSchema, migrationStatus } from './migrator.ts';
 
 const USAGE = 'usage: tsx src/db/cli.ts migrate | create <name> | check | status | generate';
-const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function cliLogger(): Logger {
-  const level = process.env.LOG_LEVEL;
-  // Progress is printed by the CLI itself; the log carries only warnings unless asked for more.
-  return createLogger({ level: level && LOG_LEVELS.includes(level) ? (level as LevelWithSilent) : 'warn' });
+function cliLogger(config: Config): Logger {
+  // Progress is printed by the CLI itself; the log carries only warnings unless asked for more
+  // (`info` is the configuration's default, so it is read as "not asked").
+  return createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
 }
 
 /**
@@ -35,18 +35,13 @@ function loadClientModule(): Promise<typeof import('./client.ts')> {
   return import('./client.ts');
 }
 
-async function openConfiguredDatabase(logger: Logger): Promise<Database> {
+async function openConfiguredDatabase(config: Config, logger: Logger): Promise<Database> {
   const { createDatabase } = await loadClientModule();
-  return createDatabase({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: process.env.DATA_DIR || './data',
-    poolSize: 1,
-    logger,
-  });
+  return createDatabase({ databaseUrl: config.database.url, dataDir: config.database.dataDir, poolSize: 1, logger });
 }
 
-async function withConfiguredDatabase<T>(logger: Logger, fn: (database: Database) => Promise<T>): Promise<T> {
-  const database = await openConfiguredDatabase(logger);
+async function withConfiguredDatabase<T>(config: Config, logger: Logger, fn: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openConfiguredDatabase(config, logger);
   try {
     return await fn(database);
   } finally {
@@ -58,8 +53,8 @@ function displayPath(path: string): string {
   return relative(process.cwd(), path) || '.';
 }
 
-async function migrate(logger: Logger): Promise<number> {
-  return withConfiguredDatabase(logger, async (database) => {
+async function migrate(config: Config, logger: Logger): Promise<number> {
+  return withConfiguredDatabase(config, logger, async (database) => {
     console.log(`migrating ${database.kind === 'postgres' ? 'PostgreSQL' : 'PGlite'} ${database.description}`);
     const { migrateDatabase } = await loadClientModule();
     const { appliedMigrationNames } = await migrateDatabase(database, { logger });
@@ -100,8 +95,8 @@ async function check(logger: Logger): Promise<number> {
   return 1;
 }
 
-async function status(logger: Logger): Promise<number> {
-  const history = await withConfiguredDatabase(logger, async (database) => {
+async function status(config: Config, logger: Logger): Promise<number> {
+  const history = await withConfiguredDatabase(config, logger, async (database) => {
     console.log(`database: ${database.kind === 'postgres' ? 'PostgreSQL' : 'PGlite'} ${database.description}`);
     return migrationStatus({ target: database.migrationTarget, logger });
   });
@@ -119,22 +114,26 @@ async function status(logger: Logger): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const logger = cliLogger();
+  // Needs no configuration: npm's postinstall runs it on a fresh clone, whatever the environment.
+  if (command === 'generate') {
+    await generatePrismaClient();
+    return 0;
+  }
+  if (command !== 'migrate' && command !== 'create' && command !== 'check' && command !== 'status') {
+    console.error(USAGE);
+    return 1;
+  }
+  const config = loadConfig();
+  const logger = cliLogger(config);
   switch (command) {
     case 'migrate':
-      return migrate(logger);
+      return migrate(config, logger);
     case 'create':
       return create(logger, rest.join(' '));
     case 'check':
       return check(logger);
     case 'status':
-      return status(logger);
-    case 'generate':
-      await generatePrismaClient();
-      return 0;
-    default:
-      console.error(USAGE);
-      return 1;
+      return status(config, logger);
   }
 }
 
@@ -143,7 +142,9 @@ try {
 } catch (error) {
   // Expected failures (bad URL, server down, failed migration) get one line; anything else is a
   // bug and keeps its stack.
-  if (error instanceof DatabaseError) {
+  if (error instanceof ConfigError) {
+    console.error(`error: invalid configuration: ${error.problems.join('; ')}`);
+  } else if (error instanceof DatabaseError) {
     console.error(`error: ${error.message}`);
   } else {
     console.error(error);

@@ -7,6 +7,7 @@ import type { GroupCommitQueue } from '../log/groupCommit.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { FreshnessThresholds } from '../scenes/freshness.ts';
 import { SceneReader } from '../scenes/reader.ts';
 import type { SnapshotService } from '../restCopy/snapshots.ts';
 import { devTokenRoutes } from './devToken.ts';
@@ -32,6 +33,8 @@ export interface HttpAppDeps {
   hocuspocus: Hocuspocus;
   snapshots: SnapshotService;
   divergence: DivergenceDetector;
+  /** How a snapshot's age reads in scene responses (`config.snapshots.freshness`). */
+  freshness: FreshnessThresholds;
   /** The screenplay editor page at `/` (src/http/editorPage.ts); absent, the app is the API only. */
   editorPage?: EditorPageOptions;
 }
@@ -53,6 +56,7 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     logger: logger.child({ component: 'scene-reader' }),
     // Only fully loaded documents: one still loading has not replayed its log yet.
     liveDocument: (sceneId) => hocuspocus.documents.get(sceneId),
+    freshness: deps.freshness,
   });
   const writer = new SceneContentWriter({ prisma, sceneLog, hocuspocus, queue, metrics, logger: logger.child({ component: 'scene-writer' }) });
 

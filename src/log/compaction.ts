@@ -24,9 +24,6 @@ import { advisoryXactLock, LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/lo
  *   the encoded state, so even a log with a gap compacts without losing them.
  */
 
-/** Rows merged by one compaction at most; a longer live tail is merged over several compactions. */
-export const DEFAULT_MAX_ROWS_PER_COMPACTION = 10_000;
-
 /** The points between the statements of a compaction, in order (observers and fault tests). */
 export type CompactionStep = 'locked' | 'selected' | 'built' | 'inserted' | 'marked';
 
@@ -35,8 +32,11 @@ export interface CompactSceneOptions {
   createdBefore?: Date;
   /** Merge only rows with a sequence number up to this one. */
   upToSeq?: bigint;
-  /** Rows merged at most (default `DEFAULT_MAX_ROWS_PER_COMPACTION`); the oldest rows go first. */
-  maxRows?: number;
+  /**
+   * Rows merged at most (`config.jobs.compaction.maxRowsPerCompaction`); the oldest rows go first,
+   * and a longer live tail is merged over several compactions.
+   */
+  maxRows: number;
   /** Wait for a concurrent compaction of the scene to finish instead of skipping the scene. */
   wait?: boolean;
   /**
@@ -115,8 +115,8 @@ const MARK_MERGED_SQL = `
   WHERE scene_id = $1::uuid AND version_id = ANY($3::uuid[]) AND compacted_by IS NULL
   RETURNING version_id`;
 
-export async function compactScene(sql: SqlExecutor, sceneId: string, options: CompactSceneOptions = {}): Promise<CompactionResult> {
-  const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS_PER_COMPACTION;
+export async function compactScene(sql: SqlExecutor, sceneId: string, options: CompactSceneOptions): Promise<CompactionResult> {
+  const { maxRows } = options;
   if (!Number.isInteger(maxRows) || maxRows < 2) throw new RangeError(`maxRows must be an integer of at least 2, not ${maxRows}`);
   const step = async (name: CompactionStep) => {
     await options.onStep?.(name);

@@ -5,9 +5,9 @@ import { compactScene, type CompactionResult } from './compaction.ts';
 
 /** When a scene is compacted (architecture 4.6, plus a trigger for busy scenes). */
 export interface CompactionThresholds {
-  /** Age trigger: at least this many live updates older than `minAgeMs` (100). */
+  /** Age trigger: at least this many live updates older than `minAgeMs` (`COMPACTION_MIN_UPDATES`). */
   minUpdates: number;
-  /** Age trigger: how old an update must be to be merged by it (24 hours). */
+  /** Age trigger: how old an update must be to be merged by it (`COMPACTION_MIN_AGE_HOURS`). */
   minAgeMs: number;
   /**
    * Hot-scene trigger: this many live rows or more, whatever their age, are all merged, so a scene
@@ -17,13 +17,6 @@ export interface CompactionThresholds {
   /** Rows merged by one compaction at most; a longer tail takes several in the same pass. */
   maxRowsPerCompaction: number;
 }
-
-export const DEFAULT_COMPACTION_THRESHOLDS: CompactionThresholds = {
-  minUpdates: 100,
-  minAgeMs: 24 * 60 * 60 * 1000,
-  hotLiveRows: 1000,
-  maxRowsPerCompaction: 10_000,
-};
 
 export interface SceneLogShape {
   /** Live rows (a load replays them), counted up to `hotLiveRows`. */
@@ -111,7 +104,8 @@ export interface CompactionPassSummary {
 export interface CompactionPassOptions {
   sql: SqlExecutor;
   logger: Logger;
-  thresholds?: CompactionThresholds;
+  /** `config.jobs.compaction`. */
+  thresholds: CompactionThresholds;
   metrics?: Pick<Metrics, 'compactions' | 'compactionRowsMerged'>;
   now?: () => Date;
   signal?: AbortSignal;
@@ -132,8 +126,7 @@ const MAX_COMPACTIONS_PER_SCENE = 100;
  * skipped; the pass goes on. A scene another instance is compacting is skipped (busy).
  */
 export async function runCompactionPass(options: CompactionPassOptions): Promise<CompactionPassSummary> {
-  const { sql, logger, metrics, signal } = options;
-  const thresholds = options.thresholds ?? DEFAULT_COMPACTION_THRESHOLDS;
+  const { sql, logger, metrics, signal, thresholds } = options;
   const now = options.now ?? (() => new Date());
   const started = Date.now();
   const summary: CompactionPassSummary = {

@@ -14,9 +14,6 @@ import { LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
  * tail"). A row that still has merged rows pointing at it waits for a later batch.
  */
 
-export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
-export const DEFAULT_RETENTION_BATCH = 1000;
-
 const FIRST_SCENE = '00000000-0000-0000-0000-000000000000';
 
 // SKIP LOCKED: a row another transaction holds (a quarantine restoring it) is left for next time.
@@ -55,9 +52,9 @@ export interface PurgeResult {
 export async function purgeMergedRows(
   sql: SqlExecutor,
   sceneId: string,
-  options: { cutoff: Date; batchSize?: number; maxBatches?: number; signal?: AbortSignal },
+  options: { cutoff: Date; batchSize: number; maxBatches?: number; signal?: AbortSignal },
 ): Promise<PurgeResult> {
-  const batchSize = options.batchSize ?? DEFAULT_RETENTION_BATCH;
+  const { batchSize } = options;
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
   const result: PurgeResult = { sceneId, deletedRows: 0, deletedBytes: 0, busy: false };
   for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch += 1) {
@@ -96,9 +93,10 @@ export interface RetentionPassSummary {
 export interface RetentionPassOptions {
   sql: SqlExecutor;
   logger: Logger;
-  /** How long merged rows are kept after they were written (30 days). */
-  retentionMs?: number;
-  batchSize?: number;
+  /** How long merged rows are kept after they were written (`config.jobs.retention.retentionMs`). */
+  retentionMs: number;
+  /** Rows deleted per transaction (`config.jobs.retention.batchSize`). */
+  batchSize: number;
   metrics?: Pick<Metrics, 'retentionRowsDeleted'>;
   now?: () => Date;
   signal?: AbortSignal;
@@ -109,7 +107,7 @@ export interface RetentionPassOptions {
 export async function runRetentionPass(options: RetentionPassOptions): Promise<RetentionPassSummary> {
   const { sql, logger, metrics, signal } = options;
   const now = options.now ?? (() => new Date());
-  const cutoff = new Date(now().getTime() - (options.retentionMs ?? DEFAULT_RETENTION_MS));
+  const cutoff = new Date(now().getTime() - options.retentionMs);
   const started = Date.now();
   const summary: RetentionPassSummary = {
     scenesScanned: 0,

@@ -6,19 +6,18 @@
  */
 export type SnapshotFreshness = 'fresh' | 'stale' | 'very_stale' | 'never';
 
+/** `config.snapshots.freshness`. */
 export interface FreshnessThresholds {
-  /** Younger than this is fresh (5 minutes: the snapshot job's interval). */
+  /** Younger than this is fresh (the snapshot job's interval). */
   freshMs: number;
-  /** Younger than this (and not fresh) is stale; older is very stale (30 minutes: the lag alert). */
+  /** Younger than this (and not fresh) is stale; older is very stale (the snapshot-lag alert). */
   staleMs: number;
 }
-
-export const DEFAULT_FRESHNESS_THRESHOLDS: FreshnessThresholds = { freshMs: 5 * 60_000, staleMs: 30 * 60_000 };
 
 export function snapshotFreshness(
   snapshotAt: Date | null,
   now: Date,
-  thresholds: FreshnessThresholds = DEFAULT_FRESHNESS_THRESHOLDS,
+  thresholds: FreshnessThresholds,
 ): SnapshotFreshness {
   if (snapshotAt === null) return 'never';
   // A snapshot stamped slightly in the future (clock skew between database and server) is fresh,

@@ -57,7 +57,8 @@ export interface SceneReaderConfiguration {
   liveDocument: (sceneId: string) => Y.Doc | undefined;
   /** Scenes derived at the same time; each replay is CPU-bound, so a few at once is enough. */
   concurrency: number;
-  freshness?: FreshnessThresholds;
+  /** How a snapshot's age reads (`config.snapshots.freshness`). */
+  freshness: FreshnessThresholds;
   now: () => Date;
 }
 

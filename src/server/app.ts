@@ -62,7 +62,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     maxBatch: config.limits.appendBatchMax,
     lanes: config.limits.appendLanes,
     maxUpdatesPerRow: config.limits.appendMergeMax,
-    retries: 2,
+    retries: config.limits.appendRetries,
     metrics,
     logger: logger.child({ component: 'group-commit' }),
   });
@@ -101,6 +101,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     hocuspocus: collab.hocuspocus,
     snapshots,
     divergence,
+    freshness: config.snapshots.freshness,
     editorPage: { wsPort: collab.address.port },
   });
   const httpServer = await listen(httpApp, config.httpPort, config.host);

@@ -150,7 +150,7 @@ describe('token verification refusals (real jose)', () => {
 
   it('a server with no secret refuses every token and says why', async () => {
     const { token } = await signAccessToken({ secret, userId: ME });
-    const result = await new TokenVerifier({ secret: null }).verify(token).catch((error: { reason: string }) => error.reason);
+    const result = await new TokenVerifier({ secret: null, cacheTtlMs: 60_000 }).verify(token).catch((error: { reason: string }) => error.reason);
     expect(codeOf(String(result))).toBe('invalid-token');
     expect(String(result)).toContain('AUTH_JWT_SECRET');
   });
@@ -158,8 +158,8 @@ describe('token verification refusals (real jose)', () => {
   it('dev tokens verify only against their own process key', async () => {
     const issuer = new DevTokenIssuer();
     const { token } = await issuer.issue({ userId: ME });
-    await expect(new TokenVerifier({ secret: issuer.secret }).verify(token)).resolves.toMatchObject({ userId: ME, isAdmin: false });
-    const other = await new TokenVerifier({ secret: new DevTokenIssuer().secret }).verify(token).catch((error: { reason: string }) => error.reason);
+    await expect(new TokenVerifier({ secret: issuer.secret, cacheTtlMs: 60_000 }).verify(token)).resolves.toMatchObject({ userId: ME, isAdmin: false });
+    const other = await new TokenVerifier({ secret: new DevTokenIssuer().secret, cacheTtlMs: 60_000 }).verify(token).catch((error: { reason: string }) => error.reason);
     expect(other).toBe('invalid-token: bad signature');
   });
 });

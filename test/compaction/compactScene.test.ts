@@ -5,7 +5,9 @@ import { pgExecutor } from '../../src/db/sql.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { ageRows, expectedDocument, loadDocument, logRows, sameDocument, Typist, typingUpdates } from './support.ts';
+import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument, Typist, typingUpdates } from './support.ts';
+
+const { maxRowsPerCompaction: maxRows } = JOB_DEFAULTS.compaction;
 
 const STEPS: CompactionStep[] = ['locked', 'selected', 'built', 'inserted', 'marked'];
 
@@ -26,7 +28,7 @@ describeEachDatabase('compactScene', (db, kind) => {
     const sql = db().database.sql;
     const before = await logRows(sql, sceneId);
 
-    const result = await compactScene(sql, sceneId);
+    const result = await compactScene(sql, sceneId, { maxRows });
     expect(result).toMatchObject({ status: 'compacted', seq: 250n, mergedRows: 250, mergedUpdates: 250, undecodable: 0, truncated: false });
     if (result.status !== 'compacted') throw new Error('not compacted');
     expect(result.bytesAfter).toBeLessThan(result.bytesBefore);
@@ -48,12 +50,12 @@ describeEachDatabase('compactScene', (db, kind) => {
     const first = Array.from({ length: 20 }, (_, i) => typist.type(String(i % 10)));
     const sceneId = await sceneWith(first);
     const sql = db().database.sql;
-    const one = await compactScene(sql, sceneId);
-    expect(await compactScene(sql, sceneId)).toMatchObject({ status: 'skipped', reason: 'nothing_to_compact' });
+    const one = await compactScene(sql, sceneId, { maxRows });
+    expect(await compactScene(sql, sceneId, { maxRows })).toMatchObject({ status: 'skipped', reason: 'nothing_to_compact' });
 
     const second = [typist.erase(3, 5)!, typist.type('XYZ', 2), typist.type('!')];
     await new SceneLog(sql).append(second.map((update) => ({ sceneId, update, createdBy: null })));
-    const two = await compactScene(sql, sceneId);
+    const two = await compactScene(sql, sceneId, { maxRows });
     expect(two).toMatchObject({ status: 'compacted', seq: 23n, mergedRows: 4, mergedUpdates: 23 });
     if (one.status !== 'compacted' || two.status !== 'compacted') throw new Error('not compacted');
     const rows = await logRows(sql, sceneId);
@@ -67,7 +69,7 @@ describeEachDatabase('compactScene', (db, kind) => {
     const garbage = new Uint8Array([0xff, 0x13, 0x37, 0x00, 0x01]);
     const sceneId = await sceneWith([...updates.slice(0, 5), garbage, ...updates.slice(5)]);
     const sql = db().database.sql;
-    const result = await compactScene(sql, sceneId);
+    const result = await compactScene(sql, sceneId, { maxRows });
     expect(result).toMatchObject({ status: 'compacted', mergedRows: 10, undecodable: 1, seq: 11n });
     const live = (await logRows(sql, sceneId)).filter((row) => row.compactedBy === null);
     expect(live.map((row) => [row.seq, row.isCompacted])).toEqual([
@@ -88,12 +90,12 @@ describeEachDatabase('compactScene', (db, kind) => {
     const recent = Array.from({ length: 5 }, () => typist.type('n'));
     await new SceneLog(sql).append(recent.map((update) => ({ sceneId, update, createdBy: null })));
 
-    const result = await compactScene(sql, sceneId, { createdBefore: new Date(Date.now() - 60 * 60 * 1000) });
+    const result = await compactScene(sql, sceneId, { maxRows, createdBefore: new Date(Date.now() - 60 * 60 * 1000) });
     expect(result).toMatchObject({ status: 'compacted', seq: 30n, mergedRows: 30 });
     const live = (await logRows(sql, sceneId)).filter((row) => row.compactedBy === null).map((row) => row.seq);
     expect(live).toEqual([30n, 31n, 32n, 33n, 34n, 35n]);
     expect(sameDocument((await loadDocument(sql, sceneId)).doc, expectedDocument([...old, ...recent]))).toBe(true);
-    expect(await compactScene(sql, sceneId, { createdBefore: new Date(Date.now() - 60 * 60 * 1000) })).toMatchObject({
+    expect(await compactScene(sql, sceneId, { maxRows, createdBefore: new Date(Date.now() - 60 * 60 * 1000) })).toMatchObject({
       status: 'skipped',
       reason: 'nothing_to_compact',
     });
@@ -124,6 +126,7 @@ describeEachDatabase('compactScene', (db, kind) => {
     const before = await logRows(sql, sceneId);
     await expect(
       compactScene(sql, sceneId, {
+        maxRows,
         onStep: (step) => {
           if (step === crashAt) throw new Error(`crash after ${step}`);
         },
@@ -131,7 +134,7 @@ describeEachDatabase('compactScene', (db, kind) => {
     ).rejects.toThrow(`crash after ${crashAt}`);
     expect(await logRows(sql, sceneId)).toEqual(before);
 
-    expect(await compactScene(sql, sceneId)).toMatchObject({ status: 'compacted', seq: 40n, mergedRows: 40 });
+    expect(await compactScene(sql, sceneId, { maxRows })).toMatchObject({ status: 'compacted', seq: 40n, mergedRows: 40 });
     const loaded = await loadDocument(sql, sceneId);
     expect(loaded.live).toBe(1);
     expect(sameDocument(loaded.doc, expectedDocument(updates))).toBe(true);
@@ -145,7 +148,7 @@ describeEachDatabase('compactScene', (db, kind) => {
     const pool = kind === 'postgres' ? new pg.Pool({ connectionString: db().databaseUrl!, max: 2 }) : null;
     const second = pool ? pgExecutor(pool) : first;
     try {
-      const results = await Promise.all([compactScene(first, sceneId), compactScene(second, sceneId, { wait: true }), compactScene(second, sceneId)]);
+      const results = await Promise.all([compactScene(first, sceneId, { maxRows }), compactScene(second, sceneId, { maxRows, wait: true }), compactScene(second, sceneId, { maxRows })]);
       expect(results.filter((r) => r.status === 'compacted')).toHaveLength(1);
       const rows = await logRows(first, sceneId);
       expect(rows.filter((row) => row.isCompacted)).toHaveLength(1);
@@ -168,6 +171,7 @@ describeEachDatabase('compactScene', (db, kind) => {
       const log = new SceneLog(sql);
       const during: Uint8Array[] = [];
       const result = await compactScene(sql, sceneId, {
+        maxRows,
         // Appends commit on other connections after the rows were selected and after the compacted
         // row was inserted: the head row is not locked by compaction, so they do not wait for it.
         onStep: async (step) => {

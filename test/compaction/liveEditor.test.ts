@@ -9,7 +9,7 @@ import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { typeInto } from '../helpers/typing.ts';
-import { logRows } from './support.ts';
+import { JOB_DEFAULTS, logRows } from './support.ts';
 
 const content = (doc: Y.Doc) => doc.getXmlFragment('default').toString();
 
@@ -44,7 +44,7 @@ describeEachDatabase('compaction while an editor is connected', (db) => {
     const deadline = Date.now() + 1500;
     try {
       while (Date.now() < deadline) {
-        const result = await compactScene(db().database.sql, sceneId, { wait: true });
+        const result = await compactScene(db().database.sql, sceneId, { maxRows: JOB_DEFAULTS.compaction.maxRowsPerCompaction, wait: true });
         if (result.status === 'compacted') compactions += 1;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -61,7 +61,7 @@ describeEachDatabase('compaction while an editor is connected', (db) => {
     expect(content(writer.doc)).toContain('END');
 
     // A last compaction, then the log alone must reproduce the document.
-    await compactScene(db().database.sql, sceneId, { wait: true });
+    await compactScene(db().database.sql, sceneId, { maxRows: JOB_DEFAULTS.compaction.maxRowsPerCompaction, wait: true });
     const rows = await logRows(db().database.sql, sceneId);
     expect(rows.filter((row) => row.compactedBy === null).length).toBe(1);
     // Every update the writer sent is stored once (the rows compaction merged are kept until

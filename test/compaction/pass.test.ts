@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   compactionTrigger,
-  DEFAULT_COMPACTION_THRESHOLDS,
   runCompactionPass,
   type CompactionThresholds,
   type CompactionTrigger,
@@ -11,12 +10,12 @@ import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { ageRows, expectedDocument, loadDocument, logRows, sameDocument, typingUpdates } from './support.ts';
+import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument, typingUpdates } from './support.ts';
 
 const HOUR = 60 * 60 * 1000;
 
 describe('compactionTrigger', () => {
-  const t = DEFAULT_COMPACTION_THRESHOLDS;
+  const t = JOB_DEFAULTS.compaction;
   const table: Array<[string, { liveRows: number; oldUpdates: number }, CompactionTrigger | null]> = [
     ['an empty scene', { liveRows: 0, oldUpdates: 0 }, null],
     ['a compacted scene with a short tail', { liveRows: 40, oldUpdates: 0 }, null],
@@ -86,7 +85,7 @@ describeEachDatabase('runCompactionPass', (db) => {
     const summary = await runCompactionPass({
       sql,
       logger: silentLogger(),
-      thresholds: { ...DEFAULT_COMPACTION_THRESHOLDS, hotLiveRows: 2 },
+      thresholds: { ...JOB_DEFAULTS.compaction, hotLiveRows: 2 },
       signal: controller.signal,
     });
     expect(summary.aborted).toBe(true);

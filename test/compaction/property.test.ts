@@ -6,7 +6,7 @@ import { SceneLog } from '../../src/log/sceneLog.ts';
 import { purgeMergedRows } from '../../src/log/retention.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { ageRows, expectedDocument, loadDocument, logRows, sameDocument, Typist } from './support.ts';
+import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument, Typist } from './support.ts';
 
 /**
  * Random interleavings of appends, compactions (some crashing at a random step), ageing, retention
@@ -82,7 +82,7 @@ describeEachDatabase('compaction property: a fresh load always equals every upda
             case 'compact': {
               const before = await logRows(sql, sceneId);
               const options = {
-                maxRows: cmd.maxRows,
+                maxRows: cmd.maxRows ?? JOB_DEFAULTS.compaction.maxRowsPerCompaction,
                 createdBefore: cmd.aged ? new Date(Date.now() - HOUR / 2) : undefined,
                 onStep: (step: CompactionStep) => {
                   if (step === cmd.crashAt) throw new Error(`crash after ${step}`);

@@ -1,7 +1,11 @@
 import * as Y from 'yjs';
+import { loadConfig } from '../../src/config.ts';
 import type { SqlExecutor } from '../../src/db/sql.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
+
+/** The configuration's compaction and retention settings (`config.jobs`), for the calls that take them. */
+export const JOB_DEFAULTS = loadConfig({ NODE_ENV: 'test' }).jobs;
 
 /**
  * An editor typing into its own document: each edit is one Yjs update, as a provider would send

@@ -55,7 +55,7 @@ describe('src/db/cli.ts', () => {
   it('migrate: one clear line and exit code 1 for a URL that is not PostgreSQL', async () => {
     const result = await cli(['migrate'], { DATABASE_URL: 'mysql://root@localhost/app' });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe('error: DATABASE_URL must start with postgresql:// or postgres://, got mysql://');
+    expect(result.stderr.trim()).toBe('error: invalid configuration: DATABASE_URL: must be a URL starting with postgres:// or postgresql://');
   });
 
   it('migrate: applies to DATABASE_URL and prints what it applied, then that nothing is pending', async () => {

@@ -6,7 +6,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { purgeMergedRows, runRetentionPass } from '../../src/log/retention.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { ageRows, expectedDocument, loadDocument, logRows, sameDocument, Typist } from '../compaction/support.ts';
+import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument, Typist } from '../compaction/support.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -22,7 +22,7 @@ describeEachDatabase('retention', (db) => {
       const batch = Array.from({ length: perRound }, (_, i) => typist.type(String(i)));
       await log.append(batch.map((update) => ({ sceneId, update, createdBy: null })));
       updates.push(...batch);
-      await compactScene(sql, sceneId);
+      await compactScene(sql, sceneId, { maxRows: JOB_DEFAULTS.compaction.maxRowsPerCompaction });
     }
     return { sceneId, updates };
   }
@@ -46,7 +46,7 @@ describeEachDatabase('retention', (db) => {
     const sql = db().database.sql;
     const { sceneId } = await compactedScene(2);
     const before = await logRows(sql, sceneId);
-    expect(await purgeMergedRows(sql, sceneId, { cutoff: new Date(Date.now() - 30 * DAY) })).toMatchObject({ deletedRows: 0 });
+    expect(await purgeMergedRows(sql, sceneId, { cutoff: new Date(Date.now() - 30 * DAY), batchSize: JOB_DEFAULTS.retention.batchSize })).toMatchObject({ deletedRows: 0 });
     expect(await logRows(sql, sceneId)).toEqual(before);
   });
 
@@ -78,7 +78,7 @@ describeEachDatabase('retention', (db) => {
     const metrics = createMetrics({ defaultMetrics: false });
     const progress: string[] = [];
 
-    const summary = await runRetentionPass({ sql, logger: silentLogger(), metrics, onProgress: ({ sceneId }) => progress.push(sceneId) });
+    const summary = await runRetentionPass({ sql, logger: silentLogger(), metrics, retentionMs: JOB_DEFAULTS.retention.retentionMs, batchSize: JOB_DEFAULTS.retention.batchSize, onProgress: ({ sceneId }) => progress.push(sceneId) });
     expect(summary).toMatchObject({ scenesPurged: 2, deletedRows: 21 + 10, scenesFailed: 0, aborted: false });
     expect(progress).toEqual(expect.arrayContaining(expired.map((s) => s.sceneId)));
     expect(progress).not.toContain(fresh.sceneId);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { snapshotFreshness, type SnapshotFreshness } from '../../src/scenes/freshness.ts';
 
 const NOW = new Date('2025-01-22T12:00:00.000Z');
@@ -18,7 +19,7 @@ describe('snapshot freshness (section 8.2)', () => {
     ['a week', ago(7 * 24 * 60 * MIN), 'very_stale'],
   ];
   it.each(table)('%s -> %s', (_name, snapshotAt, expected) => {
-    expect(snapshotFreshness(snapshotAt, NOW)).toBe(expected);
+    expect(snapshotFreshness(snapshotAt, NOW, loadConfig({}).snapshots.freshness)).toBe(expected);
   });
 
   it('takes other thresholds', () => {
