@@ -1,13 +1,18 @@
+// The server's scheduled jobs (architecture 4.3, 4.5, 4.6, 6.3, 6.4): each job's definition sits
+// beside its command (jobs/snapshot.ts, compaction.ts, retention.ts, divergence.ts); this file only
+// puts them on the scheduler with their settings from `config.jobs`.
 import type { Config } from '../src/config.ts';
 import type { SqlExecutor } from '../src/db/sql.ts';
 import type { DivergenceDetector } from '../src/restCopy/divergenceDetector.ts';
 import type { Logger } from '../src/logger.ts';
 import type { Metrics } from '../src/metrics.ts';
 import type { SnapshotService } from '../src/restCopy/snapshots.ts';
-import { compactionJob, divergenceJob, retentionJob, snapshotJob } from './scheduled.ts';
 import { detectDatabaseFlavour, jobLocksFor, type DatabaseFlavour, type JobLocks } from '../src/db/locks.ts';
+import { compactionJob } from './compaction.ts';
+import { divergenceJob } from './divergence.ts';
+import { retentionJob } from './retention.ts';
 import { JobScheduler } from './scheduler.ts';
-
+import { snapshotJob } from './snapshot.ts';
 
 export interface BackgroundJobsDeps {
   config: Config;

@@ -21,7 +21,7 @@ export interface JobOutput {
   progress(line: string): void;
 }
 
-export interface JobContext {
+export interface CommandContext {
   database: Database;
   config: Config;
   logger: Logger;
@@ -38,7 +38,7 @@ export interface JobCommand<Args> {
   /** Throws `UsageError` for anything the arguments alone show to be wrong; touches no database. */
   parse(argv: readonly string[]): Args;
   /** Runs one pass and returns the exit code. May throw `UnknownTargetError` (exit 2). */
-  run(args: Args, context: JobContext): Promise<number>;
+  run(args: Args, context: CommandContext): Promise<number>;
 }
 
 /**

@@ -1,9 +1,47 @@
-// compaction (architecture 4.6 / 6.4): one pass of the compaction job, or one scene on demand.
+// compaction (architecture 4.6 / 6.4): the scheduled compaction job, and its command (one pass, or
+// one scene on demand).
 import { compactScene, type CompactionResult } from '../src/log/compaction.ts';
-import { runCompactionPass, type CompactionPassSummary } from '../src/log/compactionPass.ts';
+import { runCompactionPass, type CompactionPassSummary, type CompactionThresholds } from '../src/log/compactionPass.ts';
+import type { SqlExecutor } from '../src/db/sql.ts';
+import type { Logger } from '../src/logger.ts';
+import type { Metrics } from '../src/metrics.ts';
 import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand, type JobOutput } from './command.ts';
 import { toJson } from './format.ts';
+import type { BackgroundJob } from './scheduler.ts';
+
+export function compactionJob(deps: {
+  sql: SqlExecutor;
+  logger: Logger;
+  metrics?: Metrics;
+  intervalMs: number;
+  thresholds: CompactionThresholds;
+}): BackgroundJob<CompactionPassSummary> {
+  return {
+    name: 'compaction',
+    intervalMs: deps.intervalMs,
+    run: ({ signal, progress }) => {
+      let done = 0;
+      return runCompactionPass({
+        sql: deps.sql,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        thresholds: deps.thresholds,
+        signal,
+        onProgress: ({ sceneId, result, summary }) => {
+          done += 1;
+          const detail =
+            result instanceof Error
+              ? `failed: ${result.message}`
+              : result.status === 'compacted'
+                ? `compacted (${summary.rowsMerged} rows merged so far)`
+                : `skipped: ${result.reason}`;
+          progress({ done, sceneId, detail });
+        },
+      });
+    },
+  };
+}
 
 interface CompactionArgs {
   sceneId?: string;

@@ -1,12 +1,38 @@
-// divergence (architecture 4.5): one bounded sweep comparing REST copies with the Yjs logs.
-import { DivergenceDetector } from '../src/restCopy/divergenceDetector.ts';
+// divergence (architecture 4.5): the scheduled divergence job, a bounded sweep comparing REST
+// copies with the Yjs logs, and its command (one sweep).
+import { DivergenceDetector, type DivergenceSweep } from '../src/restCopy/divergenceDetector.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { divergenceJob } from './scheduled.ts';
-import { jobLocksFor } from '../src/db/locks.ts';
+import { jobLocksFor, LOCK_NAMESPACES, type JobLocks } from '../src/db/locks.ts';
 import { SnapshotService } from '../src/restCopy/snapshots.ts';
 import { EXIT, parseJobArgs, UsageError, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
+import type { BackgroundJob, JobContext } from './scheduler.ts';
+
+export type DivergencePassSummary = Omit<DivergenceSweep, 'diverged' | 'severity_counts'> & { skipped: boolean };
+
+/**
+ * Section 4.5: a bounded sweep that publishes the divergence rate (`divergence_rate`). One
+ * instance sweeps at a time; the others skip that round (their health route still answers from a
+ * sweep of its own when asked).
+ */
+export function divergenceJob(deps: { divergence: DivergenceDetector; locks: JobLocks; intervalMs: number; limit?: number }): BackgroundJob<DivergencePassSummary> {
+  return {
+    name: 'divergence',
+    intervalMs: deps.intervalMs,
+    async run({ progress }: JobContext) {
+      const run = await deps.locks.withLock(LOCK_NAMESPACES.divergence, 'sweep', () => deps.divergence.sweep({ limit: deps.limit }));
+      if (!run.acquired) {
+        progress({ done: 0, detail: 'another instance is sweeping' });
+        return { checked_at: new Date().toISOString(), duration_ms: 0, scenes_checked: 0, scenes_diverged: 0, scenes_lagging: 0, scenes_failed: 0, divergence_rate: 0, skipped: true };
+      }
+      const { diverged, severity_counts: _counts, ...figures } = run.value;
+      progress({ done: figures.scenes_checked, detail: `${figures.scenes_diverged} diverged of ${figures.scenes_checked}` });
+      for (const scene of diverged.slice(0, 10)) progress({ done: figures.scenes_checked, sceneId: scene.scene_id, detail: `${scene.cause} (${scene.severity})` });
+      return { ...figures, skipped: false };
+    },
+  };
+}
 
 interface DivergenceArgs {
   limit: number;

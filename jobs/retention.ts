@@ -1,7 +1,41 @@
-// retention (architecture 6.4, step 7): deletes merged log rows older than the retention period.
+// retention (architecture 6.4, step 7): the scheduled retention job, which deletes merged log rows
+// older than the retention period, and its command (one pass).
+import type { SqlExecutor } from '../src/db/sql.ts';
 import { runRetentionPass, type RetentionPassSummary } from '../src/log/retention.ts';
+import type { Logger } from '../src/logger.ts';
+import type { Metrics } from '../src/metrics.ts';
 import { EXIT, parseJobArgs, UsageError, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
+import type { BackgroundJob } from './scheduler.ts';
+
+export function retentionJob(deps: {
+  sql: SqlExecutor;
+  logger: Logger;
+  metrics?: Metrics;
+  intervalMs: number;
+  retentionMs: number;
+  batchSize: number;
+}): BackgroundJob<RetentionPassSummary> {
+  return {
+    name: 'retention',
+    intervalMs: deps.intervalMs,
+    run: ({ signal, progress }) => {
+      let done = 0;
+      return runRetentionPass({
+        sql: deps.sql,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        retentionMs: deps.retentionMs,
+        batchSize: deps.batchSize,
+        signal,
+        onProgress: ({ sceneId, result }) => {
+          done += 1;
+          progress({ done, sceneId, detail: result instanceof Error ? `failed: ${result.message}` : `deleted ${result.deletedRows} rows${result.busy ? ' (busy)' : ''}` });
+        },
+      });
+    },
+  };
+}
 
 interface RetentionArgs {
   /** Overrides RETENTION_DAYS for this run. */

@@ -1,15 +1,81 @@
-// snapshot (architecture 4.3 / 6.3): one pass of the snapshot job, or one scene on demand.
+// snapshot (architecture 4.3 / 6.3): the scheduled snapshot job, and its command (one pass, or one
+// scene on demand).
 import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import type { Database } from '../src/db/client.ts';
 import { SceneNotFoundError } from '../src/errors.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
 import type { Logger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { snapshotJob, type SnapshotPassSummary } from './scheduled.ts';
-import { jobLocksFor } from '../src/db/locks.ts';
+import { jobLocksFor, LOCK_NAMESPACES, type JobLocks } from '../src/db/locks.ts';
 import { SnapshotService } from '../src/restCopy/snapshots.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
+import type { BackgroundJob, JobContext } from './scheduler.ts';
+
+export interface SnapshotPassSummary {
+  scenesDue: number;
+  written: number;
+  /** Another writer had already stored the same or a newer state. */
+  superseded: number;
+  /** Another instance was snapshotting the scene at that moment. */
+  busy: number;
+  failed: number;
+  aborted: boolean;
+}
+
+/** Scenes listed per query; the pass continues until no scene it has not tried is due. */
+const SNAPSHOT_PAGE = 100;
+
+/**
+ * Section 6.3: every `intervalMs`, scenes whose REST copy is older than the interval and behind
+ * their log get a new snapshot. The snapshot write is itself guarded by `snapshot_seq` (it never
+ * goes backwards); the lock only keeps two instances from deriving the same scene twice.
+ */
+export function snapshotJob(deps: { snapshots: SnapshotService; locks: JobLocks; logger: Logger; intervalMs: number; now?: () => Date }): BackgroundJob<SnapshotPassSummary> {
+  const now = deps.now ?? (() => new Date());
+  return {
+    name: 'snapshot',
+    intervalMs: deps.intervalMs,
+    async run({ signal, progress }: JobContext) {
+      const summary: SnapshotPassSummary = { scenesDue: 0, written: 0, superseded: 0, busy: 0, failed: 0, aborted: false };
+      const olderThan = new Date(now().getTime() - deps.snapshots.intervalMs);
+      const tried = new Set<string>();
+      for (;;) {
+        // Scenes that failed or were busy come back in the next page; `tried` keeps the pass finite.
+        const due = (await deps.snapshots.scenesNeedingSnapshot(olderThan, SNAPSHOT_PAGE)).filter((scene) => !tried.has(scene.sceneId));
+        if (due.length === 0) break;
+        for (const scene of due) {
+          if (signal.aborted) {
+            summary.aborted = true;
+            return summary;
+          }
+          tried.add(scene.sceneId);
+          summary.scenesDue += 1;
+          let detail: string;
+          try {
+            const run = await deps.locks.withLock(LOCK_NAMESPACES.snapshot, scene.sceneId, () => deps.snapshots.snapshotScene(scene.sceneId, { trigger: 'yjs' }));
+            if (!run.acquired) {
+              summary.busy += 1;
+              detail = 'busy';
+            } else if (run.value.status === 'written') {
+              summary.written += 1;
+              detail = `written at seq ${run.value.seq}`;
+            } else {
+              summary.superseded += 1;
+              detail = run.value.status;
+            }
+          } catch (error) {
+            summary.failed += 1;
+            detail = `failed: ${error instanceof Error ? error.message : String(error)}`;
+            deps.logger.error({ err: error, sceneId: scene.sceneId }, 'snapshot of a scene failed; the pass goes on');
+          }
+          progress({ done: summary.scenesDue, sceneId: scene.sceneId, detail });
+        }
+      }
+      return summary;
+    },
+  };
+}
 
 interface SnapshotArgs {
   sceneId?: string;

@@ -5,7 +5,7 @@ import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { advisoryJobLocks, LOCK_NAMESPACES, singleProcessJobLocks, detectDatabaseFlavour } from '../../src/db/locks.ts';
-import { snapshotJob, type SnapshotPassSummary } from '../../jobs/scheduled.ts';
+import { snapshotJob, type SnapshotPassSummary } from '../../jobs/snapshot.ts';
 import { SnapshotService } from '../../src/restCopy/snapshots.ts';
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
