@@ -13,8 +13,8 @@ import {
   type ClearRefusal,
   type ClearResult,
   type ClearTarget,
-  type ExportedRow,
 } from '../src/restCopy/clearing.ts';
+import type { ExportedRow } from '../src/log/clear.ts';
 import { ClearRefusedError } from '../src/restCopy/errors.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
@@ -57,7 +57,7 @@ export async function clearYjs(deps: ClearYjsDeps, options: ClearYjsOptions): Pr
   const { prisma, sceneLog, now } = deps;
   const target = await resolveClearTarget(prisma, options.id);
   const guards = { force: options.force, allowActive: options.allowActive, activeWindowMs: ACTIVE_WINDOW_MS, now: now() };
-  const plan = await planClear(prisma, target);
+  const plan = await planClear(prisma, sceneLog, target);
   const refusals = clearRefusals(plan, guards);
   if (!options.execute) return { executed: false, plan, refusals };
   if (refusals.length > 0) throw refusedError(refusals);

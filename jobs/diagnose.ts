@@ -2,6 +2,7 @@
 import { diagnoseScenes, type Diagnosis } from '../src/restCopy/diagnostics.ts';
 import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
+import { SceneLog } from '../src/log/sceneLog.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
 import { formatTable, isoTime, toJson } from './format.ts';
 
@@ -10,12 +11,12 @@ export interface DiagnoseOptions {
 }
 
 /** One read-only pass; `UnknownTargetError` for a script id that does not exist. */
-export async function diagnoseYjsState(deps: { prisma: PrismaClient }, options: DiagnoseOptions = {}): Promise<Diagnosis> {
+export async function diagnoseYjsState(deps: { prisma: PrismaClient; sceneLog: SceneLog }, options: DiagnoseOptions = {}): Promise<Diagnosis> {
   if (options.scriptId !== undefined) {
     const script = await deps.prisma.script.findUnique({ where: { scriptId: options.scriptId }, select: { scriptId: true } });
     if (!script) throw new UnknownTargetError('script', options.scriptId);
   }
-  return diagnoseScenes(deps.prisma, options);
+  return diagnoseScenes(deps.prisma, deps.sceneLog, options);
 }
 
 /** The report as the table the command prints. */
@@ -91,7 +92,7 @@ export const diagnoseCommand: JobCommand<DiagnoseArgs> = {
     return { ...(scriptId ? { scriptId } : {}), json: Boolean(values.json) };
   },
   async run(args, { database, output }) {
-    const diagnosis = await diagnoseYjsState({ prisma: database.prisma }, args);
+    const diagnosis = await diagnoseYjsState({ prisma: database.prisma, sceneLog: new SceneLog(database.sql) }, args);
     if (args.json) output.result(toJson(diagnosis));
     else for (const line of formatDiagnosis(diagnosis)) output.result(line);
     return EXIT.OK;

@@ -2,13 +2,14 @@ import type { PGlite, Transaction as PGliteTransaction } from '@electric-sql/pgl
 import type pg from 'pg';
 
 /**
- * The narrow SQL interface of the write and load hot path (`SceneLog`).
+ * The narrow SQL interface the scene log (`src/log/`) runs every statement through.
  *
  * Prisma Client costs about a millisecond per raw statement on top of the database, and an
  * unnamed statement is planned again on every call; on the append path that is most of the time
  * an acknowledgement waits. This interface goes straight to the driver with named (prepared)
- * statements. It runs on the same pool or PGlite instance as Prisma Client, created once by the
- * database factory; everything else keeps using Prisma.
+ * statements. It runs on the same database as Prisma Client (its own pool on PostgreSQL, the same
+ * PGlite instance), created once by the database factory. The log uses it for all its tables, so
+ * it has one data-access style; everything else uses Prisma.
  */
 export interface SqlExecutor {
   /**
@@ -79,8 +80,9 @@ export function pgliteExecutor(pglite: PGlite): SqlExecutor {
 
 /**
  * The same interface over a Prisma client or an interactive transaction's client, for code that
- * must run a `SceneLog` statement inside a transaction it opened with Prisma (seeding takes row
- * locks and writes `scenes` in the same transaction). Statements are not kept prepared here.
+ * must run a log statement inside a transaction it opened with Prisma (seeding and clear-yjs take
+ * row locks and write `scenes` in the same transaction; a snapshot holds the row it names). Only
+ * `SceneLog.withTransaction` builds it. Statements are not kept prepared here.
  */
 export function prismaExecutor(client: {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;

@@ -58,9 +58,9 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     liveDocument: (sceneId) => hocuspocus.documents.get(sceneId),
     freshness: deps.freshness,
   });
-  const writer = new SceneContentWriter({ prisma, sceneLog, hocuspocus, queue, metrics, logger: logger.child({ component: 'scene-writer' }) });
+  const writer = new SceneContentWriter({ sceneLog, hocuspocus, queue, metrics, logger: logger.child({ component: 'scene-writer' }) });
 
-  app.use(healthRoutes({ prisma, metrics, logger, snapshots, divergence }));
+  app.use(healthRoutes({ prisma, sceneLog, metrics, logger, snapshots, divergence }));
   app.get('/metrics', async (_req, res) => {
     // The snapshot lag is a property of the database, not of this process: refresh it for the
     // scrape. A failure leaves the last value and never fails the scrape.

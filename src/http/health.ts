@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import type { DivergenceDetector } from '../restCopy/divergenceDetector.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { CompactionFigures } from '../log/figures.ts';
+import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SnapshotService } from '../restCopy/snapshots.ts';
@@ -12,6 +14,7 @@ export const DIVERGENCE_STATUS_MAX_AGE_MS = 60_000;
 
 export interface HealthRoutesDeps {
   prisma: PrismaClient;
+  sceneLog: SceneLog;
   metrics: Metrics;
   logger: Logger;
   snapshots: SnapshotService;
@@ -25,7 +28,7 @@ export interface HealthRoutesDeps {
  * divergence sweep is limited in size, shared between concurrent callers and reused for a minute.
  */
 export function healthRoutes(deps: HealthRoutesDeps): Router {
-  const { prisma, metrics, logger, snapshots, divergence } = deps;
+  const { prisma, sceneLog, metrics, logger, snapshots, divergence } = deps;
   const router = Router();
   router.get('/api/health/live', (_req, res) => {
     res.json({ status: 'ok', uptime_seconds: Math.round(process.uptime()) });
@@ -52,7 +55,7 @@ export function healthRoutes(deps: HealthRoutesDeps): Router {
       // Reachability first and with a deadline: a database that hangs must make this route answer
       // "unhealthy", not hang with it. The figures after it may take longer (a divergence sweep).
       await withTimeout(prisma.$queryRaw`SELECT 1`, READY_TIMEOUT_MS);
-      figures = await Promise.all([snapshots.lagStats(), compactionFigures(prisma), divergence.currentStatus(DIVERGENCE_STATUS_MAX_AGE_MS)]);
+      figures = await Promise.all([snapshots.lagStats(), sceneLog.figures.compaction(), divergence.currentStatus(DIVERGENCE_STATUS_MAX_AGE_MS)]);
     } catch (error) {
       logger.warn({ err: error }, 'persistence health: figures unavailable');
       res.status(503).json({
@@ -100,7 +103,7 @@ export function healthRoutes(deps: HealthRoutesDeps): Router {
         divergence_rate: sweep.divergence_rate,
         scenes_diverged: sweep.scenes_diverged,
       },
-      compaction,
+      compaction: compactionJson(compaction),
       redis_fanout: await redisFanout(metrics),
     });
   });
@@ -123,32 +126,13 @@ export function healthRoutes(deps: HealthRoutesDeps): Router {
  * own). Bytes that compaction saved and retention already deleted are gone without a trace, so
  * `storage_saved_mb` is unknown; `reclaimable_mb` is what retention will free.
  */
-async function compactionFigures(prisma: PrismaClient) {
-  // Per scene through the (scene_id, is_compacted, ...) and (scene_id, compacted_by, ...) indexes:
-  // the log itself can hold millions of rows, and a health route must not scan them.
-  const [row] = await prisma.$queryRaw<
-    Array<{ last_run: Date | null; scenes_compacted: bigint; updates_merged: bigint | null; awaiting_retention: bigint | null; awaiting_bytes: bigint | null }>
-  >`
-    SELECT max(c.last_run) AS last_run,
-           count(*) FILTER (WHERE c.last_run IS NOT NULL) AS scenes_compacted,
-           sum(c.updates_merged) AS updates_merged,
-           sum(r.rows) AS awaiting_retention,
-           sum(r.bytes) AS awaiting_bytes
-    FROM scene_log_heads h
-    CROSS JOIN LATERAL (
-      SELECT max(v.created_at) AS last_run, sum(v.compacted_count) AS updates_merged
-      FROM scene_versions v WHERE v.scene_id = h.scene_id AND v.is_compacted
-    ) c
-    CROSS JOIN LATERAL (
-      SELECT count(*) AS rows, sum(octet_length(v.yjs_update)) AS bytes
-      FROM scene_versions v WHERE v.scene_id = h.scene_id AND v.compacted_by IS NOT NULL
-    ) r`;
+function compactionJson(figures: CompactionFigures) {
   return {
-    last_run: row?.last_run?.toISOString() ?? null,
-    scenes_compacted: Number(row?.scenes_compacted ?? 0),
-    updates_merged: Number(row?.updates_merged ?? 0),
-    rows_awaiting_retention: Number(row?.awaiting_retention ?? 0),
-    reclaimable_mb: round(Number(row?.awaiting_bytes ?? 0) / (1024 * 1024), 3),
+    last_run: figures.lastRunAt?.toISOString() ?? null,
+    scenes_compacted: figures.scenesCompacted,
+    updates_merged: figures.updatesMerged,
+    rows_awaiting_retention: figures.rowsAwaitingRetention,
+    reclaimable_mb: round(figures.bytesAwaitingRetention / (1024 * 1024), 3),
     storage_saved_mb: null,
   };
 }

@@ -8,7 +8,7 @@ import { AppendFailedError, QueueClosedError } from '../log/groupCommit.ts';
 import type { Logger } from '../logger.ts';
 import { getScreenplayConverter, parseRestBlocks, ScreenplayConversionError } from '../screenplay/index.ts';
 import type { SceneReader, SceneView } from '../scenes/reader.ts';
-import { StateNotRetainedError } from '../scenes/sceneState.ts';
+import { StateNotRetainedError } from '../log/history.ts';
 import { authorizeScene, authorizeScript, principalOf, requireUser } from './auth.ts';
 import { badRequest, gone, HttpError, notFound, unavailable } from './errors.ts';
 import { BaseSeqAheadError, type SceneContentInput, type SceneContentWriter } from '../scenes/writer.ts';

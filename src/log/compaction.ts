@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../db/sql.ts';
 import { replayUpdates } from './replay.ts';
-import { toBuffer, toStoredUpdate, type LoadedRow, type Numeric } from './sceneLog.ts';
+import { STORED_UPDATE_COLUMNS, toBuffer, toStoredUpdate, type LoadedRow, type Numeric } from './rows.ts';
 import { advisoryXactLock, LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
 
 /**
@@ -98,7 +98,7 @@ const NEWEST_OLD_UPDATE_SQL = `
 // row is changed before the marks are written (a quarantine moved it out), the marks come up short
 // and the compaction rolls back.
 const SELECT_LIVE_SQL = `
-  SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+  SELECT ${STORED_UPDATE_COLUMNS}
   FROM scene_versions
   WHERE scene_id = $1::uuid AND compacted_by IS NULL AND ($2::bigint IS NULL OR seq <= $2::bigint)
   ORDER BY seq, is_compacted DESC

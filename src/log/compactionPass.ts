@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { compactScene, type CompactionResult } from './compaction.ts';
+import { FIRST_SCENE, type Numeric } from './rows.ts';
 
 /** When a scene is compacted (architecture 4.6, plus a trigger for busy scenes). */
 export interface CompactionThresholds {
@@ -42,8 +43,6 @@ export interface CompactionCandidate extends SceneLogShape {
   trigger: CompactionTrigger;
 }
 
-const FIRST_SCENE = '00000000-0000-0000-0000-000000000000';
-
 // Both counts stop at their threshold (LIMIT inside), so a scene with a long log costs no more
 // than the threshold in index entries; the (scene_id, compacted_by, seq) index serves both.
 const SCENE_SHAPES_SQL = `
@@ -69,7 +68,7 @@ export async function findCompactionCandidates(
 ): Promise<{ candidates: CompactionCandidate[]; scanned: number; next: string | null }> {
   const { thresholds, now } = options;
   const pageSize = options.pageSize ?? 500;
-  const rows = await sql.query<{ scene_id: string; live_rows: bigint | string | number; old_updates: bigint | string | number }>(
+  const rows = await sql.query<{ scene_id: string; live_rows: Numeric; old_updates: Numeric }>(
     'compaction_scene_shapes',
     SCENE_SHAPES_SQL,
     [options.after ?? FIRST_SCENE, pageSize, thresholds.hotLiveRows, new Date(now.getTime() - thresholds.minAgeMs), thresholds.minUpdates],

@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { quicklySound } from '../guards/quickCheck.ts';
 import { updateProblem } from '../guards/updateValidation.ts';
-import type { StoredUpdate } from './sceneLog.ts';
+import type { StoredUpdate } from './rows.ts';
 
 export interface ReplayResult {
   /** The rebuilt document's state, ready to apply to a live document. */

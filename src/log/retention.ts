@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
+import { FIRST_SCENE, type Numeric } from './rows.ts';
 
 /**
  * Retention (architecture 6.4, step 7): deletes rows that compaction merged (`compacted_by` set)
@@ -13,8 +14,6 @@ import { LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
  * load would replay them, harmless for the content but no longer "the compacted row and its
  * tail"). A row that still has merged rows pointing at it waits for a later batch.
  */
-
-const FIRST_SCENE = '00000000-0000-0000-0000-000000000000';
 
 // SKIP LOCKED: a row another transaction holds (a quarantine restoring it) is left for next time.
 const DELETE_BATCH_SQL = `
@@ -60,7 +59,7 @@ export async function purgeMergedRows(
   for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch += 1) {
     const deleted = await sql.transaction(async (tx) => {
       if (!(await tryAdvisoryXactLock(tx, LOCK_NAMESPACES.retention, sceneId))) return null;
-      return tx.query<{ version_id: string; bytes: number | string }>('retention_delete_batch', DELETE_BATCH_SQL, [
+      return tx.query<{ version_id: string; bytes: Numeric }>('retention_delete_batch', DELETE_BATCH_SQL, [
         sceneId,
         options.cutoff,
         batchSize,

@@ -1,6 +1,10 @@
 import { prismaExecutor, type SqlExecutor } from '../db/sql.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { SceneNotFoundError } from '../errors.ts';
+import { LogClear } from './clear.ts';
+import { LogFigures } from './figures.ts';
+import { LogHistory } from './history.ts';
+import { STORED_UPDATE_COLUMNS, toBuffer, toSeq, toStoredUpdate, type LoadedRow, type Numeric, type StoredUpdate } from './rows.ts';
 
 /** One update to append to a scene's log. */
 export interface AppendEntry {
@@ -20,16 +24,6 @@ export interface AppendedVersion {
   createdAt: Date;
 }
 
-/** A row of the log as loading sees it. */
-export interface StoredUpdate {
-  versionId: string;
-  seq: bigint;
-  update: Uint8Array;
-  isCompacted: boolean;
-  compactedCount: number;
-  createdAt: Date;
-}
-
 export interface LogCounts {
   /** Rows a load replays: the newest compacted row and every row not yet merged. */
   live: number;
@@ -42,6 +36,16 @@ export interface LogCounts {
   lastAt: Date | null;
 }
 
+/** Where a scene's log stands (`SceneLog.heads`). */
+export interface LogHead {
+  /** The last sequence number handed out; null when nothing was ever appended. */
+  lastSeq: bigint | null;
+  /** At least one row is stored. */
+  hasUpdates: boolean;
+}
+
+const NO_ROWS: LogCounts = { live: 0, updates: 0, stored: 0, latestSeq: null, firstAt: null, lastAt: null };
+
 interface AppendedRow {
   version_id: string;
   scene_id: string;
@@ -49,18 +53,12 @@ interface AppendedRow {
   created_at: Date;
 }
 
-/** A `scene_versions` row as the drivers return it (before `toStoredUpdate`). */
-export interface LoadedRow {
-  version_id: string;
-  seq: Numeric;
-  yjs_update: Uint8Array;
-  is_compacted: boolean;
-  compacted_count: number;
-  created_at: Date;
-}
-
 /**
- * The only code that appends to and loads from `scene_versions`.
+ * The owner of the scene log (`scene_versions`, `scene_log_heads`, `quarantined_updates`): every
+ * statement that reads or writes them is in this folder, and this class is the way in. It holds
+ * the per-scene operations (append, load, head, counts, quarantine); `history`, `figures` and
+ * `clear` hold what history views, health and the operator tools read, bound to the same
+ * database (or transaction).
  *
  * Sequence numbers come from `scene_log_heads`: the statement that inserts a batch first bumps each
  * scene's head row, and that row lock is held until commit. A second batch for the same scene (from
@@ -68,18 +66,31 @@ export interface LoadedRow {
  * commit order: whoever has read seq N has seen every row below N. Compaction and snapshots rely on
  * that to name exactly what they covered.
  *
- * Lock order: code that locks a scene's `scenes` row as well (seeding, clear-yjs) takes it before
- * the head row, so it cannot deadlock with another such caller. Appends never lock the scene row
- * (their foreign-key checks take KEY SHARE, which a FOR NO KEY UPDATE lock does not block).
+ * Lock order: code that locks a scene's `scenes` row as well (seeding, clear-yjs, a snapshot that
+ * names a row) takes it before the head row or a log row, so it cannot deadlock with another such
+ * caller. Appends never lock the scene row (their foreign-key checks take KEY SHARE, which a FOR NO
+ * KEY UPDATE lock does not block).
  */
 export class SceneLog {
-  constructor(private readonly sql: SqlExecutor) {}
+  /** Older states of a scene: history views and the base of a PATCH made against an older read. */
+  readonly history: LogHistory;
+  /** Figures across all scenes: health, the snapshot job's work list, the divergence sweep. */
+  readonly figures: LogFigures;
+  /** Exporting and deleting whole logs (clear-yjs); meant for `withTransaction` under the head locks. */
+  readonly clear: LogClear;
+
+  constructor(private readonly sql: SqlExecutor) {
+    this.history = new LogHistory(sql, this);
+    this.figures = new LogFigures(sql);
+    this.clear = new LogClear(sql);
+  }
 
   /**
    * The same store bound to an open interactive transaction, so a caller can append under locks
    * it took in that transaction (seeding checks "the log is still empty" and appends the seed
    * atomically). On PGlite every statement of the transaction must go through `tx`: the single
    * connection is held by the transaction, and a query on the outer client would wait for it.
+   * This is the one bridge from a Prisma transaction to the log's statements.
    */
   withTransaction(tx: Prisma.TransactionClient | SqlExecutor): SceneLog {
     return new SceneLog('query' in tx ? tx : prismaExecutor(tx));
@@ -126,7 +137,7 @@ export class SceneLog {
    * until the caller's own append. Only meaningful on a transaction's client (`withTransaction`).
    */
   async lockHead(sceneId: string): Promise<bigint> {
-    const [row] = await this.sql.query<{ last_seq: bigint | string }>(
+    const [row] = await this.sql.query<{ last_seq: Numeric }>(
       'scene_log_lock_head',
       `INSERT INTO scene_log_heads AS h (scene_id, last_seq) VALUES ($1::uuid, 0)
        ON CONFLICT (scene_id) DO UPDATE SET last_seq = h.last_seq
@@ -137,6 +148,43 @@ export class SceneLog {
   }
 
   /**
+   * The highest sequence number ever handed out for the scene, or null when nothing was appended.
+   *
+   * Read it BEFORE the rows: the head is bumped in the statement that inserts, so once it says N
+   * every row up to N is committed, and a later read of the log sees all of them that still exist.
+   * A derivation can then claim `max(head, newest row)` even when the newest row was quarantined,
+   * so a scene whose last update is in quarantine does not look permanently behind its snapshot.
+   */
+  async head(sceneId: string): Promise<bigint | null> {
+    const [row] = await this.sql.query<{ last_seq: Numeric }>(
+      'scene_log_head',
+      'SELECT last_seq FROM scene_log_heads WHERE scene_id = $1::uuid',
+      [sceneId],
+    );
+    return toSeq(row?.last_seq);
+  }
+
+  /**
+   * The heads of many scenes in one statement (a script's scene list), with whether each has a
+   * stored row: a head outlives its rows (clear-yjs keeps it), so the two are told apart. Every
+   * scene asked for is in the result.
+   */
+  async heads(sceneIds: readonly string[]): Promise<Map<string, LogHead>> {
+    const heads = new Map<string, LogHead>(sceneIds.map((sceneId) => [sceneId, { lastSeq: null, hasUpdates: false }]));
+    if (sceneIds.length === 0) return heads;
+    const rows = await this.sql.query<{ scene_id: string; last_seq: Numeric | null; has_updates: boolean }>(
+      'scene_log_heads_of',
+      `SELECT i.scene_id, h.last_seq,
+              EXISTS (SELECT 1 FROM scene_versions v WHERE v.scene_id = i.scene_id) AS has_updates
+       FROM unnest($1::uuid[]) AS i (scene_id)
+       LEFT JOIN scene_log_heads h ON h.scene_id = i.scene_id`,
+      [sceneIds],
+    );
+    for (const row of rows) heads.set(row.scene_id, { lastSeq: toSeq(row.last_seq), hasUpdates: row.has_updates });
+    return heads;
+  }
+
+  /**
    * The rows a load replays, in sequence order: the newest compacted row and every row not merged
    * into it. Compaction marks exactly the rows it merged (`compacted_by`), so "not marked" is the
    * live set and one index range scan reads it.
@@ -144,7 +192,7 @@ export class SceneLog {
   async load(sceneId: string): Promise<StoredUpdate[]> {
     const rows = await this.sql.query<LoadedRow>(
       'scene_log_load',
-      `SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+      `SELECT ${STORED_UPDATE_COLUMNS}
        FROM scene_versions
        WHERE scene_id = $1::uuid AND compacted_by IS NULL
        ORDER BY seq, is_compacted DESC`,
@@ -172,58 +220,63 @@ export class SceneLog {
     return {
       updates: unpackUpdates(packed),
       packed,
-      latestSeq: row?.latest_seq == null ? null : BigInt(row.latest_seq),
+      latestSeq: toSeq(row?.latest_seq),
     };
   }
 
   /**
-   * The rows that rebuild the scene as it was at `at` (history views): the newest compacted row
-   * created by then, if any, and every original after it committed by then. A compacted row is
-   * created after every row it merged, so all it stands for is older than `at`; starting from it
-   * keeps history working once retention has deleted the merged originals.
+   * The newest `limit` live rows, newest first: what a document loaded on this instance is checked
+   * against (a document can lack only the newest rows, so they are the ones that tell).
    */
-  async loadUntil(sceneId: string, at: Date): Promise<StoredUpdate[]> {
+  async loadNewest(sceneId: string, limit: number): Promise<StoredUpdate[]> {
     const rows = await this.sql.query<LoadedRow>(
-      'scene_log_load_until',
-      `WITH base AS (
-         SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
-         FROM scene_versions
-         WHERE scene_id = $1::uuid AND is_compacted AND created_at <= $2
-         ORDER BY seq DESC LIMIT 1
-       )
-       SELECT * FROM base
-       UNION ALL
-       SELECT version_id, seq, yjs_update, is_compacted, compacted_count, created_at
+      'scene_log_load_newest',
+      `SELECT ${STORED_UPDATE_COLUMNS}
        FROM scene_versions
-       WHERE scene_id = $1::uuid AND NOT is_compacted AND created_at <= $2
-         AND seq > COALESCE((SELECT seq FROM base), 0)
-       ORDER BY seq, is_compacted DESC`,
-      [sceneId, at],
+       WHERE scene_id = $1::uuid AND compacted_by IS NULL
+       ORDER BY seq DESC, is_compacted
+       LIMIT $2`,
+      [sceneId, limit],
     );
     return rows.map(toStoredUpdate);
   }
 
   async counts(sceneId: string): Promise<LogCounts> {
-    type Row = { live: Numeric; updates: Numeric | null; stored: Numeric; latest_seq: Numeric | null; first_at: Date | null; last_at: Date | null };
-    const [row] = await this.sql.query<Row>(
+    return (await this.countsOf([sceneId])).get(sceneId) ?? { ...NO_ROWS };
+  }
+
+  /**
+   * `counts` of many scenes in one statement (diagnose, the clear-yjs plan). Scenes without a
+   * stored row are left out.
+   */
+  async countsOf(sceneIds: readonly string[]): Promise<Map<string, LogCounts>> {
+    const counts = new Map<string, LogCounts>();
+    if (sceneIds.length === 0) return counts;
+    type Row = { scene_id: string; live: Numeric; updates: Numeric | null; stored: Numeric; latest_seq: Numeric | null; first_at: Date; last_at: Date };
+    const rows = await this.sql.query<Row>(
       'scene_log_counts',
-      `SELECT count(*) FILTER (WHERE compacted_by IS NULL) AS live,
+      `SELECT scene_id,
+              count(*) FILTER (WHERE compacted_by IS NULL) AS live,
               sum(compacted_count) FILTER (WHERE compacted_by IS NULL) AS updates,
               count(*) AS stored,
               max(seq) AS latest_seq,
               min(created_at) AS first_at,
               max(created_at) AS last_at
-       FROM scene_versions WHERE scene_id = $1::uuid`,
-      [sceneId],
+       FROM scene_versions WHERE scene_id = ANY($1::uuid[])
+       GROUP BY scene_id`,
+      [sceneIds],
     );
-    return {
-      live: Number(row?.live ?? 0),
-      updates: Number(row?.updates ?? 0),
-      stored: Number(row?.stored ?? 0),
-      latestSeq: row?.latest_seq == null ? null : BigInt(row.latest_seq),
-      firstAt: row?.first_at ?? null,
-      lastAt: row?.last_at ?? null,
-    };
+    for (const row of rows) {
+      counts.set(row.scene_id, {
+        live: Number(row.live),
+        updates: Number(row.updates ?? 0),
+        stored: Number(row.stored),
+        latestSeq: toSeq(row.latest_seq),
+        firstAt: row.first_at,
+        lastAt: row.last_at,
+      });
+    }
+    return counts;
   }
 
   /** True when the scene has at least one stored update. */
@@ -232,6 +285,34 @@ export class SceneLog {
       'scene_log_has_updates',
       'SELECT 1 AS one FROM scene_versions WHERE scene_id = $1::uuid LIMIT 1',
       [sceneId],
+    );
+    return rows.length > 0;
+  }
+
+  /** When each of these rows was written; rows no longer stored (retention, clear-yjs) are left out. */
+  async createdAt(versionIds: readonly string[]): Promise<Map<string, Date>> {
+    const times = new Map<string, Date>();
+    if (versionIds.length === 0) return times;
+    const rows = await this.sql.query<{ version_id: string; created_at: Date }>(
+      'scene_log_created_at',
+      'SELECT version_id, created_at FROM scene_versions WHERE version_id = ANY($1::uuid[])',
+      [versionIds],
+    );
+    for (const row of rows) times.set(row.version_id, row.created_at);
+    return times;
+  }
+
+  /**
+   * Keeps the row from being deleted until the surrounding transaction ends (FOR KEY SHARE, the
+   * lock a foreign-key check takes) and says whether it still exists: for a caller about to store
+   * a reference to it (a snapshot names the newest row it read), which retention or clear-yjs may
+   * have deleted meanwhile. Only meaningful on a transaction's client (`withTransaction`).
+   */
+  async holdRow(versionId: string): Promise<boolean> {
+    const rows = await this.sql.query<{ version_id: string }>(
+      'scene_log_hold_row',
+      'SELECT version_id FROM scene_versions WHERE version_id = $1::uuid FOR KEY SHARE',
+      [versionId],
     );
     return rows.length > 0;
   }
@@ -262,9 +343,6 @@ export class SceneLog {
     return moved.length > 0;
   }
 }
-
-/** int8 and numeric come back as bigint (Prisma, PGlite) or as a decimal string (node-pg). */
-export type Numeric = bigint | string | number;
 
 /**
  * Appends a batch for any number of scenes. The input arrives as four parallel arrays, so the
@@ -314,20 +392,4 @@ export function unpackUpdates(packed: Uint8Array): Uint8Array[] {
     offset += length;
   }
   return updates;
-}
-
-/** node-pg sends a Buffer as bytea; a view on a larger buffer is copied to exactly its bytes. */
-export function toBuffer(update: Uint8Array): Buffer {
-  return Buffer.from(update.buffer, update.byteOffset, update.byteLength);
-}
-
-export function toStoredUpdate(row: LoadedRow): StoredUpdate {
-  return {
-    versionId: row.version_id,
-    seq: BigInt(row.seq),
-    update: row.yjs_update,
-    isCompacted: row.is_compacted,
-    compactedCount: Number(row.compacted_count),
-    createdAt: row.created_at,
-  };
 }

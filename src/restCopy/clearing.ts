@@ -7,6 +7,7 @@
 // syncs, so the scene ends up with the old content next to the reseeded one. The plan refuses
 // scenes updated within the last minutes unless told otherwise; editors must be closed first.
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import type { ExportedRow } from '../log/clear.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import { ClearConflictError, UnknownTargetError } from './errors.ts';
 
@@ -48,19 +49,6 @@ export interface ClearRefusal {
   message: string;
 }
 
-/** One row of the log, as the export file records it before it is deleted. */
-export interface ExportedRow {
-  versionId: string;
-  sceneId: string;
-  seq: bigint;
-  isCompacted: boolean;
-  compactedCount: number;
-  compactedBy: string | null;
-  createdAt: Date;
-  createdBy: string | null;
-  update: Uint8Array;
-}
-
 export interface ClearResult {
   exportPath: string;
   deletedRows: number;
@@ -80,30 +68,31 @@ interface PlanRow {
   scene_id: string;
   script_id: string;
   position: number;
-  stored_rows: number;
-  last_at: Date | null;
   rest_blocks: number | null;
   yjs_seeded_at: Date | null;
 }
 
-export async function planClear(db: Db, target: ClearTarget): Promise<ClearPlan> {
+/**
+ * What clearing `target` would delete. `sceneLog` is the log of the same client as `db` (inside
+ * `executeClear`, both are the transaction's).
+ */
+export async function planClear(db: Db, sceneLog: SceneLog, target: ClearTarget): Promise<ClearPlan> {
   const byScene = target.kind === 'scene' ? target.id : null;
   const byScript = target.kind === 'script' ? target.id : null;
   const rows = await db.$queryRaw<PlanRow[]>`
     SELECT s.scene_id, s.script_id, s.position,
-           (SELECT count(*)::int FROM scene_versions v WHERE v.scene_id = s.scene_id) AS stored_rows,
-           (SELECT max(v.created_at) FROM scene_versions v WHERE v.scene_id = s.scene_id) AS last_at,
            CASE WHEN jsonb_typeof(s.content_blocks) = 'array' THEN jsonb_array_length(s.content_blocks) END AS rest_blocks,
            s.yjs_seeded_at
     FROM scenes s
     WHERE s.scene_id = ${byScene}::uuid OR s.script_id = ${byScript}::uuid
     ORDER BY s.position, s.scene_id`;
+  const counts = await sceneLog.countsOf(rows.map((row) => row.scene_id));
   const scenes = rows.map((row) => ({
     sceneId: row.scene_id,
     scriptId: row.script_id,
     position: row.position,
-    storedRows: row.stored_rows,
-    lastUpdateAt: row.last_at,
+    storedRows: counts.get(row.scene_id)?.stored ?? 0,
+    lastUpdateAt: counts.get(row.scene_id)?.lastAt ?? null,
     restBlocks: row.rest_blocks === null ? null : Number(row.rest_blocks),
     seeded: row.yjs_seeded_at !== null,
   }));
@@ -134,18 +123,6 @@ export function clearRefusals(plan: ClearPlan, guards: ClearGuards): ClearRefusa
     }
   }
   return refusals;
-}
-
-interface ExportRowRaw {
-  version_id: string;
-  scene_id: string;
-  seq: bigint | string;
-  is_compacted: boolean;
-  compacted_count: number;
-  compacted_by: string | null;
-  created_at: Date;
-  created_by: string | null;
-  yjs_update: Uint8Array;
 }
 
 export interface ExecuteClearOptions {
@@ -182,26 +159,17 @@ export async function executeClear(prisma: PrismaClient, target: ClearTarget, op
       const sceneIds = locked.map((row) => row.scene_id);
       for (const sceneId of sceneIds) await log.lockHead(sceneId);
 
-      const plan = await planClear(tx, target);
+      const plan = await planClear(tx, log, target);
       const refusals = clearRefusals(plan, options.guards);
       if (refusals.length > 0) options.onRefused(plan, refusals);
 
-      const raw = await tx.$queryRaw<ExportRowRaw[]>`
-        SELECT version_id, scene_id, seq, is_compacted, compacted_count, compacted_by, created_at, created_by, yjs_update
-        FROM scene_versions
-        WHERE scene_id = ANY(${sceneIds}::uuid[])
-        ORDER BY scene_id, seq, is_compacted DESC`;
-      const rows = raw.map(toExportedRow);
+      const rows = await log.clear.exportRows(sceneIds);
       const exportPath = await options.writeExport(plan, rows);
 
-      const versionIds = rows.map((row) => row.versionId);
-      const deletedRows = await tx.$executeRaw`
-        DELETE FROM scene_versions WHERE scene_id = ANY(${sceneIds}::uuid[]) AND version_id = ANY(${versionIds}::uuid[])`;
-      const [left] = await tx.$queryRaw<Array<{ n: number }>>`
-        SELECT count(*)::int AS n FROM scene_versions WHERE scene_id = ANY(${sceneIds}::uuid[])`;
-      if (deletedRows !== rows.length || (left?.n ?? 0) !== 0) {
+      const { deletedRows, rowsLeft } = await log.clear.deleteExported(sceneIds, rows);
+      if (deletedRows !== rows.length || rowsLeft !== 0) {
         throw new ClearConflictError(
-          `the log changed while it was being cleared (${left?.n ?? 0} rows not in the export); nothing was deleted, run clear-yjs again`,
+          `the log changed while it was being cleared (${rowsLeft} rows not in the export); nothing was deleted, run clear-yjs again`,
         );
       }
       await tx.$executeRaw`UPDATE scenes SET yjs_seeded_at = NULL WHERE scene_id = ANY(${sceneIds}::uuid[])`;
@@ -209,18 +177,4 @@ export async function executeClear(prisma: PrismaClient, target: ClearTarget, op
     },
     { timeout: options.transactionTimeoutMs ?? 10 * 60_000 },
   );
-}
-
-function toExportedRow(row: ExportRowRaw): ExportedRow {
-  return {
-    versionId: row.version_id,
-    sceneId: row.scene_id,
-    seq: BigInt(row.seq),
-    isCompacted: row.is_compacted,
-    compactedCount: Number(row.compacted_count),
-    compactedBy: row.compacted_by,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    update: row.yjs_update instanceof Uint8Array ? row.yjs_update : new Uint8Array(row.yjs_update as ArrayBuffer),
-  };
 }

@@ -2,6 +2,7 @@
 // `diagnose` job: which scenes have updates, whose REST copy is newer than their newest update,
 // and which have REST content but no updates at all.
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { SceneLog } from '../log/sceneLog.ts';
 
 export interface SceneWithUpdates {
   sceneId: string;
@@ -46,29 +47,15 @@ export interface Diagnosis {
   restWithoutUpdates: SceneWithoutUpdates[];
 }
 
-interface UpdatesRow {
-  scene_id: string;
-  script_id: string;
-  title: string;
-  position: number;
-  stored_rows: number;
-  live_rows: number;
-  first_at: Date;
-  last_at: Date;
-  latest_seq: bigint | string;
-  rest_updated_at: Date;
-  snapshot_source: string;
-  snapshot_seq: bigint | string | null;
-  yjs_seeded_at: Date | null;
-}
-
-interface NoUpdatesRow {
+interface SceneRow {
   scene_id: string;
   script_id: string;
   title: string;
   position: number;
   rest_blocks: number | null;
   rest_updated_at: Date;
+  snapshot_source: string;
+  snapshot_seq: bigint | string | null;
   yjs_seeded_at: Date | null;
 }
 
@@ -82,57 +69,55 @@ export function classifySceneState(row: { restUpdatedAt: Date; lastUpdateAt: Dat
   return { restDerivedFromLog, state };
 }
 
-export async function diagnoseScenes(prisma: PrismaClient, options: { scriptId?: string } = {}): Promise<Diagnosis> {
+/**
+ * The scenes (of one script, or all), then the log counts of all of them in one statement; the
+ * report is put together from the two.
+ */
+export async function diagnoseScenes(prisma: PrismaClient, sceneLog: SceneLog, options: { scriptId?: string } = {}): Promise<Diagnosis> {
   const scriptId = options.scriptId ?? null;
-  const withUpdates = await prisma.$queryRaw<UpdatesRow[]>`
+  // jsonb_array_length fails on a non-array, and SQL does not promise evaluation order: CASE does.
+  const scenes = await prisma.$queryRaw<SceneRow[]>`
     SELECT s.scene_id, s.script_id, sc.title, s.position,
-           count(*)::int AS stored_rows,
-           (count(*) FILTER (WHERE v.compacted_by IS NULL))::int AS live_rows,
-           min(v.created_at) AS first_at,
-           max(v.created_at) AS last_at,
-           max(v.seq) AS latest_seq,
+           CASE WHEN jsonb_typeof(s.content_blocks) = 'array' THEN jsonb_array_length(s.content_blocks) END AS rest_blocks,
            s.updated_at AS rest_updated_at,
            s.snapshot_source::text AS snapshot_source,
            s.snapshot_seq,
            s.yjs_seeded_at
     FROM scenes s
     JOIN scripts sc ON sc.script_id = s.script_id
-    JOIN scene_versions v ON v.scene_id = s.scene_id
     WHERE ${scriptId}::uuid IS NULL OR s.script_id = ${scriptId}::uuid
-    GROUP BY s.scene_id, sc.script_id
-    ORDER BY count(*) DESC, s.scene_id`;
-
-  // jsonb_array_length fails on a non-array, and WHERE does not promise evaluation order: CASE does.
-  const withoutUpdates = await prisma.$queryRaw<NoUpdatesRow[]>`
-    SELECT s.scene_id, s.script_id, sc.title, s.position,
-           CASE WHEN jsonb_typeof(s.content_blocks) = 'array' THEN jsonb_array_length(s.content_blocks) END AS rest_blocks,
-           s.updated_at AS rest_updated_at,
-           s.yjs_seeded_at
-    FROM scenes s
-    JOIN scripts sc ON sc.script_id = s.script_id
-    WHERE NOT EXISTS (SELECT 1 FROM scene_versions v WHERE v.scene_id = s.scene_id)
-      AND CASE WHEN jsonb_typeof(s.content_blocks) = 'array' THEN jsonb_array_length(s.content_blocks) > 0 ELSE true END
-      AND (${scriptId}::uuid IS NULL OR s.script_id = ${scriptId}::uuid)
     ORDER BY sc.title, s.script_id, s.position, s.scene_id`;
+  const counts = await sceneLog.countsOf(scenes.map((scene) => scene.scene_id));
 
-  const scenesWithUpdates = withUpdates.map((row): SceneWithUpdates => {
-    const latestSeq = BigInt(row.latest_seq);
+  // The report lists the longest logs first.
+  const withUpdates = scenes
+    .flatMap((row) => {
+      const log = counts.get(row.scene_id);
+      return log ? [{ row, log }] : [];
+    })
+    .sort((a, b) => b.log.stored - a.log.stored || (a.row.scene_id < b.row.scene_id ? -1 : a.row.scene_id > b.row.scene_id ? 1 : 0));
+  const withoutUpdates = scenes.filter((row) => !counts.has(row.scene_id) && (row.rest_blocks === null || Number(row.rest_blocks) > 0));
+
+  const scenesWithUpdates = withUpdates.map(({ row, log }): SceneWithUpdates => {
+    // A scene with a stored row has all of these.
+    const latestSeq = log.latestSeq!;
+    const lastUpdateAt = log.lastAt!;
     const snapshotSeq = row.snapshot_seq === null ? null : BigInt(row.snapshot_seq);
     return {
       sceneId: row.scene_id,
       scriptId: row.script_id,
       scriptTitle: row.title,
       position: row.position,
-      storedRows: row.stored_rows,
-      liveRows: row.live_rows,
-      firstUpdateAt: row.first_at,
-      lastUpdateAt: row.last_at,
+      storedRows: log.stored,
+      liveRows: log.live,
+      firstUpdateAt: log.firstAt!,
+      lastUpdateAt,
       latestSeq,
       restUpdatedAt: row.rest_updated_at,
       snapshotSource: row.snapshot_source,
       snapshotSeq,
       seededAt: row.yjs_seeded_at,
-      ...classifySceneState({ restUpdatedAt: row.rest_updated_at, lastUpdateAt: row.last_at, latestSeq, snapshotSeq }),
+      ...classifySceneState({ restUpdatedAt: row.rest_updated_at, lastUpdateAt, latestSeq, snapshotSeq }),
     };
   });
   return {

@@ -114,7 +114,7 @@ export class DivergenceDetector {
     let hasYjsLog: boolean;
     let yjsError: string | null = null;
     try {
-      derived = await deriveFromLog(prisma, sceneLog, sceneId);
+      derived = await deriveFromLog(sceneLog, sceneId);
       hasYjsLog = derived !== null;
     } catch (error) {
       yjsError = describeUnconvertible(error);
@@ -241,12 +241,6 @@ export class DivergenceDetector {
   }
 
   private async sceneIdsAfter(cursor: string, limit: number): Promise<string[]> {
-    if (limit <= 0) return [];
-    const rows = await this.configuration.prisma.$queryRaw<Array<{ scene_id: string }>>`
-      SELECT scene_id FROM scene_log_heads
-      WHERE last_seq > 0 AND scene_id > ${cursor}::uuid
-      ORDER BY scene_id
-      LIMIT ${limit}::int`;
-    return rows.map((row) => row.scene_id);
+    return this.configuration.sceneLog.figures.scenesWithLog(cursor, limit);
   }
 }

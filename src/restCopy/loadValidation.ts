@@ -4,10 +4,10 @@
 // document itself, so the Hocuspocus extension decides how (with an "already stored" origin).
 import type * as Y from 'yjs';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { getScreenplayConverter, yDocBlockCount, type ScreenplayConverter } from '../screenplay/convert.ts';
-import { readLogHead } from '../scenes/sceneState.ts';
 import { decideOnLoad, type CorruptionKind, type CorruptionPolicy } from './decisions.ts';
 import { compareSceneContent, firstDifferentBlock, readYjsSide, type DivergenceCause, type DivergenceReport } from './divergence.ts';
 import { SceneSeedingError } from './errors.ts';
@@ -58,6 +58,7 @@ export interface SceneLoadCheck {
 
 export interface SceneLoadValidatorConfiguration {
   prisma: PrismaClient;
+  sceneLog: SceneLog;
   seeder: SceneSeeder;
   corruptionPolicy: CorruptionPolicy;
   metrics: Metrics;
@@ -140,11 +141,11 @@ export class SceneLoadValidator {
 
   /** Compares a document that has content with its REST copy, as the divergence detector does. */
   private async compare(document: Y.Doc, sceneId: string, scene: RestCopyRow): Promise<SceneLoadCheck> {
-    const { prisma, converter, logger, now } = this.configuration;
+    const { sceneLog, converter, logger, now } = this.configuration;
     // The row was read first; the document is read before the log head, so the head covers
     // everything the document holds and a copy older than the document shows up as lag.
     const yjs = readYjsSide(document, converter);
-    const logSeq = await readLogHead(prisma, sceneId);
+    const logSeq = await sceneLog.head(sceneId);
     const divergence = compareSceneContent({
       sceneId,
       // The document has content, so there is a Yjs state to compare.

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { SceneNotFoundError } from '../errors.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { SceneNeedingSnapshot, SnapshotLagStats } from '../log/figures.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -54,28 +55,6 @@ export type SnapshotOutcome =
   /** The scene has no Yjs log: its REST copy is still the source, there is nothing to derive. */
   | { status: 'no_versions'; sceneId: string };
 
-export interface SceneNeedingSnapshot {
-  sceneId: string;
-  snapshotSeq: bigint | null;
-  latestSeq: bigint;
-  snapshotAt: Date | null;
-}
-
-export interface SnapshotLagStats {
-  /** Scenes with at least one stored update. */
-  scenesWithUpdates: number;
-  /** Scenes whose REST copy is older than their log. */
-  scenesBehind: number;
-  /** Of those, the ones whose snapshot is also older than the interval (or missing): the job's backlog. */
-  scenesBehindThreshold: number;
-  /** Scenes with updates whose REST copy was never derived from Yjs. */
-  neverSnapshotted: number;
-  /** Age in minutes of the oldest REST copy among scenes that are behind (0 when none is). */
-  oldestLagMinutes: number;
-  /** Mean snapshot age over scenes with updates that have one; null when none has. */
-  avgSnapshotAgeMinutes: number | null;
-}
-
 export interface SnapshotServiceConfiguration {
   prisma: PrismaClient;
   sceneLog: SceneLog;
@@ -91,7 +70,7 @@ export interface SnapshotServiceConfiguration {
  * The write is guarded by `snapshot_seq`: a snapshot derived from log state N replaces the copy
  * only when the copy was derived from less than N. Two writers racing (the background job and a
  * manual snapshot, or two instances) can therefore finish in any order and the REST copy still
- * never goes back to an older state. The metadata row is inserted by the same statement, so it
+ * never goes back to an older state. The metadata row is inserted in the same transaction, so it
  * exists exactly when the copy was written.
  */
 export class SnapshotService {
@@ -111,7 +90,7 @@ export class SnapshotService {
     const started = performance.now();
     let derived: DerivedScene | null;
     try {
-      derived = await deriveFromLog(prisma, sceneLog, sceneId);
+      derived = await deriveFromLog(sceneLog, sceneId);
     } catch (error) {
       if (error instanceof ScreenplayConversionError) throw new SnapshotConversionError(sceneId, error);
       throw error;
@@ -132,17 +111,17 @@ export class SnapshotService {
     derived: DerivedScene,
     options: SnapshotOptions & { startedAt?: number } = {},
   ): Promise<SnapshotOutcome> {
-    const { prisma, logger } = this.configuration;
+    const { prisma, sceneLog, logger } = this.configuration;
     const json = JSON.stringify(derived.blocks);
     const checksum = checksumBlocks(derived.blocks);
     const sizeBytes = Buffer.byteLength(json, 'utf8');
     const trigger = options.trigger ?? 'yjs';
     const allowSameSeq = options.allowSameSeq ?? false;
     const generationTimeMs = Math.round(performance.now() - (options.startedAt ?? performance.now()));
-    // Unknown author or a version row deleted meanwhile (retention) become NULL instead of failing
-    // the foreign key: the snapshot itself is still right.
-    const rows = await prisma.$queryRaw<Array<{ snapshot_id: string; created_at: Date }>>`
-      WITH updated AS (
+    const rows = await prisma.$transaction(async (tx) => {
+      // The scene row first (the lock order of `SceneLog`), then the log row the metadata names.
+      // `now()` is the transaction's start, so the metadata's time is the copy's `snapshot_at`.
+      const updated = await tx.$queryRaw<Array<{ scene_id: string }>>`
         UPDATE scenes
         SET content_blocks = ${json}::jsonb,
             snapshot_source = 'yjs',
@@ -153,18 +132,22 @@ export class SnapshotService {
             updated_at = now()
         WHERE scene_id = ${sceneId}::uuid
           AND (snapshot_seq IS NULL OR snapshot_seq < ${derived.seq} OR (${allowSameSeq} AND snapshot_seq = ${derived.seq}))
-        RETURNING scene_id, snapshot_at
-      )
-      INSERT INTO scene_snapshot_metadata (
-        scene_id, snapshot_source, created_at, created_by, yjs_version_count, yjs_latest_version_id,
-        yjs_latest_seq, yjs_checksum, generation_time_ms, snapshot_size_bytes)
-      SELECT updated.scene_id, ${trigger}::"SnapshotSource", updated.snapshot_at,
-             (SELECT user_id FROM users WHERE user_id = ${options.createdBy ?? null}::uuid),
-             ${derived.updateCount}::int,
-             (SELECT version_id FROM scene_versions WHERE version_id = ${derived.latestVersionId}::uuid),
-             ${derived.seq}, ${checksum}, ${generationTimeMs}::int, ${sizeBytes}::int
-      FROM updated
-      RETURNING snapshot_id, created_at`;
+        RETURNING scene_id`;
+      if (updated.length === 0) return [];
+      // Retention or clear-yjs may have deleted the newest row read since; the snapshot itself is
+      // still right, so the reference is left empty, as an unknown author is, instead of failing
+      // the foreign key.
+      const latestVersionId = (await sceneLog.withTransaction(tx).holdRow(derived.latestVersionId)) ? derived.latestVersionId : null;
+      return tx.$queryRaw<Array<{ snapshot_id: string; created_at: Date }>>`
+        INSERT INTO scene_snapshot_metadata (
+          scene_id, snapshot_source, created_at, created_by, yjs_version_count, yjs_latest_version_id,
+          yjs_latest_seq, yjs_checksum, generation_time_ms, snapshot_size_bytes)
+        VALUES (${sceneId}::uuid, ${trigger}::"SnapshotSource", now(),
+                (SELECT user_id FROM users WHERE user_id = ${options.createdBy ?? null}::uuid),
+                ${derived.updateCount}::int, ${latestVersionId}::uuid,
+                ${derived.seq}, ${checksum}, ${generationTimeMs}::int, ${sizeBytes}::int)
+        RETURNING snapshot_id, created_at`;
+    });
     if (rows.length === 0) {
       const current = await prisma.$queryRaw<Array<{ snapshot_seq: bigint | null }>>`
         SELECT snapshot_seq FROM scenes WHERE scene_id = ${sceneId}::uuid`;
@@ -204,64 +187,15 @@ export class SnapshotService {
    * whose copy is already current is skipped however old it is: rewriting it would change nothing.
    */
   async scenesNeedingSnapshot(olderThan: Date, limit = 100): Promise<SceneNeedingSnapshot[]> {
-    const rows = await this.configuration.prisma.$queryRaw<
-      Array<{ scene_id: string; snapshot_seq: bigint | null; last_seq: bigint; snapshot_at: Date | null }>
-    >`
-      SELECT s.scene_id, s.snapshot_seq, h.last_seq, s.snapshot_at
-      FROM scene_log_heads h
-      JOIN scenes s ON s.scene_id = h.scene_id
-      WHERE h.last_seq > 0
-        AND (s.snapshot_seq IS NULL OR s.snapshot_seq < h.last_seq)
-        AND (s.snapshot_at IS NULL OR s.snapshot_at < ${olderThan})
-      ORDER BY s.snapshot_at ASC NULLS FIRST, s.scene_id
-      LIMIT ${limit}::int`;
-    return rows.map((row) => ({
-      sceneId: row.scene_id,
-      snapshotSeq: row.snapshot_seq == null ? null : BigInt(row.snapshot_seq),
-      latestSeq: BigInt(row.last_seq),
-      snapshotAt: row.snapshot_at,
-    }));
+    return this.configuration.sceneLog.figures.scenesNeedingSnapshot(olderThan, limit);
   }
 
   /** Snapshot lag across all scenes; also sets the `snapshot_lag_minutes` gauge. */
   async lagStats(): Promise<SnapshotLagStats> {
-    const { prisma, metrics, intervalMs } = this.configuration;
-    // For a scene never snapshotted, its REST copy has been behind since its first update.
-    const [row] = await prisma.$queryRaw<
-      Array<{
-        with_updates: bigint;
-        behind: bigint;
-        behind_threshold: bigint;
-        never: bigint;
-        oldest_lag_seconds: number | null;
-        avg_age_seconds: number | null;
-      }>
-    >`
-      WITH scene_lag AS (
-        SELECT s.snapshot_at, s.yjs_derived,
-               (s.snapshot_seq IS NULL OR s.snapshot_seq < h.last_seq) AS behind,
-               COALESCE(s.snapshot_at,
-                        (SELECT min(v.created_at) FROM scene_versions v WHERE v.scene_id = s.scene_id)) AS behind_since
-        FROM scene_log_heads h JOIN scenes s ON s.scene_id = h.scene_id
-        WHERE h.last_seq > 0
-      )
-      SELECT count(*) AS with_updates,
-             count(*) FILTER (WHERE behind) AS behind,
-             count(*) FILTER (WHERE behind AND (snapshot_at IS NULL OR snapshot_at < now() - make_interval(secs => ${intervalMs / 1000}))) AS behind_threshold,
-             count(*) FILTER (WHERE snapshot_at IS NULL OR NOT yjs_derived) AS never,
-             EXTRACT(EPOCH FROM (now() - min(behind_since) FILTER (WHERE behind)))::float8 AS oldest_lag_seconds,
-             EXTRACT(EPOCH FROM avg(now() - snapshot_at) FILTER (WHERE snapshot_at IS NOT NULL))::float8 AS avg_age_seconds
-      FROM scene_lag`;
-    const oldestLagMinutes = Math.max(0, Number(row?.oldest_lag_seconds ?? 0) / 60);
-    metrics.snapshotLagMinutes.set(oldestLagMinutes);
-    return {
-      scenesWithUpdates: Number(row?.with_updates ?? 0),
-      scenesBehind: Number(row?.behind ?? 0),
-      scenesBehindThreshold: Number(row?.behind_threshold ?? 0),
-      neverSnapshotted: Number(row?.never ?? 0),
-      oldestLagMinutes,
-      avgSnapshotAgeMinutes: row?.avg_age_seconds == null ? null : Math.max(0, Number(row.avg_age_seconds) / 60),
-    };
+    const { sceneLog, metrics, intervalMs } = this.configuration;
+    const stats = await sceneLog.figures.snapshotLag(intervalMs);
+    metrics.snapshotLagMinutes.set(stats.oldestLagMinutes);
+    return stats;
   }
 
   private async sceneExists(sceneId: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type * as Y from 'yjs';
 import { SceneNotFoundError } from '../errors.ts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
-import type { SceneLog } from '../log/sceneLog.ts';
+import type { LogHead, SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import {
@@ -64,6 +64,7 @@ export interface SceneReaderConfiguration {
 
 const defaults = { concurrency: 4, now: () => new Date() };
 
+/** A `scenes` row, with the metadata of the snapshot that wrote its copy. */
 interface SceneRow {
   scene_id: string;
   script_id: string;
@@ -77,10 +78,16 @@ interface SceneRow {
   yjs_checksum: string | null;
   snapshot_seq: bigint | null;
   updated_at: Date;
-  last_seq: bigint | null;
-  has_versions: boolean;
   snapshot_update_count: number | null;
-  snapshot_latest_at: Date | null;
+  snapshot_latest_version_id: string | null;
+}
+
+/** A scene's row and where its log stands. */
+interface SceneFacts {
+  row: SceneRow;
+  head: LogHead;
+  /** When the newest row the snapshot read was written; null when unknown (no snapshot, or the row was deleted). */
+  snapshotLatestAt: Date | null;
 }
 
 /**
@@ -98,46 +105,57 @@ export class SceneReader {
 
   /** Every scene of the script by position; an unknown script yields an empty list (the caller checked access). */
   async scenesOfScript(scriptId: string): Promise<SceneView[]> {
-    const rows = await this.sceneRows(Prisma.sql`s.script_id = ${scriptId}::uuid`);
-    return mapWithConcurrency(rows, this.configuration.concurrency, (row) => this.view(row));
+    const scenes = await this.sceneFacts(Prisma.sql`s.script_id = ${scriptId}::uuid`);
+    return mapWithConcurrency(scenes, this.configuration.concurrency, (scene) => this.view(scene));
   }
 
   async scene(sceneId: string): Promise<SceneView> {
-    const [row] = await this.sceneRows(Prisma.sql`s.scene_id = ${sceneId}::uuid`);
-    if (!row) throw new SceneNotFoundError(sceneId);
-    return this.view(row);
+    const [scene] = await this.sceneFacts(Prisma.sql`s.scene_id = ${sceneId}::uuid`);
+    if (!scene) throw new SceneNotFoundError(sceneId);
+    return this.view(scene);
   }
 
   /** The scene as it was at `at`, from the retained original rows of the log. */
   async sceneAt(sceneId: string, at: Date): Promise<HistoricScene> {
-    const { prisma, sceneLog } = this.configuration;
-    return deriveAt(prisma, sceneLog, sceneId, at);
+    return deriveAt(this.configuration.sceneLog, sceneId, at);
   }
 
-  private async sceneRows(where: Prisma.Sql): Promise<SceneRow[]> {
-    // The snapshot metadata row matching the stored copy gives its update count and the time of
-    // its newest update, so a current snapshot needs no look at the log at all.
-    return this.configuration.prisma.$queryRaw<SceneRow[]>`
+  /**
+   * The scenes, then the heads of all their logs in one statement: the same round trips for one
+   * scene or a hundred. The order matters: a head read after the copy can only be newer, so a copy
+   * it calls current was current when it was read.
+   */
+  private async sceneFacts(where: Prisma.Sql): Promise<SceneFacts[]> {
+    const { prisma, sceneLog } = this.configuration;
+    // The snapshot metadata row matching the stored copy gives its update count and its newest
+    // update, so a current snapshot needs no replay.
+    const rows = await prisma.$queryRaw<SceneRow[]>`
       SELECT s.scene_id, s.script_id, s.position, s.scene_heading, s.content_blocks, s.version,
              s.snapshot_source::text AS snapshot_source, s.snapshot_at, s.yjs_derived, s.yjs_checksum,
-             s.snapshot_seq, s.updated_at, h.last_seq,
-             EXISTS (SELECT 1 FROM scene_versions v WHERE v.scene_id = s.scene_id) AS has_versions,
-             m.yjs_version_count AS snapshot_update_count, m.latest_at AS snapshot_latest_at
+             s.snapshot_seq, s.updated_at,
+             m.yjs_version_count AS snapshot_update_count, m.yjs_latest_version_id AS snapshot_latest_version_id
       FROM scenes s
-      LEFT JOIN scene_log_heads h ON h.scene_id = s.scene_id
       LEFT JOIN LATERAL (
-        SELECT md.yjs_version_count, v.created_at AS latest_at
+        SELECT md.yjs_version_count, md.yjs_latest_version_id
         FROM scene_snapshot_metadata md
-        LEFT JOIN scene_versions v ON v.version_id = md.yjs_latest_version_id
         WHERE md.scene_id = s.scene_id AND md.yjs_latest_seq = s.snapshot_seq
         ORDER BY md.created_at DESC
         LIMIT 1
       ) m ON true
       WHERE ${where}
       ORDER BY s.position, s.scene_id`;
+    const [heads, createdAt] = await Promise.all([
+      sceneLog.heads(rows.map((row) => row.scene_id)),
+      sceneLog.createdAt(rows.flatMap((row) => (row.snapshot_latest_version_id === null ? [] : [row.snapshot_latest_version_id]))),
+    ]);
+    return rows.map((row) => ({
+      row,
+      head: heads.get(row.scene_id)!,
+      snapshotLatestAt: row.snapshot_latest_version_id === null ? null : (createdAt.get(row.snapshot_latest_version_id) ?? null),
+    }));
   }
 
-  private async view(row: SceneRow): Promise<SceneView> {
+  private async view({ row, head, snapshotLatestAt }: SceneFacts): Promise<SceneView> {
     const { now, freshness } = this.configuration;
     const snapshotSeq = row.snapshot_seq == null ? null : BigInt(row.snapshot_seq);
     const base = {
@@ -161,9 +179,9 @@ export class SceneReader {
       yjsError,
     });
 
-    if (!row.has_versions) return restCopy(null);
+    if (!head.hasUpdates) return restCopy(null);
 
-    const snapshotBlocks = currentSnapshotBlocks(row, snapshotSeq);
+    const snapshotBlocks = currentSnapshotBlocks(row, snapshotSeq, head.lastSeq);
     if (snapshotBlocks !== null) {
       const updateCount = row.snapshot_update_count ?? (await this.configuration.sceneLog.counts(row.scene_id)).updates;
       return {
@@ -173,7 +191,7 @@ export class SceneReader {
         origin: 'snapshot',
         seq: snapshotSeq,
         updateCount,
-        lastModified: row.snapshot_latest_at ?? row.snapshot_at ?? row.updated_at,
+        lastModified: snapshotLatestAt ?? row.snapshot_at ?? row.updated_at,
         yjsError: null,
       };
     }
@@ -201,14 +219,14 @@ export class SceneReader {
   }
 
   private async derive(sceneId: string): Promise<{ derived: DerivedScene | null; origin: ContentOrigin }> {
-    const { prisma, sceneLog, metrics, liveDocument } = this.configuration;
+    const { sceneLog, metrics, liveDocument } = this.configuration;
     const live = liveDocument(sceneId);
     if (live) {
-      const derived = await deriveFromLiveDocument(prisma, sceneLog, sceneId, live);
+      const derived = await deriveFromLiveDocument(sceneLog, sceneId, live);
       if (derived) return { derived, origin: 'live_document' };
     }
     const started = performance.now();
-    const derived = await deriveFromLog(prisma, sceneLog, sceneId);
+    const derived = await deriveFromLog(sceneLog, sceneId);
     metrics.sceneLoadTime.observe((performance.now() - started) / 1000);
     return { derived, origin: 'replay' };
   }
@@ -220,9 +238,9 @@ export class SceneReader {
  * behind the snapshot's back (the divergence detector reports those), which must never be served
  * as the Yjs state. Null when the log has to be read instead.
  */
-function currentSnapshotBlocks(row: SceneRow, snapshotSeq: bigint | null): CanonicalRestBlock[] | null {
-  if (!row.yjs_derived || snapshotSeq === null || row.last_seq == null || row.yjs_checksum === null) return null;
-  if (snapshotSeq < BigInt(row.last_seq)) return null;
+function currentSnapshotBlocks(row: SceneRow, snapshotSeq: bigint | null, lastSeq: bigint | null): CanonicalRestBlock[] | null {
+  if (!row.yjs_derived || snapshotSeq === null || lastSeq === null || row.yjs_checksum === null) return null;
+  if (snapshotSeq < lastSeq) return null;
   try {
     if (checksumBlocks(row.content_blocks) !== row.yjs_checksum) return null;
     // A copy written by seeding keeps the REST client's key order and `null`s; readers get the same

@@ -1,13 +1,11 @@
 import type { Hocuspocus } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { alreadyStoredOrigin } from '../collab/origins.ts';
-import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { GroupCommitQueue } from '../log/groupCommit.ts';
 import type { AppendedVersion, SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { applyRestBlocksToYDoc, applyTiptapJSONToYDoc } from '../screenplay/index.ts';
-import { readLogHead, stateAtSeq } from './sceneState.ts';
 
 /** New content for a scene: REST blocks or TipTap (ProseMirror) JSON, already validated. */
 export type SceneContentInput = { blocks: unknown[] } | { doc: Record<string, unknown> };
@@ -27,7 +25,6 @@ export class BaseSeqAheadError extends Error {
 }
 
 export interface SceneContentWriterConfiguration {
-  prisma: PrismaClient;
   sceneLog: SceneLog;
   hocuspocus: Hocuspocus;
   queue: GroupCommitQueue;
@@ -62,7 +59,7 @@ export class SceneContentWriter {
   }
 
   async write(sceneId: string, userId: string, input: SceneContentInput, options: { baseSeq?: bigint } = {}): Promise<ContentWriteResult> {
-    const { prisma, sceneLog, hocuspocus, queue, metrics, logger } = this.configuration;
+    const { sceneLog, hocuspocus, queue, metrics, logger } = this.configuration;
     // A direct connection loads the scene (replaying the log, and seeding it if that is due) when
     // no editor has it open, and keeps it loaded until the change has been applied.
     const connection = await hocuspocus.openDirectConnection(sceneId, { userId });
@@ -72,9 +69,9 @@ export class SceneContentWriter {
       if (options.baseSeq === undefined) {
         base = Y.encodeStateAsUpdate(live);
       } else {
-        const head = await readLogHead(prisma, sceneId);
+        const head = await sceneLog.head(sceneId);
         if (head === null || options.baseSeq > head) throw new BaseSeqAheadError(options.baseSeq, head);
-        base = await stateAtSeq(prisma, sceneLog, sceneId, options.baseSeq);
+        base = await sceneLog.history.stateAtSeq(sceneId, options.baseSeq);
       }
       // A fresh client id: the scratch document's new items must never collide with anyone's.
       const scratch = new Y.Doc();

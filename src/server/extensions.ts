@@ -77,6 +77,7 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
   const seeding = new SceneSeeding({
     validator: new SceneLoadValidator({
       prisma,
+      sceneLog,
       seeder: new SceneSeeder({ prisma, sceneLog }),
       corruptionPolicy: config.content.corruptionPolicy,
       metrics,

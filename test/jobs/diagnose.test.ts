@@ -45,7 +45,7 @@ async function diagnosisFixture(db: TestDatabase) {
 describeEachDatabase('diagnoseYjsState (direct)', (db) => {
   it('lists scenes with updates, REST-newer scenes and scenes with REST content but no updates', async () => {
     const f = await diagnosisFixture(db());
-    const diagnosis = await diagnoseYjsState({ prisma: db().prisma }, { scriptId: f.scriptId });
+    const diagnosis = await diagnoseYjsState({ prisma: db().prisma, sceneLog: new SceneLog(db().database.sql) }, { scriptId: f.scriptId });
 
     expect(diagnosis.scenesWithUpdates.map((s) => s.sceneId)).toEqual([f.current, ...[f.restNewer, f.snapshotted].sort()]);
     const current = diagnosis.scenesWithUpdates[0]!;
@@ -64,7 +64,7 @@ describeEachDatabase('diagnoseYjsState (direct)', (db) => {
   });
 
   it('rejects an unknown script id', async () => {
-    await expect(diagnoseYjsState({ prisma: db().prisma }, { scriptId: randomUUID() })).rejects.toBeInstanceOf(UnknownTargetError);
+    await expect(diagnoseYjsState({ prisma: db().prisma, sceneLog: new SceneLog(db().database.sql) }, { scriptId: randomUUID() })).rejects.toBeInstanceOf(UnknownTargetError);
   });
 });
 

@@ -96,6 +96,7 @@ describeEachDatabase('migrateRestToYjs (direct)', (db) => {
     const sceneLog = new SceneLog(db().database.sql);
     const validator = new SceneLoadValidator({
       prisma,
+      sceneLog,
       seeder: new SceneSeeder({ prisma, sceneLog }),
       corruptionPolicy: 'log',
       metrics: createMetrics({ defaultMetrics: false }),

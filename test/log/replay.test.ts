@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { allSound, applyAll, hasMissingDependencies, replayUpdates } from '../../src/log/replay.ts';
-import type { StoredUpdate } from '../../src/log/sceneLog.ts';
+import type { StoredUpdate } from '../../src/log/rows.ts';
 
 function row(seq: number, update: Uint8Array): StoredUpdate {
   return { versionId: `v${seq}`, seq: BigInt(seq), update, isCompacted: false, compactedCount: 1, createdAt: new Date() };

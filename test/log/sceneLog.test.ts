@@ -157,7 +157,7 @@ describe.each(KINDS)('SceneLog on %s', (kind) => {
     const between = new Date();
     await new Promise((r) => setTimeout(r, 20));
     versions(await log.append([{ sceneId: sceneIds[0]!, update: update('new'), createdBy: null }]));
-    expect(await log.loadUntil(sceneIds[0]!, between)).toHaveLength(1);
-    expect(await log.loadUntil(sceneIds[0]!, new Date())).toHaveLength(2);
+    expect(await log.history.loadUntil(sceneIds[0]!, between)).toHaveLength(1);
+    expect(await log.history.loadUntil(sceneIds[0]!, new Date())).toHaveLength(2);
   });
 });

@@ -22,7 +22,7 @@ describeEachDatabase('SceneLoadValidator', (db) => {
     const sceneLog = new SceneLog(db().database.sql);
     const { logger, entries } = capturingLogger();
     const metrics = createMetrics({ defaultMetrics: false });
-    const validator = new SceneLoadValidator({ prisma, seeder: new SceneSeeder({ prisma, sceneLog }), corruptionPolicy: policy, metrics, logger });
+    const validator = new SceneLoadValidator({ prisma, sceneLog, seeder: new SceneSeeder({ prisma, sceneLog }), corruptionPolicy: policy, metrics, logger });
     /** The document as the append-log extension would hand it over. */
     const loaded = async () => {
       const doc = new Y.Doc();
@@ -120,9 +120,11 @@ it('refuses an empty scene when the database cannot be asked, and serves a scene
   try {
     const { logger } = capturingLogger();
     const metrics = createMetrics({ defaultMetrics: false });
+    const sceneLog = new SceneLog(pgExecutor(pool));
     const validator = new SceneLoadValidator({
       prisma,
-      seeder: new SceneSeeder({ prisma, sceneLog: new SceneLog(pgExecutor(pool)) }),
+      sceneLog,
+      seeder: new SceneSeeder({ prisma, sceneLog }),
       corruptionPolicy: 'log',
       metrics,
       logger,

@@ -5,15 +5,8 @@ import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { applyRestBlocksToYDoc, canonicalizeBlocks, checksumBlocks } from '../../src/screenplay/index.ts';
-import {
-  deriveAt,
-  deriveFromLiveDocument,
-  deriveFromLog,
-  liveDocumentPosition,
-  missingSeqs,
-  stateAtSeq,
-  StateNotRetainedError,
-} from '../../src/scenes/sceneState.ts';
+import { missingSeqs, StateNotRetainedError } from '../../src/log/history.ts';
+import { deriveAt, deriveFromLiveDocument, deriveFromLog, liveDocumentPosition } from '../../src/scenes/sceneState.ts';
 import { SceneNotFoundError } from '../../src/errors.ts';
 import { SnapshotConversionError, SnapshotService } from '../../src/restCopy/snapshots.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
@@ -115,11 +108,11 @@ describeEachDatabase('snapshot service', (db) => {
     for (const order of ['old-first', 'new-first', 'together'] as const) {
       const sceneId = await newScene();
       await appendVersions(sceneId, V.slice(0, 2));
-      const older = (await deriveFromLog(db().prisma, log, sceneId))!;
+      const older = (await deriveFromLog(log, sceneId))!;
       const doc = new Y.Doc();
       Y.applyUpdate(doc, replayUpdates(await log.load(sceneId)).state);
       await appendVersions(sceneId, [V[2]!], doc);
-      const newer = (await deriveFromLog(db().prisma, log, sceneId))!;
+      const newer = (await deriveFromLog(log, sceneId))!;
       expect([older.seq, newer.seq]).toEqual([2n, 3n]);
 
       let outcomes;
@@ -209,7 +202,7 @@ describeEachDatabase('snapshot service', (db) => {
     const atTwo = new Y.Doc();
     Y.applyUpdate(atTwo, Y.encodeStateAsUpdate(editing));
     await appendVersions(sceneId, [V[2]!], editing);
-    const live = await deriveFromLiveDocument(db().prisma, log, sceneId, atTwo);
+    const live = await deriveFromLiveDocument(log, sceneId, atTwo);
     expect(live?.seq).toBe(2n);
     expect(canonical(live?.blocks)).toBe(canonical(V[1]));
 
@@ -218,7 +211,7 @@ describeEachDatabase('snapshot service', (db) => {
     const lagging = new Y.Doc();
     Y.applyUpdate(lagging, rows[0]!.update);
     Y.applyUpdate(lagging, rows[2]!.update);
-    expect(await deriveFromLiveDocument(db().prisma, log, sceneId, lagging)).toBeNull();
+    expect(await deriveFromLiveDocument(log, sceneId, lagging)).toBeNull();
   });
 
   it('rebuilds older states from retained originals, and says when retention took them', async () => {
@@ -231,21 +224,21 @@ describeEachDatabase('snapshot service', (db) => {
     const compacted = await db().prisma.sceneVersion.create({ data: { sceneId, seq: 3n, yjsUpdate: new Uint8Array(merged), isCompacted: true, compactedCount: 3 } });
     await db().prisma.sceneVersion.updateMany({ where: { sceneId, seq: { lte: 3n }, isCompacted: false }, data: { compactedBy: compacted.versionId } });
 
-    const atTwo = await deriveAt(db().prisma, log, sceneId, rows[1]!.createdAt);
+    const atTwo = await deriveAt(log, sceneId, rows[1]!.createdAt);
     expect(atTwo.complete).toBe(true);
     const base = new Y.Doc();
-    Y.applyUpdate(base, await stateAtSeq(db().prisma, log, sceneId, 2n));
+    Y.applyUpdate(base, await log.history.stateAtSeq(sceneId, 2n));
     expect(base.getXmlFragment('default').length).toBe(2);
 
     // Retention deletes the originals: history before the compacted row is gone.
     await db().prisma.sceneVersion.deleteMany({ where: { sceneId, compactedBy: compacted.versionId } });
-    expect((await deriveAt(db().prisma, log, sceneId, rows[1]!.createdAt)).complete).toBe(false);
-    await expect(stateAtSeq(db().prisma, log, sceneId, 2n)).rejects.toBeInstanceOf(StateNotRetainedError);
+    expect((await deriveAt(log, sceneId, rows[1]!.createdAt)).complete).toBe(false);
+    await expect(log.history.stateAtSeq(sceneId, 2n)).rejects.toBeInstanceOf(StateNotRetainedError);
     // The current state still rebuilds from the compacted row and its tail.
-    const now = await deriveFromLog(db().prisma, log, sceneId);
+    const now = await deriveFromLog(log, sceneId);
     expect(canonical(now!.blocks)).toBe(canonical(V[3]));
     expect(now!.updateCount).toBe(4);
     // Before the first retained edit is unknown once retention removed the beginning of history.
-    expect((await deriveAt(db().prisma, log, sceneId, new Date(t0.getTime() - 60_000))).complete).toBe(false);
+    expect((await deriveAt(log, sceneId, new Date(t0.getTime() - 60_000))).complete).toBe(false);
   });
 });
