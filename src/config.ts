@@ -129,8 +129,18 @@ const booleanFlag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value === undefined || value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
 
-/** Section 12.1's snapshot-lag alert; a snapshot older than this reads very stale. */
-const SNAPSHOT_LAG_ALERT_MS = 30 * 60_000;
+/**
+ * The alert thresholds of the architecture document, section 12.1, which the health routes report
+ * against. Fixed by the document rather than configured; kept here so that no other module holds a
+ * default of its own (a snapshot older than the lag alert also reads very stale).
+ */
+export const ALERT_THRESHOLDS = {
+  /** Fractions of checked scenes (0.001 = 0.1%). */
+  divergenceRate: { alert: 0.001, critical: 0.01 },
+  snapshotLagMinutes: { alert: 30, critical: 60 },
+} as const;
+
+const SNAPSHOT_LAG_ALERT_MS = ALERT_THRESHOLDS.snapshotLagMinutes.alert * 60_000;
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),

@@ -6,7 +6,8 @@ import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SnapshotService } from '../restCopy/snapshots.ts';
-import { divergenceAlertLevel, persistenceStatus, snapshotLagAlertLevel, THRESHOLDS } from './healthStatus.ts';
+import { divergenceAlertLevel, persistenceStatus, snapshotLagAlertLevel } from './healthStatus.ts';
+import { ALERT_THRESHOLDS } from '../config.ts';
 
 const READY_TIMEOUT_MS = 2000;
 /** A divergence sweep replays logs; its result is reused this long however often health is polled. */
@@ -113,7 +114,7 @@ export function healthRoutes(deps: HealthRoutesDeps): Router {
     res.json({
       enabled: true,
       status: divergenceAlertLevel(sweep.scenes_checked > 0 ? sweep.divergence_rate : null),
-      thresholds: { alert_rate: THRESHOLDS.divergenceRate.alert, critical_rate: THRESHOLDS.divergenceRate.critical },
+      thresholds: { alert_rate: ALERT_THRESHOLDS.divergenceRate.alert, critical_rate: ALERT_THRESHOLDS.divergenceRate.critical },
       divergence_rate_percent: round(sweep.divergence_rate * 100, 4),
       ...sweep,
     });

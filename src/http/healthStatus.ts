@@ -1,28 +1,25 @@
+import { ALERT_THRESHOLDS } from '../config.ts';
+
 /**
- * The health decisions of `/api/health/*` as pure functions, with the thresholds of section 12.1:
- * divergence alert above 0.1% and critical above 1%; snapshot lag alert above 30 minutes and
- * critical above 60.
+ * The health decisions of `/api/health/*` as pure functions, with the thresholds of section 12.1
+ * (`ALERT_THRESHOLDS`): divergence alert above 0.1% and critical above 1%; snapshot lag alert
+ * above 30 minutes and critical above 60.
  */
 export type PersistenceStatus = 'healthy' | 'degraded' | 'unhealthy';
 export type AlertLevel = 'ok' | 'warning' | 'critical';
 
-export const THRESHOLDS = {
-  divergenceRate: { alert: 0.001, critical: 0.01 },
-  snapshotLagMinutes: { alert: 30, critical: 60 },
-} as const;
-
 /** Divergence rate is a fraction (0.002 = 0.2%). */
 export function divergenceAlertLevel(rate: number | null): AlertLevel {
   if (rate === null) return 'ok';
-  if (rate > THRESHOLDS.divergenceRate.critical) return 'critical';
-  if (rate > THRESHOLDS.divergenceRate.alert) return 'warning';
+  if (rate > ALERT_THRESHOLDS.divergenceRate.critical) return 'critical';
+  if (rate > ALERT_THRESHOLDS.divergenceRate.alert) return 'warning';
   return 'ok';
 }
 
 export function snapshotLagAlertLevel(oldestLagMinutes: number | null): AlertLevel {
   if (oldestLagMinutes === null) return 'ok';
-  if (oldestLagMinutes > THRESHOLDS.snapshotLagMinutes.critical) return 'critical';
-  if (oldestLagMinutes > THRESHOLDS.snapshotLagMinutes.alert) return 'warning';
+  if (oldestLagMinutes > ALERT_THRESHOLDS.snapshotLagMinutes.critical) return 'critical';
+  if (oldestLagMinutes > ALERT_THRESHOLDS.snapshotLagMinutes.alert) return 'warning';
   return 'ok';
 }
 
