@@ -1,8 +1,6 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import express from 'express';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthServices, type AuthServices } from '../../src/auth/index.ts';
 import { ConfigError } from '../../src/config.ts';
@@ -12,6 +10,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createUser } from '../helpers/fixtures.ts';
+import { capturingLogger } from '../helpers/logger.ts';
 import { testConfig } from '../helpers/server.ts';
 
 describe('development tokens', () => {
@@ -19,21 +18,12 @@ describe('development tokens', () => {
   let auth: AuthServices;
   let server: Server;
   let baseUrl: string;
-  const logLines: string[] = [];
+  const logged = capturingLogger('info');
 
   beforeAll(async () => {
     db = await createTestDatabase('pglite');
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk, _encoding, done) {
-          logLines.push(String(chunk));
-          done();
-        },
-      }),
-    );
     // The test configuration carries a secret; a developer's machine has none.
-    auth = createAuthServices({ config: testConfig({ AUTH_JWT_SECRET: '' }), prisma: db.prisma, logger, metrics: createMetrics({ defaultMetrics: false }) });
+    auth = createAuthServices({ config: testConfig({ AUTH_JWT_SECRET: '' }), prisma: db.prisma, logger: logged.logger, metrics: createMetrics({ defaultMetrics: false }) });
     const app = express();
     app.use(express.json());
     app.use(devTokenRoutes({ devTokens: auth.devTokens!, prisma: db.prisma, logger: silentLogger() }));
@@ -52,7 +42,7 @@ describe('development tokens', () => {
 
   it('are on in development without a secret, and announced loudly at start-up', () => {
     expect(auth.devTokens).not.toBeNull();
-    const warning = logLines.map((line) => JSON.parse(line) as { level: number; msg: string }).find((line) => line.msg.includes('DEVELOPMENT TOKENS'));
+    const warning = (logged.entries as Array<{ level: number; msg: string }>).find((line) => line.msg.includes('DEVELOPMENT TOKENS'));
     expect(warning?.level).toBe(40);
     expect(warning?.msg).toContain('POST /api/dev/token');
   });

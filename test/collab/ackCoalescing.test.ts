@@ -1,12 +1,10 @@
 import { Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningApp } from '../../src/server/app.ts';
+import { afterEach, expect, it } from 'vitest';
 import { connectClient, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { typeInto } from '../helpers/typing.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { describeEachServer } from '../helpers/server.ts';
 
 /** Counts the writes a TCP socket hands to the operating system (one `_write` or `_writev` each). */
 function countWrites(socket: Socket): { writes: () => number; chunks: () => number; restore: () => void } {
@@ -34,27 +32,17 @@ function countWrites(socket: Socket): { writes: () => number; chunks: () => numb
   };
 }
 
-describe('acknowledgements released by one commit', () => {
-  let db: TestDatabase;
-  let app: RunningApp;
+describeEachServer('acknowledgements released by one commit', { kinds: ['postgres'] }, ({ db, app }) => {
   let client: TestClient | null = null;
 
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres');
-    app = await startTestServer(db);
-  });
   afterEach(() => client?.destroy());
-  afterAll(async () => {
-    await app?.stop();
-    await db?.close();
-  });
 
   it('leave the server in one write per turn, not one write each', async () => {
-    const fixture = await createScript(db.prisma, { scenes: 1 });
+    const fixture = await createScript(db().prisma, { scenes: 1 });
     const scene = fixture.sceneIds[0]!;
-    client = connectClient(app.wsUrl, scene, { token: await tokenFor(fixture.userId) });
+    client = connectClient(app().wsUrl, scene, { token: await tokenFor(fixture.userId) });
     await waitForSynced(client);
-    const [connection] = app.collab.hocuspocus.documents.get(scene)!.getConnections();
+    const [connection] = app().collab.hocuspocus.documents.get(scene)!.getConnections();
     const socket = (connection!.webSocket as unknown as { _socket: unknown })._socket;
     expect(socket).toBeInstanceOf(Socket);
     const counter = countWrites(socket as Socket);

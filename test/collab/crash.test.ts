@@ -5,9 +5,18 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { TEST_AUTH_ENV, tokenFor } from '../helpers/auth.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { freePort, spawnServer, waitUntilReady, type ServerProcess } from '../helpers/process.ts';
+import { soakOr } from '../helpers/soak.ts';
 import { MarkerWriter, paragraphs } from '../helpers/writer.ts';
 
-const KILLS = Number(process.env.CRASH_KILLS ?? 20);
+/**
+ * Kills per database. Each round is a check of its own (a SIGKILL at a random moment after an
+ * acknowledgement, a restart, the stored words compared with what was typed and acknowledged), so
+ * the count is how many random moments in the 400 ms after an acknowledgement are tried, not
+ * which paths run; eight per database (sixteen in all) take two fifths of the time of the old 20,
+ * each round starting a server process (seconds on a loaded machine). `SOAK=1` runs 20 for more
+ * moments; `CRASH_KILLS` sets the count outright.
+ */
+const KILLS = Number(process.env.CRASH_KILLS ?? soakOr(8, 20));
 const WRITERS = 3;
 const BURST = 8;
 

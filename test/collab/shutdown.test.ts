@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { TEST_AUTH_ENV, tokenFor } from '../helpers/auth.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced } from '../helpers/clients.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { freePort, spawnServer, waitUntilReady } from '../helpers/process.ts';
 
@@ -11,22 +11,13 @@ function words(doc: Y.Doc): string[] {
   return paragraph ? (paragraph.get(0) as Y.XmlText).toString().split(' ').filter(Boolean) : [];
 }
 
-describe('graceful shutdown', () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres');
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-
+describeEachDatabase('graceful shutdown', { kinds: ['postgres'] }, (db) => {
   it('commits every acknowledged update and exits 0 on SIGTERM; the unacknowledged rest arrives once after reconnecting', async () => {
-    const fixture = await createScript(db.prisma);
+    const fixture = await createScript(db().prisma);
     const sceneId = fixture.sceneIds[0]!;
     const token = await tokenFor(fixture.userId);
     const [port, httpPort] = [await freePort(), await freePort()];
-    const env = { ...TEST_AUTH_ENV, DATABASE_URL: db.databaseUrl!, PORT: String(port), HTTP_PORT: String(httpPort) };
+    const env = { ...TEST_AUTH_ENV, DATABASE_URL: db().databaseUrl!, PORT: String(port), HTTP_PORT: String(httpPort) };
     const url = `ws://127.0.0.1:${port}`;
 
     const server = spawnServer(env);

@@ -5,7 +5,8 @@ import { pgExecutor } from '../../src/db/sql.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument, Typist, typingUpdates } from './support.ts';
+import { Typist, typingUpdates } from '../helpers/typing.ts';
+import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument } from './support.ts';
 
 const { maxRowsPerCompaction: maxRows } = JOB_DEFAULTS.compaction;
 

@@ -10,7 +10,8 @@ import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument, typingUpdates } from './support.ts';
+import { typingUpdates } from '../helpers/typing.ts';
+import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument } from './support.ts';
 
 const HOUR = 60 * 60 * 1000;
 

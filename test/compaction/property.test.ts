@@ -6,7 +6,8 @@ import { SceneLog } from '../../src/log/sceneLog.ts';
 import { purgeMergedRows } from '../../src/log/retention.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument, Typist } from './support.ts';
+import { Typist } from '../helpers/typing.ts';
+import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument } from './support.ts';
 
 /**
  * Random interleavings of appends, compactions (some crashing at a random step), ageing, retention

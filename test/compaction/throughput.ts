@@ -15,7 +15,8 @@ import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabaseKind } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { expectedDocument, loadDocument, sameDocument, Typist } from './support.ts';
+import { Typist } from '../helpers/typing.ts';
+import { expectedDocument, loadDocument, sameDocument } from './support.ts';
 
 const SCENES = Number(process.env.SCENES ?? 1000);
 const UPDATES = Number(process.env.UPDATES ?? 1000);

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { DEMO_SCENES, DEMO_SCRIPT_TITLE, DEMO_USERS } from '../../src/demo/demoScript.ts';
 import { demoEnabled, findDemo, seedDemoData } from '../../src/demo/seed.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { parseRestBlocks } from '../../src/screenplay/index.ts';
 import { TEST_JWT_SECRET } from '../helpers/auth.ts';
-import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../helpers/db.ts';
+import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 
 const logger = silentLogger();
@@ -75,17 +75,9 @@ describeEachDatabase('seedDemoData', (db) => {
   });
 });
 
-describe('seedDemoData with instances starting together on one PostgreSQL database', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres');
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-
+describeEachDatabase('seedDemoData with instances starting together on one database', { kinds: ['postgres'] }, (db) => {
   it('seeds once: the advisory lock queues them and the later ones find the script', async () => {
-    const { prisma } = db;
+    const { prisma } = db();
     const outcomes = await Promise.all(Array.from({ length: 4 }, () => seedDemoData({ prisma, logger })));
     expect(outcomes.filter((outcome) => outcome === 'seeded')).toHaveLength(1);
     expect(await prisma.script.count()).toBe(1);

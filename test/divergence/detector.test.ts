@@ -4,11 +4,12 @@ import { DivergenceDetector, UnsupportedRepairStrategyError, type RepairStrategy
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
-import { applyRestBlocksToYDoc, canonicalizeBlocks } from '../../src/screenplay/index.ts';
+import { applyRestBlocksToYDoc } from '../../src/screenplay/index.ts';
 import { SnapshotService } from '../../src/restCopy/snapshots.ts';
 import { SceneNotFoundError } from '../../src/errors.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
+import { canonical } from '../helpers/documents.ts';
 
 const SCENE = [
   { type: 'scene_heading', text: 'EXT. ROOFTOP - NIGHT' },
@@ -16,7 +17,6 @@ const SCENE = [
   { type: 'character', text: 'LEO' },
   { type: 'dialogue', text: 'Not tonight.' },
 ];
-const canonical = (blocks: unknown) => JSON.stringify(canonicalizeBlocks(blocks));
 
 describeEachDatabase('divergence detector', (db) => {
   let log: SceneLog;

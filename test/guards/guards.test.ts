@@ -1,85 +1,66 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/server/app.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
-import { waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { CURRENT_EDITOR, type TestClient, waitFor, waitForAcked, waitForSynced } from '../helpers/clients.ts';
 import { createScript, createUser } from '../helpers/fixtures.ts';
 import { foreignRow, storedOnceProblem } from '../helpers/logContent.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { AUTH_ENV, closeReasons, counterValue, CURRENT_EDITOR, openScene, textOf, tokenFor, typeInto } from '../auth/support.ts';
+import { describeEachServer } from '../helpers/server.ts';
+import { captureExpectedConsoleErrors, HOOK_REFUSALS, OVERSIZE_FRAME_ERRORS } from '../helpers/console.ts';
+import { counterValue } from '../helpers/metrics.ts';
+import { typeInto, typingUpdates } from '../helpers/typing.ts';
+import { tokenFor } from '../helpers/auth.ts';
+import { textOf } from '../helpers/documents.ts';
+import { closeReasons, openScene } from '../auth/support.ts';
 import { frames, RawClient, SYNC, type ServerMessage } from './frames.ts';
 
-const KINDS = ['postgres', 'pglite'] as const;
 const MAX_UPDATE_BYTES = 4096;
 const PER_MINUTE = 40;
 
 const isClose = (m: ServerMessage): m is Extract<ServerMessage, { type: 'close' }> => m.type === 'close';
 
-/** `count` successive typing updates of one fresh client, as a provider would send them. */
-function typingUpdates(count: number): Uint8Array[] {
-  const doc = new Y.Doc();
-  const updates: Uint8Array[] = [];
-  doc.on('update', (update: Uint8Array) => updates.push(update));
-  const text = doc.getText('raw');
-  for (let i = 0; i < count; i += 1) text.insert(i, String.fromCharCode(97 + (i % 26)));
-  return updates;
-}
+const GUARDS_ENV = { MAX_UPDATE_BYTES: String(MAX_UPDATE_BYTES), RATE_LIMIT_UPDATES_PER_MINUTE: String(PER_MINUTE) };
 
-describe.each(KINDS)('update guards on %s', (kind) => {
-  let db: TestDatabase;
-  let app: RunningApp;
+describeEachServer('update guards', { env: GUARDS_ENV }, ({ db, app }) => {
+  // Every refusal below is also reported by Hocuspocus on the console, the oversize frame by the socket layer.
+  captureExpectedConsoleErrors([...HOOK_REFUSALS, ...OVERSIZE_FRAME_ERRORS]);
   let clients: TestClient[] = [];
   let raws: RawClient[] = [];
   let owner: string;
   let editor: string;
 
   const open = async (scene: string, userId: string) => {
-    const opened = openScene(app.wsUrl, scene, await tokenFor(userId));
+    const opened = openScene(app().wsUrl, scene, await tokenFor(userId));
     clients.push(opened.client);
     expect(await opened.outcome).toEqual({ ok: true, scope: 'read-write' });
     await waitForSynced(opened.client);
     return opened.client;
   };
   const raw = () => {
-    const client = new RawClient(app.wsUrl, CURRENT_EDITOR);
+    const client = new RawClient(app().wsUrl, CURRENT_EDITOR);
     raws.push(client);
     return client;
   };
   const newScene = async () => {
-    const { sceneIds, scriptId } = await createScript(db.prisma, { ownerId: owner });
-    await db.prisma.scriptCollaborator.create({ data: { scriptId, userId: editor, role: 'editor' } });
+    const { sceneIds, scriptId } = await createScript(db().prisma, { ownerId: owner });
+    await db().prisma.scriptCollaborator.create({ data: { scriptId, userId: editor, role: 'editor' } });
     return sceneIds[0]!;
   };
   const storedRows = async (sceneId: string) =>
-    (await db.prisma.sceneVersion.findMany({ where: { sceneId }, orderBy: { seq: 'asc' }, select: { yjsUpdate: true, compactedCount: true } })).map(
+    (await db().prisma.sceneVersion.findMany({ where: { sceneId }, orderBy: { seq: 'asc' }, select: { yjsUpdate: true, compactedCount: true } })).map(
       (row) => ({ update: new Uint8Array(row.yjsUpdate), updateCount: row.compactedCount }),
     );
   const storedUpdates = async (sceneId: string) => (await storedRows(sceneId)).map((row) => row.update);
   const updatesStored = async (sceneId: string) => (await storedRows(sceneId)).reduce((sum, row) => sum + row.updateCount, 0);
 
   beforeAll(async () => {
-    db = await createTestDatabase(kind);
-    app = await startTestServer(db, {
-      ...AUTH_ENV,
-      MAX_UPDATE_BYTES: String(MAX_UPDATE_BYTES),
-      RATE_LIMIT_UPDATES_PER_MINUTE: String(PER_MINUTE),
-    });
-    owner = await createUser(db.prisma);
-    editor = await createUser(db.prisma);
-    // Hocuspocus logs every hook error with console.error; the refusals below are expected.
-    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    owner = await createUser(db().prisma);
+    editor = await createUser(db().prisma);
   });
   afterEach(() => {
     for (const client of clients) client.destroy();
     for (const client of raws) client.close();
     clients = [];
     raws = [];
-  });
-  afterAll(async () => {
-    vi.restoreAllMocks();
-    await app?.stop();
-    await db?.close();
   });
 
   it('refuses an oversize update without storing it, without a reconnect loop, and without disturbing the other editor', async () => {
@@ -89,14 +70,14 @@ describe.each(KINDS)('update guards on %s', (kind) => {
     const reasons = closeReasons(big.provider);
     let disconnects = 0;
     big.socket.on('disconnect', () => (disconnects += 1));
-    const refusedBefore = await counterValue(app.metrics.updatesRefused, { reason: 'too_large' });
+    const refusedBefore = await counterValue(app().metrics.updatesRefused, { reason: 'too_large' });
 
     typeInto(honest.doc, 'before ');
     await waitForAcked(honest);
     big.doc.getText('paste').insert(0, 'x'.repeat(MAX_UPDATE_BYTES + 100));
     await waitFor(() => reasons.length > 0, 'the provider reports the refusal');
     expect(reasons[0]).toMatch(/^update-too-large: the update is \d+ bytes; the limit is 4096$/);
-    expect(await counterValue(app.metrics.updatesRefused, { reason: 'too_large' })).toBe(refusedBefore + 1);
+    expect(await counterValue(app().metrics.updatesRefused, { reason: 'too_large' })).toBe(refusedBefore + 1);
 
     typeInto(honest.doc, 'after');
     await waitForAcked(honest);
@@ -121,7 +102,7 @@ describe.each(KINDS)('update guards on %s', (kind) => {
     typeInto(honest.doc, 'steady');
     await waitForAcked(honest);
     const storedBefore = await updatesStored(scene);
-    const refusedBefore = await counterValue(app.metrics.updatesRefused, { reason: 'malformed' });
+    const refusedBefore = await counterValue(app().metrics.updatesRefused, { reason: 'malformed' });
 
     const garbage = new Uint8Array([1, 1, 9, 0, 0xff, 0xff, 0xff, 0xff, 0x7f]);
     // Decodes, but item 7:0's left origin is 7:5, which Yjs looks up and cannot find.
@@ -139,7 +120,7 @@ describe.each(KINDS)('update guards on %s', (kind) => {
       // The socket stays open: only that document connection was closed.
       expect(client.closed).toBeNull();
     }
-    expect(await counterValue(app.metrics.updatesRefused, { reason: 'malformed' })).toBe(refusedBefore + 3);
+    expect(await counterValue(app().metrics.updatesRefused, { reason: 'malformed' })).toBe(refusedBefore + 3);
 
     typeInto(honest.doc, ' on');
     await waitForAcked(honest);
@@ -161,8 +142,8 @@ describe.each(KINDS)('update guards on %s', (kind) => {
     // The first PER_MINUTE updates, each once, and nothing after the refusal: no gap in the log.
     const stored = await storedRows(scene);
     expect(storedOnceProblem(stored, updates.slice(0, PER_MINUTE))).toBeNull();
-    expect(replayUpdates(await app.sceneLog.load(scene)).hasGap).toBe(false);
-    expect(await counterValue(app.metrics.updatesRefused, { reason: 'rate_limited' })).toBeGreaterThanOrEqual(1);
+    expect(replayUpdates(await app().sceneLog.load(scene)).hasGap).toBe(false);
+    expect(await counterValue(app().metrics.updatesRefused, { reason: 'rate_limited' })).toBeGreaterThanOrEqual(1);
   });
 
   it('an honest burst over the rate limit heals itself: the provider reconnects and resends', async () => {
@@ -192,16 +173,16 @@ describe.each(KINDS)('update guards on %s', (kind) => {
 
   it('refuses an update from a read-only connection without closing it, and counts it', async () => {
     const scene = await newScene();
-    const viewer = await createUser(db.prisma);
-    const scriptId = (await db.prisma.scene.findUniqueOrThrow({ where: { sceneId: scene } })).scriptId;
-    await db.prisma.scriptCollaborator.create({ data: { scriptId, userId: viewer, role: 'viewer' } });
+    const viewer = await createUser(db().prisma);
+    const scriptId = (await db().prisma.scene.findUniqueOrThrow({ where: { sceneId: scene } })).scriptId;
+    await db().prisma.scriptCollaborator.create({ data: { scriptId, userId: viewer, role: 'viewer' } });
     const client = raw();
     expect(await client.authenticate(scene, await tokenFor(viewer))).toBe('readonly');
-    const before = await counterValue(app.metrics.updatesRefused, { reason: 'read_only' });
+    const before = await counterValue(app().metrics.updatesRefused, { reason: 'read_only' });
     client.send(frames.sync(scene, SYNC.Update, typingUpdates(1)[0]!));
     const status = await client.next((m): m is Extract<ServerMessage, { type: 'sync-status' }> => m.type === 'sync-status');
     expect(status.applied).toBe(false);
-    expect(await counterValue(app.metrics.updatesRefused, { reason: 'read_only' })).toBe(before + 1);
+    expect(await counterValue(app().metrics.updatesRefused, { reason: 'read_only' })).toBe(before + 1);
     expect(client.messages.some(isClose)).toBe(false);
     expect(await storedUpdates(scene)).toEqual([]);
   });

@@ -2,6 +2,9 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import * as Y from 'yjs';
 import { SCREENPLAY_SCHEMA_VERSION } from '../../src/screenplay/schema.ts';
 
+/** The query parameters the current editor connects with (its schema version). */
+export const CURRENT_EDITOR = { schemaVersion: String(SCREENPLAY_SCHEMA_VERSION) };
+
 export interface TestClient {
   provider: HocuspocusProvider;
   socket: HocuspocusProviderWebsocket;
@@ -23,7 +26,7 @@ export interface ConnectOptions {
 /** A real HocuspocusProvider over a real WebSocket, like an editor in a browser. */
 export function connectClient(url: string, sceneId: string, options: ConnectOptions): TestClient {
   const doc = new Y.Doc();
-  const query = new URLSearchParams(options.parameters ?? { schemaVersion: String(SCREENPLAY_SCHEMA_VERSION) }).toString();
+  const query = new URLSearchParams(options.parameters ?? CURRENT_EDITOR).toString();
   const socket = new HocuspocusProviderWebsocket({
     url: query ? `${url}?${query}` : url,
     delay: 50,

@@ -3,7 +3,7 @@ import { cp, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createDatabase, type Database, migrateDatabase, type PrismaClient } from '../../src/db/client.ts';
 import { loadMigrations, migrationsHash } from '../../src/db/migrationFiles.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -78,6 +78,11 @@ export function testDatabaseKinds(): TestDatabaseKind[] {
   return kinds as TestDatabaseKind[];
 }
 
+export interface EachDatabaseOptions {
+  /** The kinds the suite runs against (default both); `TEST_DATABASE_KINDS` narrows them further. */
+  kinds?: readonly TestDatabaseKind[];
+}
+
 /**
  * Runs the suite `fn` once per database kind, each with its own fresh database created before
  * the suite and removed after it. `fn` receives a getter (the database exists only once the
@@ -87,11 +92,28 @@ export function testDatabaseKinds(): TestDatabaseKind[] {
  *     it('appends', async () => { await db().prisma.sceneVersion.count(); });
  *   });
  */
+export function describeEachDatabase(name: string, fn: (database: () => TestDatabase, kind: TestDatabaseKind) => void): void;
 export function describeEachDatabase(
   name: string,
+  options: EachDatabaseOptions,
   fn: (database: () => TestDatabase, kind: TestDatabaseKind) => void,
+): void;
+export function describeEachDatabase(
+  name: string,
+  optionsOrFn: EachDatabaseOptions | ((database: () => TestDatabase, kind: TestDatabaseKind) => void),
+  maybeFn?: (database: () => TestDatabase, kind: TestDatabaseKind) => void,
 ): void {
-  for (const kind of testDatabaseKinds()) {
+  const options = typeof optionsOrFn === 'function' ? {} : optionsOrFn;
+  const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn!;
+  const wanted = options.kinds ?? ['postgres', 'pglite'];
+  const kinds = testDatabaseKinds().filter((kind) => wanted.includes(kind));
+  // A file must declare a test, or vitest fails it: a skipped one says which kinds were left out.
+  if (kinds.length === 0) {
+    describe.skip(`${name} [${wanted.join(', ')}]`, () => {
+      it.skip('runs only when TEST_DATABASE_KINDS includes one of these kinds', () => {});
+    });
+  }
+  for (const kind of kinds) {
     describe(`${name} [${kind}]`, () => {
       let current: TestDatabase | undefined;
       beforeAll(async () => {

@@ -13,20 +13,28 @@ export async function createUser(prisma: PrismaClient, email = `${randomUUID()}@
   return user.userId;
 }
 
-export async function createScript(
-  prisma: PrismaClient,
-  options: { ownerId?: string; scenes?: number; contentBlocks?: unknown[]; title?: string } = {},
-): Promise<SceneFixture> {
+export interface ScriptOptions {
+  ownerId?: string;
+  title?: string;
+  /** How many scenes, each holding `contentBlocks` (default one, empty). */
+  scenes?: number;
+  contentBlocks?: unknown[];
+  /** One scene per entry, holding that REST content (any JSON, valid or not); overrides `scenes` and `contentBlocks`. */
+  sceneContents?: readonly unknown[];
+}
+
+export async function createScript(prisma: PrismaClient, options: ScriptOptions = {}): Promise<SceneFixture> {
   const userId = options.ownerId ?? (await createUser(prisma));
   const script = await prisma.script.create({ data: { ownerId: userId, title: options.title ?? 'Test script' } });
+  const contents = options.sceneContents ?? Array.from({ length: options.scenes ?? 1 }, () => options.contentBlocks ?? []);
   const sceneIds: string[] = [];
-  for (let position = 0; position < (options.scenes ?? 1); position += 1) {
+  for (const [position, contentBlocks] of contents.entries()) {
     const scene = await prisma.scene.create({
       data: {
         scriptId: script.scriptId,
         position,
         sceneHeading: `INT. ROOM ${position} - DAY`,
-        contentBlocks: (options.contentBlocks ?? []) as object[],
+        contentBlocks: contentBlocks as object,
       },
     });
     sceneIds.push(scene.sceneId);

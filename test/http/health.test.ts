@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningApp } from '../../src/server/app.ts';
+import { expect, it } from 'vitest';
 import { mountedRoutes, openApiDocument } from '../../src/http/openapi.ts';
 import { tokenFor } from '../helpers/auth.ts';
-import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { describeEachServer } from '../helpers/server.ts';
 import { appendVersions, parsePrometheusText, request } from './support.ts';
 
 const V1 = [
@@ -12,27 +10,18 @@ const V1 = [
   { type: 'action', text: 'Engines idle.' },
 ];
 
-describeEachDatabase('health, metrics and OpenAPI', (db) => {
-  let app: RunningApp;
-
-  beforeAll(async () => {
-    app = await startTestServer(db());
-  });
-  afterAll(async () => {
-    await app?.stop();
-  });
-
+describeEachServer('health, metrics and OpenAPI', ({ db, app }) => {
   it('answers liveness and readiness without a token', async () => {
-    const live = await request(app, 'GET', '/api/health/live');
+    const live = await request(app(), 'GET', '/api/health/live');
     expect(live.status).toBe(200);
     expect(live.body.status).toBe('ok');
-    const ready = await request(app, 'GET', '/api/health/ready');
+    const ready = await request(app(), 'GET', '/api/health/ready');
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ status: 'ready', database: 'ok' });
   });
 
   it('reports persistence and divergence with real figures (section 7.3)', async () => {
-    const empty = await request(app, 'GET', '/api/health/persistence');
+    const empty = await request(app(), 'GET', '/api/health/persistence');
     expect(empty.status).toBe(200);
     expect(empty.body).toMatchObject({
       status: 'healthy',
@@ -45,15 +34,15 @@ describeEachDatabase('health, metrics and OpenAPI', (db) => {
     // Three scenes with logs: one snapshotted and intact, one snapshotted then tampered with, one never snapshotted.
     const fixture = await createScript(db().prisma, { scenes: 3 });
     const [intact, tampered, never] = fixture.sceneIds as [string, string, string];
-    for (const sceneId of fixture.sceneIds) await appendVersions(app, sceneId, [V1]);
-    await app.snapshots.snapshotScene(intact);
-    await app.snapshots.snapshotScene(tampered);
+    for (const sceneId of fixture.sceneIds) await appendVersions(app(), sceneId, [V1]);
+    await app().snapshots.snapshotScene(intact);
+    await app().snapshots.snapshotScene(tampered);
     await db().prisma.scene.update({ where: { sceneId: tampered }, data: { contentBlocks: [{ type: 'action', text: 'edited behind the log’s back' }] } });
     // A read that replays, so the load-time figure has a sample.
-    expect((await request(app, 'GET', `/api/scenes/${never}`, { token: await tokenFor(fixture.userId) })).status).toBe(200);
-    await app.divergence.sweep();
+    expect((await request(app(), 'GET', `/api/scenes/${never}`, { token: await tokenFor(fixture.userId) })).status).toBe(200);
+    await app().divergence.sweep();
 
-    const res = await request(app, 'GET', '/api/health/persistence');
+    const res = await request(app(), 'GET', '/api/health/persistence');
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('degraded');
     expect(res.body.yjs_persistence.scenes_with_updates).toBe(3);
@@ -63,7 +52,7 @@ describeEachDatabase('health, metrics and OpenAPI', (db) => {
     expect(res.body.divergence_detection).toMatchObject({ scenes_checked: 3, scenes_diverged: 1 });
     expect(res.body.divergence_detection.divergence_rate).toBeCloseTo(1 / 3, 5);
 
-    const divergence = await request(app, 'GET', '/api/health/divergence-status');
+    const divergence = await request(app(), 'GET', '/api/health/divergence-status');
     expect(divergence.status).toBe(200);
     expect(divergence.body).toMatchObject({
       enabled: true,
@@ -76,19 +65,19 @@ describeEachDatabase('health, metrics and OpenAPI', (db) => {
     expect(divergence.body.divergence_rate_percent).toBeCloseTo(100 / 3, 2);
 
     // Repair (PREFER_YJS) brings the copy back; the next sweep sees no divergence.
-    const repair = await app.divergence.autoRepair(tampered);
+    const repair = await app().divergence.autoRepair(tampered);
     expect(repair.repaired).toBe(true);
-    await app.divergence.sweep();
-    const after = await request(app, 'GET', '/api/health/divergence-status');
+    await app().divergence.sweep();
+    const after = await request(app(), 'GET', '/api/health/divergence-status');
     expect(after.body).toMatchObject({ status: 'ok', scenes_diverged: 0, divergence_rate: 0 });
 
     // Compaction figures come from the log: one scene's row merged into a compacted row.
-    const [original] = await app.sceneLog.load(never);
+    const [original] = await app().sceneLog.load(never);
     const compacted = await db().prisma.sceneVersion.create({
       data: { sceneId: never, seq: original!.seq, yjsUpdate: new Uint8Array(original!.update), isCompacted: true, compactedCount: 1 },
     });
     await db().prisma.sceneVersion.update({ where: { versionId: original!.versionId }, data: { compactedBy: compacted.versionId } });
-    const compaction = (await request(app, 'GET', '/api/health/persistence')).body.compaction;
+    const compaction = (await request(app(), 'GET', '/api/health/persistence')).body.compaction;
     expect(compaction).toMatchObject({ scenes_compacted: 1, updates_merged: 1, rows_awaiting_retention: 1, storage_saved_mb: null });
     expect(Date.parse(compaction.last_run)).toBe(compacted.createdAt.getTime());
     expect(compaction.reclaimable_mb).toBeGreaterThanOrEqual(0);
@@ -96,9 +85,9 @@ describeEachDatabase('health, metrics and OpenAPI', (db) => {
 
   it('serves /metrics as Prometheus text with the section 12.1 metrics carrying values', async () => {
     const fixture = await createScript(db().prisma, { scenes: 1 });
-    await appendVersions(app, fixture.sceneIds[0]!, [V1]);
-    await app.divergence.sweep({ limit: 1000 });
-    const res = await request(app, 'GET', '/metrics');
+    await appendVersions(app(), fixture.sceneIds[0]!, [V1]);
+    await app().divergence.sweep({ limit: 1000 });
+    const res = await request(app(), 'GET', '/metrics');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const samples = parsePrometheusText(res.text);
@@ -124,10 +113,10 @@ describeEachDatabase('health, metrics and OpenAPI', (db) => {
   });
 
   it('describes every mounted route in /api/openapi.json', async () => {
-    const res = await request(app, 'GET', '/api/openapi.json');
+    const res = await request(app(), 'GET', '/api/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
-    const routes = mountedRoutes(app.httpApp);
+    const routes = mountedRoutes(app().httpApp);
     expect(routes.length).toBeGreaterThanOrEqual(11);
     for (const { method, path } of routes) {
       expect(res.body.paths[path]?.[method], `${method.toUpperCase()} ${path}`).toBeDefined();

@@ -1,13 +1,13 @@
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/server/app.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
-import { canonicalizeBlocks, restBlocksToTiptapJSON, yDocToRestBlocks } from '../../src/screenplay/index.ts';
+import { restBlocksToTiptapJSON, yDocToRestBlocks } from '../../src/screenplay/index.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
-import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript, createUser } from '../helpers/fixtures.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { describeEachServer } from '../helpers/server.ts';
+import { canonical } from '../helpers/documents.ts';
 import { request } from './support.ts';
 
 const SCENE = [
@@ -16,9 +16,6 @@ const SCENE = [
   { type: 'character', text: 'MAYA' },
   { type: 'dialogue', text: 'We were never here.' },
 ];
-
-const canonical = (blocks: unknown) => JSON.stringify(canonicalizeBlocks(blocks));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Types `text` at the end of the block at `index`, one character per transaction, as a person would. */
 async function typeAtEnd(client: TestClient, index: number, text: string, pauseMs: number): Promise<void> {
@@ -32,19 +29,12 @@ async function typeAtEnd(client: TestClient, index: number, text: string, pauseM
   }
 }
 
-describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
-  let app: RunningApp;
+describeEachServer('PATCH /api/scenes/:sceneId/content', ({ db, app }) => {
   let clients: TestClient[] = [];
 
-  beforeAll(async () => {
-    app = await startTestServer(db());
-  });
   afterEach(() => {
     for (const client of clients) client.destroy();
     clients = [];
-  });
-  afterAll(async () => {
-    await app?.stop();
   });
 
   const sceneWithEditor = async () => {
@@ -54,13 +44,13 @@ describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
     return { ...fixture, sceneId: fixture.sceneIds[0]!, owner: await tokenFor(fixture.userId), editorId, editor: await tokenFor(editorId) };
   };
   const connect = (sceneId: string, token: string) => {
-    const client = connectClient(app.wsUrl, sceneId, { token });
+    const client = connectClient(app().wsUrl, sceneId, { token });
     clients.push(client);
     return client;
   };
   const fromLog = async (sceneId: string) => {
     const doc = new Y.Doc();
-    Y.applyUpdate(doc, replayUpdates(await app.sceneLog.load(sceneId)).state);
+    Y.applyUpdate(doc, replayUpdates(await app().sceneLog.load(sceneId)).state);
     return canonical(yDocToRestBlocks(doc));
   };
 
@@ -76,7 +66,7 @@ describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
     const before = structuredClone(SCENE);
     before[2]!.text = 'MAYA (V.O.)';
 
-    const read = await request(app, 'GET', `/api/scenes/${sceneId}`, { token: owner });
+    const read = await request(app(), 'GET', `/api/scenes/${sceneId}`, { token: owner });
     expect(read.status).toBe(200);
     // The editor has the scene open on this instance: read from its document, with an exact seq.
     expect(read.body.metadata.derived_from).toBe('live_document');
@@ -99,7 +89,7 @@ describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
       }
     })();
     await sleep(20);
-    const patch = await request(app, 'PATCH', `/api/scenes/${sceneId}/content`, { token: owner, body: { blocks: edited, base_seq: read.body.seq } });
+    const patch = await request(app(), 'PATCH', `/api/scenes/${sceneId}/content`, { token: owner, body: { blocks: edited, base_seq: read.body.seq } });
     patchAnswered = true;
     await typing;
     expect(patch.status).toBe(200);
@@ -116,7 +106,7 @@ describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
     expected[1].text = `${before[1]!.text}${typed}`;
     await waitFor(() => canonical(yDocToRestBlocks(typist.doc)) === canonical(expected), 'the editor has both edits');
     expect(await fromLog(sceneId)).toBe(canonical(expected));
-    const after = await request(app, 'GET', `/api/scenes/${sceneId}`, { token: owner });
+    const after = await request(app(), 'GET', `/api/scenes/${sceneId}`, { token: owner });
     expect(canonical(after.body.content.blocks)).toBe(canonical(expected));
   });
 
@@ -125,11 +115,11 @@ describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
     const typist = connect(sceneId, editor);
     await waitForSynced(typist);
     await waitFor(() => typist.doc.getXmlFragment('default').length === SCENE.length, 'the editor sees the seeded scene');
-    const read = await request(app, 'GET', `/api/scenes/${sceneId}`, { token: owner });
+    const read = await request(app(), 'GET', `/api/scenes/${sceneId}`, { token: owner });
     const edited = structuredClone(read.body.content.blocks);
     edited[1].text = 'Rain on the glass.';
     const typing = typeAtEnd(typist, 1, ' Thunder.', 3);
-    const patch = await request(app, 'PATCH', `/api/scenes/${sceneId}/content`, { token: owner, body: { blocks: edited, base_seq: read.body.seq } });
+    const patch = await request(app(), 'PATCH', `/api/scenes/${sceneId}/content`, { token: owner, body: { blocks: edited, base_seq: read.body.seq } });
     await typing;
     expect(patch.status).toBe(200);
     await waitForAcked(typist);
@@ -146,7 +136,7 @@ describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
     await waitFor(() => watcher.doc.getXmlFragment('default').length === SCENE.length, 'the editor sees the seeded scene');
     const replacement = [{ type: 'scene_heading', text: 'EXT. PIER - DAWN' }, { type: 'action', text: 'Gulls.' }];
 
-    const patch = await request(app, 'PATCH', `/api/scenes/${sceneId}/content`, { token: editor, body: { blocks: replacement } });
+    const patch = await request(app(), 'PATCH', `/api/scenes/${sceneId}/content`, { token: editor, body: { blocks: replacement } });
     expect(patch.status).toBe(200);
     // Committed before the response: the row is there the moment the response arrives.
     const row = await db().prisma.sceneVersion.findFirst({ where: { sceneId, seq: BigInt(patch.body.patch.seq) } });
@@ -158,7 +148,7 @@ describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
 
     // Sending the same content again changes nothing and stores nothing.
     const rows = await db().prisma.sceneVersion.count({ where: { sceneId } });
-    const again = await request(app, 'PATCH', `/api/scenes/${sceneId}/content`, { token: editor, body: { blocks: replacement } });
+    const again = await request(app(), 'PATCH', `/api/scenes/${sceneId}/content`, { token: editor, body: { blocks: replacement } });
     expect(again.body.patch).toEqual({ changed: false, version_id: null, seq: null });
     expect(await db().prisma.sceneVersion.count({ where: { sceneId } })).toBe(rows);
   });
@@ -169,14 +159,14 @@ describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
     const token = await tokenFor(fixture.userId);
     const edited = structuredClone(SCENE);
     edited[3]!.text = 'We were always here.';
-    const patch = await request(app, 'PATCH', `/api/scenes/${sceneId}/content`, { token, body: { doc: restBlocksToTiptapJSON(edited) } });
+    const patch = await request(app(), 'PATCH', `/api/scenes/${sceneId}/content`, { token, body: { doc: restBlocksToTiptapJSON(edited) } });
     expect(patch.status).toBe(200);
     expect(patch.body.metadata.source).toBe('yjs');
     expect(canonical(patch.body.content.blocks)).toBe(canonical(edited));
     expect(await fromLog(sceneId)).toBe(canonical(edited));
     // The seed and the edit, and the document was unloaded again.
     expect(await db().prisma.sceneVersion.count({ where: { sceneId } })).toBe(2);
-    await waitFor(() => !app.collab.hocuspocus.documents.has(sceneId), 'the scene is unloaded after the write');
+    await waitFor(() => !app().collab.hocuspocus.documents.has(sceneId), 'the scene is unloaded after the write');
   });
 
   it('refuses bad requests with the right status and stores nothing', async () => {
@@ -185,7 +175,7 @@ describeEachDatabase('PATCH /api/scenes/:sceneId/content', (db) => {
     await db().prisma.scriptCollaborator.create({ data: { scriptId, userId: viewerId, role: 'viewer' } });
     const path = `/api/scenes/${sceneId}/content`;
     const blocks = [{ type: 'action', text: 'x' }];
-    const patch = (options: Parameters<typeof request>[3], target = path) => request(app, 'PATCH', target, options);
+    const patch = (options: Parameters<typeof request>[3], target = path) => request(app(), 'PATCH', target, options);
 
     const cases: Array<[string, Promise<Awaited<ReturnType<typeof request>>>, number, string]> = [
       ['malformed id', patch({ token: owner, body: { blocks } }, '/api/scenes/123/content'), 400, 'BAD_REQUEST'],

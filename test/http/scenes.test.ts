@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningApp } from '../../src/server/app.ts';
-import { canonicalizeBlocks } from '../../src/screenplay/index.ts';
+import { expect, it } from 'vitest';
 import { tokenFor } from '../helpers/auth.ts';
-import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript, createUser } from '../helpers/fixtures.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { describeEachServer } from '../helpers/server.ts';
+import { canonical } from '../helpers/documents.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { appendVersions, request } from './support.ts';
 
@@ -18,25 +16,14 @@ const V1 = [
 ];
 const V2 = [...V1, { type: 'character', text: 'ANNA' }, { type: 'dialogue', text: 'Someone get that.' }];
 
-const canonical = (blocks: unknown) => JSON.stringify(canonicalizeBlocks(blocks));
-
-describeEachDatabase('HTTP scenes API', (db) => {
-  let app: RunningApp;
-
-  beforeAll(async () => {
-    app = await startTestServer(db());
-  });
-  afterAll(async () => {
-    await app?.stop();
-  });
-
+describeEachServer('HTTP scenes API', ({ db, app }) => {
   it('lists a script’s scenes by position: REST copies without a log, Yjs content (with its seq) with one', async () => {
     const fixture = await createScript(db().prisma, { scenes: 3, contentBlocks: REST_BLOCKS });
     const token = await tokenFor(fixture.userId);
     // Scene 1 gets a Yjs log; scenes 0 and 2 stay REST-only.
-    const seqs = await appendVersions(app, fixture.sceneIds[1]!, [V1, V2]);
+    const seqs = await appendVersions(app(), fixture.sceneIds[1]!, [V1, V2]);
 
-    const res = await request(app, 'GET', `/api/scripts/${fixture.scriptId}/scenes`, { token });
+    const res = await request(app(), 'GET', `/api/scripts/${fixture.scriptId}/scenes`, { token });
     expect(res.status).toBe(200);
     expect(res.body.scriptUUID).toBe(fixture.scriptId);
     const scenes = res.body.scenes as any[];
@@ -55,18 +42,18 @@ describeEachDatabase('HTTP scenes API', (db) => {
     const fixture = await createScript(db().prisma, { scenes: 1 });
     const token = await tokenFor(fixture.userId);
     const sceneId = fixture.sceneIds[0]!;
-    await appendVersions(app, sceneId, [V1]);
-    const snapshot = await app.snapshots.snapshotScene(sceneId);
+    await appendVersions(app(), sceneId, [V1]);
+    const snapshot = await app().snapshots.snapshotScene(sceneId);
     expect(snapshot.status).toBe('written');
 
-    const current = await request(app, 'GET', `/api/scenes/${sceneId}`, { token });
+    const current = await request(app(), 'GET', `/api/scenes/${sceneId}`, { token });
     expect(current.status).toBe(200);
     expect(current.body).toMatchObject({ seq: 1, metadata: { source: 'yjs', derived_from: 'snapshot', snapshot_seq: 1, snapshot_freshness: 'fresh', yjs_update_count: 1 } });
     expect(canonical(current.body.content.blocks)).toBe(canonical(V1));
 
     // Once the log moves past the snapshot, the scene is replayed again.
-    await appendVersions(app, sceneId, [V2]);
-    const after = await request(app, 'GET', `/api/scenes/${sceneId}`, { token });
+    await appendVersions(app(), sceneId, [V2]);
+    const after = await request(app(), 'GET', `/api/scenes/${sceneId}`, { token });
     expect(after.body.metadata.derived_from).toBe('replay');
     expect(after.body.seq).toBe(2);
     expect(canonical(after.body.content.blocks)).toBe(canonical(V2));
@@ -75,22 +62,22 @@ describeEachDatabase('HTTP scenes API', (db) => {
   it('lists a long script from current snapshots without replaying a single log', async () => {
     const fixture = await createScript(db().prisma, { scenes: 40 });
     const token = await tokenFor(fixture.userId);
-    for (const sceneId of fixture.sceneIds) await appendVersions(app, sceneId, [V1]);
-    for (const sceneId of fixture.sceneIds) expect((await app.snapshots.snapshotScene(sceneId)).status).toBe('written');
+    for (const sceneId of fixture.sceneIds) await appendVersions(app(), sceneId, [V1]);
+    for (const sceneId of fixture.sceneIds) expect((await app().snapshots.snapshotScene(sceneId)).status).toBe('written');
     // Every replay the reader does is timed in scene_load_time_seconds: its count shows replays.
-    const replays = async () => (await app.metrics.sceneLoadTime.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    const replays = async () => (await app().metrics.sceneLoadTime.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
 
     const before = await replays();
-    const res = await request(app, 'GET', `/api/scripts/${fixture.scriptId}/scenes`, { token });
+    const res = await request(app(), 'GET', `/api/scripts/${fixture.scriptId}/scenes`, { token });
     expect(res.status).toBe(200);
     expect(res.body.scenes).toHaveLength(40);
     expect(new Set(res.body.scenes.map((scene: any) => scene.metadata.derived_from))).toEqual(new Set(['snapshot']));
     expect(await replays()).toBe(before);
 
     // Two scenes edited since: exactly those two are replayed.
-    await appendVersions(app, fixture.sceneIds[3]!, [V2]);
-    await appendVersions(app, fixture.sceneIds[17]!, [V2]);
-    const again = await request(app, 'GET', `/api/scripts/${fixture.scriptId}/scenes`, { token });
+    await appendVersions(app(), fixture.sceneIds[3]!, [V2]);
+    await appendVersions(app(), fixture.sceneIds[17]!, [V2]);
+    const again = await request(app(), 'GET', `/api/scripts/${fixture.scriptId}/scenes`, { token });
     const replayed = again.body.scenes.filter((scene: any) => scene.metadata.derived_from === 'replay').map((scene: any) => scene.sceneUUID);
     expect(replayed).toEqual([fixture.sceneIds[3], fixture.sceneIds[17]]);
     expect(await replays()).toBe(before + 2);
@@ -101,10 +88,10 @@ describeEachDatabase('HTTP scenes API', (db) => {
     const fixture = await createScript(db().prisma, { scenes: 1 });
     const token = await tokenFor(fixture.userId);
     const sceneId = fixture.sceneIds[0]!;
-    await appendVersions(app, sceneId, [V1]);
-    await app.snapshots.snapshotScene(sceneId);
+    await appendVersions(app(), sceneId, [V1]);
+    await app().snapshots.snapshotScene(sceneId);
     await db().prisma.scene.update({ where: { sceneId }, data: { contentBlocks: [{ type: 'action', text: 'tampered' }] } });
-    const res = await request(app, 'GET', `/api/scenes/${sceneId}`, { token });
+    const res = await request(app(), 'GET', `/api/scenes/${sceneId}`, { token });
     expect(res.body.metadata.derived_from).toBe('replay');
     expect(canonical(res.body.content.blocks)).toBe(canonical(V1));
   });
@@ -117,7 +104,7 @@ describeEachDatabase('HTTP scenes API', (db) => {
     const stranger = await createUser(db().prisma);
     const admin = await createUser(db().prisma);
 
-    const get = async (path: string, token?: string) => request(app, 'GET', path, { token });
+    const get = async (path: string, token?: string) => request(app(), 'GET', path, { token });
     const scenePath = `/api/scenes/${sceneId}`;
     const listPath = `/api/scripts/${fixture.scriptId}/scenes`;
 
@@ -134,7 +121,7 @@ describeEachDatabase('HTTP scenes API', (db) => {
     const missing = await get(scenePath);
     expect(missing.status).toBe(401);
     expect(missing.body.code).toBe('MISSING_TOKEN');
-    const notBearer = await request(app, 'GET', scenePath, { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+    const notBearer = await request(app(), 'GET', scenePath, { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
     expect(notBearer.status).toBe(401);
     const garbage = await get(scenePath, 'not-a-jwt');
     expect(garbage.status).toBe(401);
@@ -164,13 +151,13 @@ describeEachDatabase('HTTP scenes API', (db) => {
     const token = await tokenFor(fixture.userId);
     const sceneId = fixture.sceneIds[0]!;
     const beforeAnyEdit = new Date(Date.now() - 60_000);
-    await appendVersions(app, sceneId, [V1]);
+    await appendVersions(app(), sceneId, [V1]);
     await new Promise((resolve) => setTimeout(resolve, 30));
     const between = new Date();
     await new Promise((resolve) => setTimeout(resolve, 30));
-    await appendVersions(app, sceneId, [V2]);
+    await appendVersions(app(), sceneId, [V2]);
 
-    const at = async (instant: string) => request(app, 'GET', `/api/scenes/${sceneId}/history?at=${encodeURIComponent(instant)}`, { token });
+    const at = async (instant: string) => request(app(), 'GET', `/api/scenes/${sceneId}/history?at=${encodeURIComponent(instant)}`, { token });
     const empty = await at(beforeAnyEdit.toISOString());
     expect(empty.status).toBe(200);
     expect(empty.body).toMatchObject({ seq: null, update_count: 0, content: { blocks: [] } });
@@ -187,43 +174,43 @@ describeEachDatabase('HTTP scenes API', (db) => {
       expect(res.status, bad).toBe(400);
       expect(res.body.code).toBe('BAD_REQUEST');
     }
-    expect((await request(app, 'GET', `/api/scenes/${sceneId}/history`, { token })).status).toBe(400);
-    expect((await request(app, 'GET', `/api/scenes/${sceneId}/history?at=2025-01-01T00:00:00Z&at=2025-01-02T00:00:00Z`, { token })).status).toBe(400);
-    expect((await request(app, 'GET', `/api/scenes/${sceneId}/history?at=2025-01-01T00:00:00Z`, { token: await tokenFor(await createUser(db().prisma)) })).status).toBe(403);
+    expect((await request(app(), 'GET', `/api/scenes/${sceneId}/history`, { token })).status).toBe(400);
+    expect((await request(app(), 'GET', `/api/scenes/${sceneId}/history?at=2025-01-01T00:00:00Z&at=2025-01-02T00:00:00Z`, { token })).status).toBe(400);
+    expect((await request(app(), 'GET', `/api/scenes/${sceneId}/history?at=2025-01-01T00:00:00Z`, { token: await tokenFor(await createUser(db().prisma)) })).status).toBe(403);
   });
 
   it('answers 410 for history before the compaction and 409 for a PATCH base that retention already deleted, and serves history after it', async () => {
     const fixture = await createScript(db().prisma, { scenes: 1 });
     const token = await tokenFor(fixture.userId);
     const sceneId = fixture.sceneIds[0]!;
-    await appendVersions(app, sceneId, [V1]);
+    await appendVersions(app(), sceneId, [V1]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     const between = new Date();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await appendVersions(app, sceneId, [V2]);
+    await appendVersions(app(), sceneId, [V2]);
     // Compaction merges rows 1-2 into one row, then retention deletes the originals.
-    const rows = await app.sceneLog.load(sceneId);
+    const rows = await app().sceneLog.load(sceneId);
     const merged = replayUpdates(rows).state;
     const compacted = await db().prisma.sceneVersion.create({ data: { sceneId, seq: 2n, yjsUpdate: new Uint8Array(merged), isCompacted: true, compactedCount: 2 } });
     await db().prisma.sceneVersion.updateMany({ where: { sceneId, isCompacted: false }, data: { compactedBy: compacted.versionId } });
     await db().prisma.sceneVersion.deleteMany({ where: { sceneId, compactedBy: compacted.versionId } });
 
-    const history = await request(app, 'GET', `/api/scenes/${sceneId}/history?at=${between.toISOString()}`, { token });
+    const history = await request(app(), 'GET', `/api/scenes/${sceneId}/history?at=${between.toISOString()}`, { token });
     expect(history.status).toBe(410);
     expect(history.body.code).toBe('HISTORY_NOT_RETAINED');
     // History from the compaction on is still there: it starts from the compacted row.
-    const latest = await request(app, 'GET', `/api/scenes/${sceneId}/history?at=${new Date(Date.now() + 1000).toISOString()}`, { token });
+    const latest = await request(app(), 'GET', `/api/scenes/${sceneId}/history?at=${new Date(Date.now() + 1000).toISOString()}`, { token });
     expect(latest.status).toBe(200);
     expect(latest.body.seq).toBe(2);
     expect(canonical(latest.body.content.blocks)).toBe(canonical(V2));
-    const current = await request(app, 'GET', `/api/scenes/${sceneId}`, { token });
+    const current = await request(app(), 'GET', `/api/scenes/${sceneId}`, { token });
     expect(current.body.seq).toBe(2);
     expect(canonical(current.body.content.blocks)).toBe(canonical(V2));
 
-    const patch = await request(app, 'PATCH', `/api/scenes/${sceneId}/content`, { token, body: { blocks: V1, base_seq: 1 } });
+    const patch = await request(app(), 'PATCH', `/api/scenes/${sceneId}/content`, { token, body: { blocks: V1, base_seq: 1 } });
     expect(patch.status).toBe(409);
     expect(patch.body.code).toBe('BASE_NOT_RETAINED');
-    const atHead = await request(app, 'PATCH', `/api/scenes/${sceneId}/content`, { token, body: { blocks: V1, base_seq: 2 } });
+    const atHead = await request(app(), 'PATCH', `/api/scenes/${sceneId}/content`, { token, body: { blocks: V1, base_seq: 2 } });
     expect(atHead.status).toBe(200);
     expect(canonical(atHead.body.content.blocks)).toBe(canonical(V1));
   });

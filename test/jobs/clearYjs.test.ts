@@ -11,9 +11,11 @@ import { replayUpdates } from '../../src/log/replay.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { encodeRestBlocksAsUpdate } from '../../src/screenplay/index.ts';
 import { ACTIVE_WINDOW_MS, clearYjs, EXPORT_FORMAT, type ClearYjsOptions } from '../../jobs/clearYjs.ts';
-import { createTestDatabase, describeEachDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/db.ts';
-import { blocksOf, canonical, deleteOnlyUpdate, OTHER_BLOCKS, SCENE_BLOCKS } from '../seeding/support.ts';
-import { createScriptWithScenes, lines, runJobCli } from './support.ts';
+import { describeEachDatabase } from '../helpers/db.ts';
+import { createScript } from '../helpers/fixtures.ts';
+import { blocksOf, canonical } from '../helpers/documents.ts';
+import { deleteOnlyUpdate, OTHER_BLOCKS, SCENE_BLOCKS } from '../seeding/support.ts';
+import { lines, runJobCli } from './support.ts';
 
 const HOUR = 3_600_000;
 
@@ -72,7 +74,7 @@ describeEachDatabase('clearYjs (direct)', (db) => {
 
   /** A script with a seeded and edited scene, a scene with a corrupt log, and an empty scene. */
   const fixture = async () => {
-    const script = await createScriptWithScenes(db().prisma, [SCENE_BLOCKS, OTHER_BLOCKS, []]);
+    const script = await createScript(db().prisma, { sceneContents: [SCENE_BLOCKS, OTHER_BLOCKS, []] });
     const [edited, corrupt] = script.sceneIds as [string, string];
     const seeder = new SceneSeeder({ prisma: db().prisma, sceneLog: deps().sceneLog });
     await seeder.seedIfEmpty(edited, { corruptionPolicy: 'log', replayExistingLog: true });
@@ -129,7 +131,7 @@ describeEachDatabase('clearYjs (direct)', (db) => {
   });
 
   it('refuses a scene whose REST copy is empty unless forced; refuses a recently updated scene unless allowed', async () => {
-    const script = await createScriptWithScenes(db().prisma, [[]]);
+    const script = await createScript(db().prisma, { sceneContents: [[]] });
     const sceneId = script.sceneIds[0]!;
     await deps().sceneLog.append([{ sceneId, update: encodeRestBlocksAsUpdate(OTHER_BLOCKS), createdBy: null }]);
 
@@ -161,23 +163,20 @@ describeEachDatabase('clearYjs (direct)', (db) => {
   });
 });
 
-describe.skipIf(!testDatabaseKinds().includes('postgres'))('clear-yjs from the command line (PostgreSQL)', () => {
-  let db: TestDatabase;
+describeEachDatabase('clear-yjs from the command line', { kinds: ['postgres'] }, (db) => {
   let cwd: string;
   beforeAll(async () => {
-    db = await createTestDatabase('postgres');
     cwd = await mkdtemp(path.join(tmpdir(), 'wr-clear-cli-'));
   });
   afterAll(async () => {
-    await db?.close();
     await rm(cwd, { recursive: true, force: true });
   });
 
   it('dry run by default; --execute exports to ./exports and prints the path; refuses empty REST', async () => {
-    const env = { DATABASE_URL: db.databaseUrl! };
-    const { sceneIds } = await createScriptWithScenes(db.prisma, [SCENE_BLOCKS, []]);
+    const env = { DATABASE_URL: db().databaseUrl! };
+    const { sceneIds } = await createScript(db().prisma, { sceneContents: [SCENE_BLOCKS, []] });
     const [scene, emptyRest] = sceneIds as [string, string];
-    const sceneLog = new SceneLog(db.database.sql);
+    const sceneLog = new SceneLog(db().database.sql);
     await sceneLog.append([
       { sceneId: scene, update: encodeRestBlocksAsUpdate(SCENE_BLOCKS), createdBy: null },
       { sceneId: emptyRest, update: encodeRestBlocksAsUpdate(OTHER_BLOCKS), createdBy: null },
@@ -187,7 +186,7 @@ describe.skipIf(!testDatabaseKinds().includes('postgres'))('clear-yjs from the c
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('dry run: nothing deleted; would delete 1 row(s)');
     expect(dry.stdout).toContain('would refuse'); // just written: looks open in an editor
-    expect(await db.prisma.sceneVersion.count({ where: { sceneId: scene } })).toBe(1);
+    expect(await db().prisma.sceneVersion.count({ where: { sceneId: scene } })).toBe(1);
 
     const active = await runJobCli(['clear-yjs', scene, '--execute'], env, cwd);
     expect(active.code).toBe(1);
@@ -200,19 +199,19 @@ describe.skipIf(!testDatabaseKinds().includes('postgres'))('clear-yjs from the c
     expect(path.dirname(exportPath!)).toBe(path.join(await realpath(cwd), 'exports'));
     const exported = await readExport(exportPath!);
     expect(exported.rows.map((r) => r.sceneId)).toEqual([scene]);
-    expect(await db.prisma.sceneVersion.count({ where: { sceneId: scene } })).toBe(0);
+    expect(await db().prisma.sceneVersion.count({ where: { sceneId: scene } })).toBe(0);
 
     const refused = await runJobCli(['clear-yjs', emptyRest, '--execute', '--allow-active'], env, cwd);
     expect(refused.code).toBe(1);
     expect(lines(refused.stderr)).toEqual([expect.stringContaining('REST copy is empty; the scene would load blank; pass --force')]);
-    expect(await db.prisma.sceneVersion.count({ where: { sceneId: emptyRest } })).toBe(1);
+    expect(await db().prisma.sceneVersion.count({ where: { sceneId: emptyRest } })).toBe(1);
     const forced = await runJobCli(['clear-yjs', emptyRest, '--execute', '--allow-active', '--force'], env, cwd);
     expect(forced.code).toBe(0);
-    expect(await db.prisma.sceneVersion.count({ where: { sceneId: emptyRest } })).toBe(0);
+    expect(await db().prisma.sceneVersion.count({ where: { sceneId: emptyRest } })).toBe(0);
   });
 
   it('bad arguments: one line on stderr, exit 2, nothing touched', async () => {
-    const env = { DATABASE_URL: db.databaseUrl! };
+    const env = { DATABASE_URL: db().databaseUrl! };
     // The rest of the argument table runs in process (test/jobs/cli.test.ts).
     for (const args of [['clear-yjs', 'not-a-uuid'], ['clear-yjs', randomUUID()], ['clear-yjs', randomUUID(), '--exceute']]) {
       const run = await runJobCli(args, env, cwd);

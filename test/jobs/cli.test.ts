@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JOB_COMMANDS } from '../../jobs/registry.ts';
 import { runJobCli as runInProcess } from '../../jobs/runner.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { createTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, describeEachDatabase, testDatabaseKinds } from '../helpers/db.ts';
+import { createScript } from '../helpers/fixtures.ts';
 import { SCENE_BLOCKS } from '../seeding/support.ts';
-import { createScriptWithScenes, lines, runJobCli, type CliRun } from './support.ts';
+import { lines, runJobCli, type CliRun } from './support.ts';
 
 // Argument errors are found before the database is opened: these runs have no database at all.
 const NO_DATABASE = { DATABASE_URL: '', DATA_DIR: '/nonexistent/never-created' };
@@ -89,18 +90,10 @@ describe('job runner (in process): every argument error is a one-line usage erro
   });
 });
 
-describe.skipIf(!testDatabaseKinds().includes('postgres'))('job command line: unknown ids (PostgreSQL)', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres');
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-
+describeEachDatabase('job command line: unknown ids', { kinds: ['postgres'] }, (db) => {
   it('migrate-rest-to-yjs --script-id <unknown uuid> exits 2 (spawned)', async () => {
     const id = randomUUID();
-    const run = await runJobCli(['migrate-rest-to-yjs', '--script-id', id], { DATABASE_URL: db.databaseUrl! });
+    const run = await runJobCli(['migrate-rest-to-yjs', '--script-id', id], { DATABASE_URL: db().databaseUrl! });
     expect(run.code).toBe(2);
     expect(lines(run.stderr)).toEqual([`migrate-rest-to-yjs: no script with id ${id}`]);
   });
@@ -109,7 +102,7 @@ describe.skipIf(!testDatabaseKinds().includes('postgres'))('job command line: un
     '%s %s <unknown uuid> exits 2',
     async (...args) => {
       const id = randomUUID();
-      const run = await runHere([...args, id], { DATABASE_URL: db.databaseUrl! });
+      const run = await runHere([...args, id], { DATABASE_URL: db().databaseUrl! });
       expect(run.code).toBe(2);
       expect(lines(run.stderr)).toEqual([expect.stringContaining(`with id ${id}`)]);
     },
@@ -120,7 +113,7 @@ describe.skipIf(!testDatabaseKinds().includes('pglite'))('job command line on PG
   it('opens the embedded database the server would use', async () => {
     const db = await createTestDatabase('pglite');
     try {
-      const { scriptId } = await createScriptWithScenes(db.prisma, [SCENE_BLOCKS]);
+      const { scriptId } = await createScript(db.prisma, { sceneContents: [SCENE_BLOCKS] });
       // PGlite belongs to one process: the job takes the directory over.
       await db.release();
       const migrated = await runJobCli(['migrate-rest-to-yjs', '--script-id', scriptId], { DATABASE_URL: '', DATA_DIR: db.dataDir! });

@@ -6,8 +6,9 @@ import { SceneLog } from '../../src/log/sceneLog.ts';
 import { encodeRestBlocksAsUpdate } from '../../src/screenplay/index.ts';
 import { diagnoseYjsState, formatDiagnosis } from '../../jobs/diagnose.ts';
 import { createTestDatabase, describeEachDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/db.ts';
+import { createScript } from '../helpers/fixtures.ts';
 import { deleteOnlyUpdate, OTHER_BLOCKS, SCENE_BLOCKS } from '../seeding/support.ts';
-import { createScriptWithScenes, lines, runJobCli } from './support.ts';
+import { lines, runJobCli } from './support.ts';
 
 describe('classifySceneState', () => {
   const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
@@ -26,7 +27,7 @@ describe('classifySceneState', () => {
 async function diagnosisFixture(db: TestDatabase) {
   const { prisma } = db;
   const sceneLog = new SceneLog(db.database.sql);
-  const script = await createScriptWithScenes(prisma, [SCENE_BLOCKS, SCENE_BLOCKS, SCENE_BLOCKS, OTHER_BLOCKS, { not: 'blocks' }, []]);
+  const script = await createScript(prisma, { sceneContents: [SCENE_BLOCKS, SCENE_BLOCKS, SCENE_BLOCKS, OTHER_BLOCKS, { not: 'blocks' }, []], title: 'Night Diner' });
   const [current, restNewer, snapshotted, noUpdates, invalid, empty] = script.sceneIds as [string, string, string, string, string, string];
   await sceneLog.append([
     { sceneId: current, update: encodeRestBlocksAsUpdate(SCENE_BLOCKS), createdBy: null },

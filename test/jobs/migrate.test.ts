@@ -11,15 +11,17 @@ import { createMetrics } from '../../src/metrics.ts';
 import { encodeRestBlocksAsUpdate } from '../../src/screenplay/index.ts';
 import { migrateRestToYjs, migrationExitCode } from '../../jobs/migrateRestToYjs.ts';
 import { createTestDatabase, describeEachDatabase, testDatabaseKinds } from '../helpers/db.ts';
-import { blocksOf, canonical, OTHER_BLOCKS, SCENE_BLOCKS } from '../seeding/support.ts';
-import { createScriptWithScenes, lines, runJobCli } from './support.ts';
+import { createScript } from '../helpers/fixtures.ts';
+import { blocksOf, canonical } from '../helpers/documents.ts';
+import { OTHER_BLOCKS, SCENE_BLOCKS } from '../seeding/support.ts';
+import { lines, runJobCli } from './support.ts';
 
 const INVALID = [{ type: 'action', text: 12 }];
 
 describeEachDatabase('migrateRestToYjs (direct)', (db) => {
   const deps = () => ({ prisma: db().prisma, sceneLog: new SceneLog(db().database.sql), logger: silentLogger() });
   const fixture = async () => {
-    const script = await createScriptWithScenes(db().prisma, [SCENE_BLOCKS, [], INVALID, OTHER_BLOCKS]);
+    const script = await createScript(db().prisma, { sceneContents: [SCENE_BLOCKS, [], INVALID, OTHER_BLOCKS] });
     // The last scene already has versions: it must be skipped.
     await deps().sceneLog.append([{ sceneId: script.sceneIds[3]!, update: encodeRestBlocksAsUpdate(OTHER_BLOCKS), createdBy: null }]);
     return script;
@@ -79,7 +81,7 @@ describeEachDatabase('migrateRestToYjs (direct)', (db) => {
   });
 
   it('reports a scene marked seeded whose log is gone as failed, and does not reseed it', async () => {
-    const { scriptId, sceneIds } = await createScriptWithScenes(db().prisma, [SCENE_BLOCKS]);
+    const { scriptId, sceneIds } = await createScript(db().prisma, { sceneContents: [SCENE_BLOCKS] });
     await db().prisma.scene.update({ where: { sceneId: sceneIds[0]! }, data: { yjsSeededAt: new Date() } });
     const report = await migrateRestToYjs(deps(), { mode: 'migrate', scope: { kind: 'script', scriptId } });
     expect(report.results[0]).toMatchObject({ status: 'failed', reason: 'SEEDED_LOG_MISSING' });
@@ -91,7 +93,7 @@ describeEachDatabase('migrateRestToYjs (direct)', (db) => {
   });
 
   it('seeds a scene once when an editor opens it while the migration runs (same lock)', async () => {
-    const { scriptId, sceneIds } = await createScriptWithScenes(db().prisma, Array.from({ length: 8 }, () => SCENE_BLOCKS));
+    const { scriptId, sceneIds } = await createScript(db().prisma, { scenes: 8, contentBlocks: SCENE_BLOCKS });
     const { prisma } = db();
     const sceneLog = new SceneLog(db().database.sql);
     const validator = new SceneLoadValidator({
@@ -119,8 +121,8 @@ describe.skipIf(!testDatabaseKinds().includes('postgres'))('migrate-rest-to-yjs 
     const db = await createTestDatabase('postgres');
     try {
       const env = { DATABASE_URL: db.databaseUrl! };
-      const { scriptId, sceneIds } = await createScriptWithScenes(db.prisma, [SCENE_BLOCKS, OTHER_BLOCKS, []]);
-      const broken = await createScriptWithScenes(db.prisma, [INVALID], 'Broken');
+      const { scriptId, sceneIds } = await createScript(db.prisma, { sceneContents: [SCENE_BLOCKS, OTHER_BLOCKS, []] });
+      const broken = await createScript(db.prisma, { sceneContents: [INVALID], title: 'Broken' });
 
       const dry = await runJobCli(['migrate-rest-to-yjs', '--dry-run', '--script-id', scriptId], env);
       expect(dry.code).toBe(0);

@@ -1,10 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
-import { createUser } from '../helpers/fixtures.ts';
+import { pathToFileURL } from 'node:url';
+import { projectRoot } from '../helpers/process.ts';
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // By URL, so the loader is found whatever the working directory (clear-yjs writes to ./exports).
 const tsxLoader = pathToFileURL(path.join(projectRoot, 'node_modules/tsx/dist/loader.mjs')).href;
 
@@ -34,20 +32,4 @@ export function runJobCli(args: readonly string[], env: Record<string, string> =
 /** Non-empty lines. */
 export function lines(text: string): string[] {
   return text.split('\n').filter((line) => line.trim() !== '');
-}
-
-/** A script whose scenes hold the given REST contents, in order. */
-export async function createScriptWithScenes(
-  prisma: PrismaClient,
-  contents: readonly unknown[],
-  title = 'Night Diner',
-): Promise<{ userId: string; scriptId: string; sceneIds: string[] }> {
-  const userId = await createUser(prisma);
-  const script = await prisma.script.create({ data: { ownerId: userId, title } });
-  const sceneIds: string[] = [];
-  for (const [position, contentBlocks] of contents.entries()) {
-    const scene = await prisma.scene.create({ data: { scriptId: script.scriptId, position, contentBlocks: contentBlocks as object } });
-    sceneIds.push(scene.sceneId);
-  }
-  return { userId, scriptId: script.scriptId, sceneIds };
 }

@@ -6,7 +6,8 @@ import { createMetrics } from '../../src/metrics.ts';
 import { purgeMergedRows, runRetentionPass } from '../../src/log/retention.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument, Typist } from '../compaction/support.ts';
+import { Typist } from '../helpers/typing.ts';
+import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument } from '../compaction/support.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 

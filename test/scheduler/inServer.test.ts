@@ -1,40 +1,33 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import type { RunningApp } from '../../src/server/app.ts';
+import { afterAll, expect, it } from 'vitest';
 import { tokenFor } from '../helpers/auth.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
-import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { describeEachServer } from '../helpers/server.ts';
 import { typeInto } from '../helpers/typing.ts';
+import { textOf } from '../helpers/documents.ts';
 import { logRows } from '../compaction/support.ts';
 
-const content = (doc: Y.Doc) => doc.getXmlFragment('default').toString();
+const JOBS_ENV = {
+  JOBS_ENABLED: 'true',
+  COMPACTION_INTERVAL_MS: '100',
+  COMPACTION_HOT_LIVE_ROWS: '40',
+  SNAPSHOT_INTERVAL_MS: '150',
+  RETENTION_INTERVAL_MS: '0',
+  DIVERGENCE_INTERVAL_MS: '200',
+};
 
-describeEachDatabase('background jobs inside the server', (db) => {
-  let app: RunningApp;
+describeEachServer('background jobs inside the server', { env: JOBS_ENV }, ({ db, app }) => {
   const clients: TestClient[] = [];
 
-  beforeAll(async () => {
-    app = await startTestServer(db(), {
-      JOBS_ENABLED: 'true',
-      COMPACTION_INTERVAL_MS: '100',
-      COMPACTION_HOT_LIVE_ROWS: '40',
-      SNAPSHOT_INTERVAL_MS: '150',
-      RETENTION_INTERVAL_MS: '0',
-      DIVERGENCE_INTERVAL_MS: '200',
-    });
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const client of clients) client.destroy();
-    await app?.stop();
   });
 
   it('compacts a busy scene and snapshots it on their intervals while an editor types', async () => {
     const { sceneIds, userId } = await createScript(db().prisma);
     const sceneId = sceneIds[0]!;
     const token = await tokenFor(userId);
-    const writer = connectClient(app.wsUrl, sceneId, { token });
+    const writer = connectClient(app().wsUrl, sceneId, { token });
     clients.push(writer);
     await waitForSynced(writer);
 
@@ -52,23 +45,23 @@ describeEachDatabase('background jobs inside the server', (db) => {
     }
     await waitForAcked(writer);
 
-    const status = Object.fromEntries(app.scheduler.status().map((s) => [s.name, s]));
+    const status = Object.fromEntries(app().scheduler.status().map((s) => [s.name, s]));
     expect(status.compaction!.lastSummary).toMatchObject({ scenesFailed: 0 });
     expect(status.retention!.nextRunAt).toBeNull(); // interval 0: not scheduled
-    await waitFor(() => app.scheduler.status().find((s) => s.name === 'divergence')!.lastFinishedAt !== null, 'a divergence sweep ran', 20_000);
+    await waitFor(() => app().scheduler.status().find((s) => s.name === 'divergence')!.lastFinishedAt !== null, 'a divergence sweep ran', 20_000);
 
     // Whatever the jobs did, a fresh editor loads exactly what the writer has.
-    const reader = connectClient(app.wsUrl, sceneId, { token });
+    const reader = connectClient(app().wsUrl, sceneId, { token });
     clients.push(reader);
     await waitForSynced(reader);
-    expect(content(reader.doc)).toBe(content(writer.doc));
-    const snapshot = await app.snapshots.snapshotScene(sceneId, { trigger: 'yjs' });
+    expect(textOf(reader.doc)).toBe(textOf(writer.doc));
+    const snapshot = await app().snapshots.snapshotScene(sceneId, { trigger: 'yjs' });
     expect(['written', 'superseded']).toContain(snapshot.status);
   });
 
   it('reports no Redis fan-out without REDIS_URL (one instance)', async () => {
-    const ready = (await (await fetch(`${app.httpUrl}/api/health/ready`)).json()) as { redis_fanout: unknown };
+    const ready = (await (await fetch(`${app().httpUrl}/api/health/ready`)).json()) as { redis_fanout: unknown };
     expect(ready.redis_fanout).toEqual({ enabled: false, connected: false, mode: 'disabled' });
-    expect(app.fanout).toBeNull();
+    expect(app().fanout).toBeNull();
   });
 });

@@ -9,7 +9,8 @@ import { snapshotJob, type SnapshotPassSummary } from '../../jobs/snapshot.ts';
 import { SnapshotService } from '../../src/restCopy/snapshots.ts';
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { logRows, typingUpdates } from '../compaction/support.ts';
+import { typingUpdates } from '../helpers/typing.ts';
+import { logRows } from '../compaction/support.ts';
 
 const noProgress = { signal: new AbortController().signal, progress: () => {} };
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -27,8 +28,6 @@ function probeJob(name: string, intervalMs: number, pass: (n: number, context: J
   };
   return { job, runs, maxActive: () => maxActive };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('JobScheduler', () => {
   it('runs each job on its interval and keeps going after a failed pass', async () => {

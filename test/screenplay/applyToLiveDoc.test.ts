@@ -5,13 +5,8 @@ import * as Y from 'yjs';
 import { applyRestBlocksToYDoc, applyTiptapJSONToYDoc, encodeRestBlocksAsUpdate, restBlocksToYDoc, yDocToRestBlocks } from '../../src/screenplay/convert.ts';
 import { canonicalBlocksJSON } from '../../src/screenplay/restBlocks.ts';
 import type { RestBlock } from '../../src/screenplay/restBlocks.ts';
+import { freshDocFrom } from '../helpers/documents.ts';
 import { scenesArb, textArb } from './arbitraries.ts';
-
-function freshDocFrom(update: Uint8Array): Y.Doc {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, update);
-  return doc;
-}
 
 describe('applying REST blocks to a live Y.Doc', () => {
   it('leaves exactly the new content, and the returned update carries the whole change', () => {

@@ -10,15 +10,10 @@ import {
   yDocToRestBlocks,
 } from '../../src/screenplay/convert.ts';
 import { canonicalBlocksJSON } from '../../src/screenplay/restBlocks.ts';
+import { freshDocFrom } from '../helpers/documents.ts';
 import { scenesArb } from './arbitraries.ts';
 
 const RUNS = 2000;
-
-function freshDocFrom(update: Uint8Array): Y.Doc {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, update);
-  return doc;
-}
 
 describe('REST -> TipTap JSON -> REST', () => {
   it('gives back the same scene in canonical form', () => {

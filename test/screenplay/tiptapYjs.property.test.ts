@@ -5,15 +5,10 @@ import * as Y from 'yjs';
 import { restBlocksToTiptapJSON, getScreenplayConverter, tiptapJSONToYDoc, yDocToTiptapJSON } from '../../src/screenplay/convert.ts';
 import type { TiptapNodeJSON } from '../../src/screenplay/convert.ts';
 import { BLOCK_ATTRIBUTE, SCREENPLAY_MARK_TYPES, screenplaySchema } from '../../src/screenplay/schema.ts';
+import { freshDocFrom } from '../helpers/documents.ts';
 import { scenesArb, textArb } from './arbitraries.ts';
 
 const RUNS = 2000;
-
-function freshDocFrom(update: Uint8Array): Y.Doc {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, update);
-  return doc;
-}
 
 describe('TipTap JSON -> Yjs -> TipTap JSON', () => {
   it('is the identity on documents made from REST blocks', () => {

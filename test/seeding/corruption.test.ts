@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningApp } from '../../src/server/app.ts';
+import { describe, expect, it } from 'vitest';
 import { encodeRestBlocksAsUpdate } from '../../src/screenplay/index.ts';
 import { connectClient, waitFor, waitForSynced, type TestClient } from '../helpers/clients.ts';
-import { createTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/db.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { blocksOf, canonical, counterValue, deleteAllUpdate, deleteOnlyUpdate, otherRootUpdate, SCENE_BLOCKS } from './support.ts';
+import { describeEachServer } from '../helpers/server.ts';
+import { counterValue } from '../helpers/metrics.ts';
+import { blocksOf, canonical } from '../helpers/documents.ts';
+import { deleteAllUpdate, deleteOnlyUpdate, otherRootUpdate, SCENE_BLOCKS } from './support.ts';
 
 const CRAFTED_LOGS = [
   { name: 'an update that only deletes', updates: () => [deleteOnlyUpdate()] },
@@ -17,47 +17,31 @@ const CRAFTED_LOGS = [
   },
 ];
 
-describe.each(testDatabaseKinds())('corruption detection on load [%s]', (kind) => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase(kind);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-
-  describe.each(['log', 'reseed'] as const)('CORRUPTION_POLICY=%s', (policy) => {
-    let app: RunningApp;
-    beforeAll(async () => {
-      app = await startTestServer(db, { CORRUPTION_POLICY: policy });
-    });
-    afterAll(async () => {
-      await app?.stop();
-    });
-
+describe.each(['log', 'reseed'] as const)('CORRUPTION_POLICY=%s', (policy) => {
+  describeEachServer('corruption detection on load', { env: { CORRUPTION_POLICY: policy } }, ({ db, app }) => {
     /** Opens the scene with a real provider, returns its document's blocks, and leaves again. */
     const open = async (sceneId: string, token: string): Promise<{ client: TestClient; blocks: string }> => {
-      const client = connectClient(app.wsUrl, sceneId, { token });
+      const client = connectClient(app().wsUrl, sceneId, { token });
       await waitForSynced(client);
       return { client, blocks: blocksOf(client.doc) };
     };
     const close = async (client: TestClient) => {
       client.destroy();
-      await waitFor(() => app.collab.hocuspocus.getDocumentsCount() === 0, 'scene unloads');
+      await waitFor(() => app().collab.hocuspocus.getDocumentsCount() === 0, 'scene unloads');
     };
 
     it.each(CRAFTED_LOGS)('a log holding $name', async ({ updates }) => {
-      const fixture = await createScript(db.prisma, { contentBlocks: SCENE_BLOCKS });
+      const fixture = await createScript(db().prisma, { contentBlocks: SCENE_BLOCKS });
       const sceneId = fixture.sceneIds[0]!;
       const token = await tokenFor(fixture.userId);
       const crafted = updates();
-      await app.sceneLog.append(crafted.map((update) => ({ sceneId, update, createdBy: null })));
-      const before = await db.prisma.sceneVersion.findMany({ where: { sceneId }, orderBy: { seq: 'asc' } });
-      const detected = await counterValue(app.metrics, 'corruptionDetected');
+      await app().sceneLog.append(crafted.map((update) => ({ sceneId, update, createdBy: null })));
+      const before = await db().prisma.sceneVersion.findMany({ where: { sceneId }, orderBy: { seq: 'asc' } });
+      const detected = await counterValue(app().metrics.corruptionDetected);
 
       const { client, blocks } = await open(sceneId, token);
-      expect(await counterValue(app.metrics, 'corruptionDetected')).toBe(detected + 1);
-      const after = await db.prisma.sceneVersion.findMany({ where: { sceneId }, orderBy: { seq: 'asc' } });
+      expect(await counterValue(app().metrics.corruptionDetected)).toBe(detected + 1);
+      const after = await db().prisma.sceneVersion.findMany({ where: { sceneId }, orderBy: { seq: 'asc' } });
       // Nothing is ever deleted or rewritten.
       expect(after.slice(0, before.length).map((r) => r.versionId)).toEqual(before.map((r) => r.versionId));
 
@@ -76,8 +60,8 @@ describe.each(testDatabaseKinds())('corruption detection on load [%s]', (kind) =
       // repaired scene loads with content and nothing more is appended.
       const second = await open(sceneId, token);
       expect(second.blocks).toBe(policy === 'log' ? '[]' : canonical(SCENE_BLOCKS));
-      expect(await db.prisma.sceneVersion.count({ where: { sceneId } })).toBe(after.length);
-      expect(await counterValue(app.metrics, 'corruptionDetected')).toBe(detected + (policy === 'log' ? 2 : 1));
+      expect(await db().prisma.sceneVersion.count({ where: { sceneId } })).toBe(after.length);
+      expect(await counterValue(app().metrics.corruptionDetected)).toBe(detected + (policy === 'log' ? 2 : 1));
       await close(second.client);
     });
   });

@@ -5,7 +5,8 @@ import { compareSceneContent, firstDifferentBlock, readYjsSide } from '../../src
 import { loadCheckResultOf } from '../../src/restCopy/loadValidation.ts';
 import { prepareSeed, readRestContent } from '../../src/restCopy/restContent.ts';
 import { checksumBlocks, encodeRestBlocksAsUpdate, restBlocksToYDoc } from '../../src/screenplay/index.ts';
-import { blocksOf, canonical, OTHER_BLOCKS, SCENE_BLOCKS } from './support.ts';
+import { OTHER_BLOCKS, SCENE_BLOCKS } from './support.ts';
+import { blocksOf, canonical } from '../helpers/documents.ts';
 
 describe('decideOnLoad', () => {
   it.each([

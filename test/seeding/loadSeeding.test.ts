@@ -1,45 +1,35 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { RunningApp } from '../../src/server/app.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
-import { createTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/db.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { blocksOf, canonical, counterValue, OTHER_BLOCKS, SCENE_BLOCKS } from './support.ts';
+import { describeEachServer } from '../helpers/server.ts';
+import { counterValue } from '../helpers/metrics.ts';
+import { blocksOf, canonical } from '../helpers/documents.ts';
+import { OTHER_BLOCKS, SCENE_BLOCKS } from './support.ts';
 
-describe.each(testDatabaseKinds())('seeding on load through real providers [%s]', (kind) => {
-  let db: TestDatabase;
-  let app: RunningApp;
+describeEachServer('seeding on load through real providers', ({ db, app, restart }) => {
   let clients: TestClient[] = [];
 
   const newScene = async (contentBlocks: unknown = SCENE_BLOCKS) => {
-    const fixture = await createScript(db.prisma, { contentBlocks: contentBlocks as unknown[] });
+    const fixture = await createScript(db().prisma, { contentBlocks: contentBlocks as unknown[] });
     return { sceneId: fixture.sceneIds[0]!, token: await tokenFor(fixture.userId) };
   };
   const connect = (sceneId: string, token: string) => {
-    const client = connectClient(app.wsUrl, sceneId, { token });
+    const client = connectClient(app().wsUrl, sceneId, { token });
     clients.push(client);
     return client;
   };
   const disconnectAll = async () => {
     for (const client of clients) client.destroy();
     clients = [];
-    await waitFor(() => app.collab.hocuspocus.getDocumentsCount() === 0, 'every scene unloads once its clients leave');
+    await waitFor(() => app().collab.hocuspocus.getDocumentsCount() === 0, 'every scene unloads once its clients leave');
   };
-  const rowsOf = (sceneId: string) => db.prisma.sceneVersion.findMany({ where: { sceneId }, orderBy: { seq: 'asc' } });
+  const rowsOf = (sceneId: string) => db().prisma.sceneVersion.findMany({ where: { sceneId }, orderBy: { seq: 'asc' } });
 
-  beforeAll(async () => {
-    db = await createTestDatabase(kind);
-    app = await startTestServer(db);
-  });
   afterEach(async () => {
     await disconnectAll();
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await db?.close();
   });
 
   it('ten clients opening the same empty scene at once get one copy of the REST content', async () => {
@@ -52,10 +42,10 @@ describe.each(testDatabaseKinds())('seeding on load through real providers [%s]'
     const rows = await rowsOf(sceneId);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.createdBy).toBeNull();
-    const scene = await db.prisma.scene.findUniqueOrThrow({ where: { sceneId } });
+    const scene = await db().prisma.scene.findUniqueOrThrow({ where: { sceneId } });
     expect(scene.yjsSeededAt).not.toBeNull();
     expect(scene.snapshotSource).toBe('migrated');
-    expect(await counterValue(app.metrics, 'sceneLoadChecks', { result: 'seeded' })).toBeGreaterThanOrEqual(1);
+    expect(await counterValue(app().metrics.sceneLoadChecks, { result: 'seeded' })).toBeGreaterThanOrEqual(1);
   });
 
   it('never seeds again on reload, even if nobody edited, and not after a restart', async () => {
@@ -71,8 +61,7 @@ describe.each(testDatabaseKinds())('seeding on load through real providers [%s]'
       expect(blocksOf(again.doc)).toBe(canonical(SCENE_BLOCKS));
       await disconnectAll();
     }
-    await app.stop();
-    app = await startTestServer(db);
+    await restart();
     const afterRestart = connect(sceneId, token);
     await waitForSynced(afterRestart);
     expect(blocksOf(afterRestart.doc)).toBe(canonical(SCENE_BLOCKS));
@@ -91,9 +80,9 @@ describe.each(testDatabaseKinds())('seeding on load through real providers [%s]'
     const edited = blocksOf(writer.doc);
     await disconnectAll();
     // And the REST copy is rewritten by someone else in the meantime.
-    await db.prisma.scene.update({ where: { sceneId }, data: { contentBlocks: OTHER_BLOCKS } });
+    await db().prisma.scene.update({ where: { sceneId }, data: { contentBlocks: OTHER_BLOCKS } });
     const rowsBefore = (await rowsOf(sceneId)).length;
-    const divergedBefore = await counterValue(app.metrics, 'sceneLoadChecks', { result: 'diverged' });
+    const divergedBefore = await counterValue(app().metrics.sceneLoadChecks, { result: 'diverged' });
 
     const reader = connect(sceneId, token);
     await waitForSynced(reader);
@@ -101,7 +90,7 @@ describe.each(testDatabaseKinds())('seeding on load through real providers [%s]'
     expect(blocksOf(reader.doc)).not.toContain('EXT. PIER');
     expect(await rowsOf(sceneId)).toHaveLength(rowsBefore);
     // The comparison of a scene with content follows its load.
-    await waitFor(async () => (await counterValue(app.metrics, 'sceneLoadChecks', { result: 'diverged' })) === divergedBefore + 1, 'divergence reported');
+    await waitFor(async () => (await counterValue(app().metrics.sceneLoadChecks, { result: 'diverged' })) === divergedBefore + 1, 'divergence reported');
   });
 
   it('does not seed REST content that fails validation; serves the (empty) log', async () => {
@@ -110,8 +99,8 @@ describe.each(testDatabaseKinds())('seeding on load through real providers [%s]'
     await waitForSynced(client);
     expect(client.doc.getXmlFragment('default').length).toBe(0);
     expect(await rowsOf(sceneId)).toHaveLength(0);
-    expect((await db.prisma.scene.findUniqueOrThrow({ where: { sceneId } })).yjsSeededAt).toBeNull();
-    expect(await counterValue(app.metrics, 'sceneLoadChecks', { result: 'invalid-rest' })).toBeGreaterThanOrEqual(1);
+    expect((await db().prisma.scene.findUniqueOrThrow({ where: { sceneId } })).yjsSeededAt).toBeNull();
+    expect(await counterValue(app().metrics.sceneLoadChecks, { result: 'invalid-rest' })).toBeGreaterThanOrEqual(1);
   });
 
   it('leaves a scene with an empty REST copy empty, and stores what the editor types', async () => {
@@ -124,7 +113,7 @@ describe.each(testDatabaseKinds())('seeding on load through real providers [%s]'
     const rows = await rowsOf(sceneId);
     expect(rows).toHaveLength(1);
     const doc = new Y.Doc();
-    Y.applyUpdate(doc, replayUpdates(await app.sceneLog.load(sceneId)).state);
+    Y.applyUpdate(doc, replayUpdates(await app().sceneLog.load(sceneId)).state);
     expect(doc.getXmlFragment('default').length).toBe(1);
   });
 });

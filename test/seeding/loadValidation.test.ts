@@ -13,7 +13,10 @@ import { createMetrics } from '../../src/metrics.ts';
 import { restBlocksToYDoc } from '../../src/screenplay/index.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { blocksOf, canonical, capturingLogger, counterValue, deleteOnlyUpdate, OTHER_BLOCKS, SCENE_BLOCKS } from './support.ts';
+import { counterValue } from '../helpers/metrics.ts';
+import { blocksOf, canonical } from '../helpers/documents.ts';
+import { capturingLogger } from '../helpers/logger.ts';
+import { deleteOnlyUpdate, OTHER_BLOCKS, SCENE_BLOCKS } from './support.ts';
 
 describeEachDatabase('SceneLoadValidator', (db) => {
   const setup = async (contentBlocks: unknown, policy: 'log' | 'reseed' = 'log') => {
@@ -65,7 +68,7 @@ describeEachDatabase('SceneLoadValidator', (db) => {
     expect(check.divergence!.diff).toMatchObject({ changed: 2, only_in_yjs: 3 });
     expect(Buffer.from(Y.encodeStateAsUpdate(doc)).equals(Buffer.from(before))).toBe(true);
     expect(entries.find((e) => e.result === 'diverged')).toMatchObject({ level: 30, sceneId, cause: 'snapshot_lag', yjsBlocks: 5, restBlocks: 2, firstDifferentBlock: 0 });
-    expect(await counterValue(metrics, 'sceneLoadChecks', { result: 'diverged' })).toBe(1);
+    expect(await counterValue(metrics.sceneLoadChecks, { result: 'diverged' })).toBe(1);
   });
 
   it('compares with what the scenes row and the log say: in sync after the seed, modified or invalid once the copy is rewritten', async () => {
@@ -83,7 +86,7 @@ describeEachDatabase('SceneLoadValidator', (db) => {
     expect(await validator.check(await loaded(), sceneId)).toMatchObject({ result: 'rest-invalid', divergence: { cause: 'invalid_rest' } });
     expect(entries.find((e) => e.result === 'rest-invalid')).toMatchObject({ level: 40, sceneId, problem: expect.stringMatching(/^INVALID_REST_BLOCKS: /) });
     for (const result of ['seeded', 'in-sync', 'diverged', 'rest-invalid']) {
-      expect(await counterValue(metrics, 'sceneLoadChecks', { result })).toBe(1);
+      expect(await counterValue(metrics.sceneLoadChecks, { result })).toBe(1);
     }
   });
 
@@ -92,7 +95,7 @@ describeEachDatabase('SceneLoadValidator', (db) => {
     await sceneLog.append([{ sceneId, update: deleteOnlyUpdate(), createdBy: null }]);
     const check = await validator.check(await loaded(), sceneId);
     expect(check).toMatchObject({ result: 'corrupt', corruption: { kind: 'replays-empty', storedRows: 1, restBlockCount: 5, policy: 'log', reseeded: false } });
-    expect(await counterValue(metrics, 'corruptionDetected')).toBe(1);
+    expect(await counterValue(metrics.corruptionDetected)).toBe(1);
     expect(entries.find((e) => e.event === 'YJS_CORRUPTION_DETECTED')).toMatchObject({
       level: 40,
       sceneId,

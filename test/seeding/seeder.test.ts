@@ -10,7 +10,8 @@ import { checksumBlocks, encodeRestBlocksAsUpdate, seedClientIdFor } from '../..
 import { canonicalBlocksJSON } from '../../src/screenplay/restBlocks.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { blocksOf, canonical, deleteAllUpdate, deleteOnlyUpdate, OTHER_BLOCKS, otherRootUpdate, SCENE_BLOCKS } from './support.ts';
+import { blocksOf, canonical } from '../helpers/documents.ts';
+import { deleteAllUpdate, deleteOnlyUpdate, OTHER_BLOCKS, otherRootUpdate, SCENE_BLOCKS } from './support.ts';
 
 const LOAD = { corruptionPolicy: 'log', replayExistingLog: true } as const;
 

@@ -1,9 +1,4 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import * as Y from 'yjs';
-import type { Logger } from '../../src/logger.ts';
-import type { Metrics } from '../../src/metrics.ts';
-import { canonicalizeBlocks, yDocToRestBlocks } from '../../src/screenplay/index.ts';
 
 /** A scene in both REST shapes the seeds use (plain blocks, the dialogue `character` form, metadata). */
 export const SCENE_BLOCKS = [
@@ -18,36 +13,6 @@ export const OTHER_BLOCKS = [
   { type: 'scene_heading', text: 'EXT. PIER - DAWN' },
   { type: 'action', text: 'Gulls.' },
 ];
-
-/** The document's `default` fragment as canonical REST blocks (JSON, for exact comparison). */
-export function blocksOf(doc: Y.Doc): string {
-  return JSON.stringify(canonicalizeBlocks(yDocToRestBlocks(doc)));
-}
-
-export function canonical(blocks: unknown): string {
-  return JSON.stringify(canonicalizeBlocks(blocks));
-}
-
-/** A logger that keeps every entry, to assert on structured fields. */
-export function capturingLogger(): { logger: Logger; entries: Array<Record<string, unknown>> } {
-  const entries: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) entries.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), entries };
-}
-
-/** Current value of a counter, optionally of one label set. */
-export async function counterValue(metrics: Metrics, name: keyof Metrics, labels: Record<string, string> = {}): Promise<number> {
-  const metric = metrics[name] as unknown as { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string> }> }> };
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([key, value]) => v.labels[key] === value))
-    .reduce((sum, v) => sum + v.value, 0);
-}
 
 /** An update that only deletes: items the log never received, so it replays to nothing. */
 export function deleteOnlyUpdate(): Uint8Array {

@@ -4,7 +4,8 @@ import { createTestDatabase, testDatabaseKinds, type TestDatabase } from '../hel
 import { TEST_AUTH_ENV, tokenFor } from '../helpers/auth.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { freePort, spawnServer, waitUntilReady, type ServerProcess } from '../helpers/process.ts';
-import { blocksOf, canonical, SCENE_BLOCKS } from './support.ts';
+import { blocksOf, canonical } from '../helpers/documents.ts';
+import { SCENE_BLOCKS } from './support.ts';
 
 const SCENES = 6;
 const CLIENTS_PER_SCENE = 10;

@@ -4,13 +4,14 @@ import { replayUpdates } from '../../src/log/replay.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
-import { applyRestBlocksToYDoc, canonicalizeBlocks, checksumBlocks } from '../../src/screenplay/index.ts';
+import { applyRestBlocksToYDoc, checksumBlocks } from '../../src/screenplay/index.ts';
 import { missingSeqs, StateNotRetainedError } from '../../src/log/history.ts';
 import { deriveAt, deriveFromLiveDocument, deriveFromLog, liveDocumentPosition } from '../../src/scenes/sceneState.ts';
 import { SceneNotFoundError } from '../../src/errors.ts';
 import { SnapshotConversionError, SnapshotService } from '../../src/restCopy/snapshots.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
+import { canonical } from '../helpers/documents.ts';
 
 const V = [
   [{ type: 'scene_heading', text: 'INT. LAB - NIGHT' }],
@@ -18,7 +19,6 @@ const V = [
   [{ type: 'scene_heading', text: 'INT. LAB - NIGHT' }, { type: 'action', text: 'Beakers bubble.' }],
   [{ type: 'scene_heading', text: 'INT. LAB - NIGHT' }, { type: 'action', text: 'Beakers bubble.' }, { type: 'transition', text: 'CUT TO:' }],
 ];
-const canonical = (blocks: unknown) => JSON.stringify(canonicalizeBlocks(blocks));
 
 describe('pure helpers', () => {
   it.each([
