@@ -91,7 +91,12 @@ export function allSound(updates: readonly Uint8Array[], from = 0): boolean {
   return true;
 }
 
-/** Yjs keeps updates whose dependencies it has not seen as pending instead of failing. */
+/**
+ * Yjs keeps updates whose dependencies it has not seen as pending instead of failing. The pending
+ * fields are typed members of `StructStore` and Yjs exports no function that asks this; it is a
+ * correctness check (a gap is reported, never served as complete), so no benchmark figure is
+ * claimed for it.
+ */
 export function hasMissingDependencies(doc: Y.Doc): boolean {
   return doc.store.pendingStructs !== null || doc.store.pendingDs !== null;
 }

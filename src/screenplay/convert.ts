@@ -471,7 +471,8 @@ export function createScreenplayConverter(options: ScreenplayConverterOptions = 
 
   function applyNode(ydoc: Y.Doc, doc: ProseMirrorNode, options: ApplyOptions): ApplyResult {
     // Inside an open transaction Yjs emits the update only when that outer transaction ends, so
-    // the change could not be returned; a caller that needs that should not nest.
+    // the change could not be returned; a caller that needs that should not nest. `_transaction`
+    // is a typed member of Y.Doc and the only way to ask; a correctness guard, no speed claimed.
     if (ydoc._transaction !== null) {
       throw new Error('cannot apply content to a Y.Doc inside an open Yjs transaction: its update would not be known yet');
     }
