@@ -1,5 +1,6 @@
 import { SceneNotFoundError } from '../errors.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { FIRST_SCENE } from '../log/rows.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -95,7 +96,7 @@ export class DivergenceDetector {
   private last: DivergenceSweep | null = null;
   private running: Promise<DivergenceSweep> | null = null;
   /** Where the next bounded sweep starts, so successive sweeps cover every scene in turn. */
-  private cursor = '00000000-0000-0000-0000-000000000000';
+  private cursor = FIRST_SCENE;
 
   constructor(configuration: Omit<DivergenceDetectorConfiguration, keyof typeof defaults> & Partial<Pick<DivergenceDetectorConfiguration, keyof typeof defaults>>) {
     this.configuration = { ...defaults, ...configuration };
@@ -172,10 +173,10 @@ export class DivergenceDetector {
     const limit = options.limit ?? this.configuration.sweepLimit;
     const started = Date.now();
     let ids = await this.sceneIdsAfter(this.cursor, limit);
-    if (ids.length < limit && this.cursor !== '00000000-0000-0000-0000-000000000000') {
+    if (ids.length < limit && this.cursor !== FIRST_SCENE) {
       // Wrap around to the start of the id space, without checking a scene twice in one sweep.
       const seen = new Set(ids);
-      ids = ids.concat((await this.sceneIdsAfter('00000000-0000-0000-0000-000000000000', limit - ids.length)).filter((id) => !seen.has(id)));
+      ids = ids.concat((await this.sceneIdsAfter(FIRST_SCENE, limit - ids.length)).filter((id) => !seen.has(id)));
     }
     const reports: DivergenceReport[] = [];
     let failed = 0;
@@ -188,7 +189,7 @@ export class DivergenceDetector {
         logger.error({ err: error, sceneId: id }, 'divergence check failed; the sweep continues');
       }
     }
-    this.cursor = ids.length > 0 ? ids[ids.length - 1]! : '00000000-0000-0000-0000-000000000000';
+    this.cursor = ids.length > 0 ? ids[ids.length - 1]! : FIRST_SCENE;
 
     const causes = reports.map((report) => report.cause);
     const rate = divergenceRate(causes);
