@@ -29,6 +29,16 @@ export interface Config {
     tokenCacheTtlMs: number;
     /** Development only: the server issues tokens itself (never in production). */
     devTokens: boolean;
+    /** Lifetime of a development token. */
+    devTokenTtlSeconds: number;
+    /**
+     * How often every open connection's token and access are checked again: a connection stops
+     * writing within this long (plus one query) of its token's `exp`, a removed collaborator or a
+     * deleted user (on every instance: each checks its own connections against the database).
+     */
+    recheckIntervalMs: number;
+    /** How long before `exp` the server asks an open connection's provider for a fresh token (at most half its lifetime). */
+    tokenRefreshLeadMs: number;
   };
   limits: {
     maxUpdateBytes: number;
@@ -158,6 +168,9 @@ const envSchema = z.object({
   AUTH_JWT_AUDIENCE: optionalString,
   AUTH_TOKEN_CACHE_TTL_MS: positiveInt(60_000),
   AUTH_DEV_TOKENS: booleanFlag(true),
+  AUTH_DEV_TOKEN_TTL_SECONDS: positiveInt(12 * 3600),
+  AUTH_RECHECK_INTERVAL_MS: positiveInt(2000),
+  AUTH_TOKEN_REFRESH_LEAD_MS: nonNegativeInt(60_000),
   MAX_UPDATE_BYTES: positiveInt(1024 * 1024),
   RATE_LIMIT_UPDATES_PER_MINUTE: positiveInt(6000),
   HTTP_BODY_LIMIT_BYTES: positiveInt(2 * 1024 * 1024),
@@ -218,6 +231,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH_JWT_AUDIENCE,
       tokenCacheTtlMs: e.AUTH_TOKEN_CACHE_TTL_MS,
       devTokens: e.NODE_ENV !== 'production' && e.AUTH_DEV_TOKENS && !e.AUTH_JWT_SECRET,
+      devTokenTtlSeconds: e.AUTH_DEV_TOKEN_TTL_SECONDS,
+      recheckIntervalMs: e.AUTH_RECHECK_INTERVAL_MS,
+      tokenRefreshLeadMs: e.AUTH_TOKEN_REFRESH_LEAD_MS,
     },
     limits: {
       maxUpdateBytes: e.MAX_UPDATE_BYTES,

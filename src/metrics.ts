@@ -15,6 +15,9 @@ export interface Metrics {
   updatesSkipped: Counter<'reason'>;
   updatesRefused: Counter<'reason'>;
   connectionsRefused: Counter<'reason'>;
+  connectionsEnded: Counter<'reason'>;
+  tokenRefreshes: Counter<'result'>;
+  accessRechecks: Counter<'result'>;
   authTokenVerifications: Counter<'result'>;
   authTokenCacheHits: Counter;
   quarantinedUpdates: Counter;
@@ -87,6 +90,24 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'collab_connections_refused_total',
       help: 'Document connections refused before they opened, by refusal code (invalid-token, no-access, ...)',
       labelNames: ['reason'],
+      registers,
+    }),
+    connectionsEnded: new Counter({
+      name: 'collab_connections_ended_total',
+      help: 'Open document connections the server ended because their token expired or their access changed, by code (token-expired, no-access, access-changed, ...)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    tokenRefreshes: new Counter({
+      name: 'collab_token_refreshes_total',
+      help: 'Tokens an open connection sent again (onTokenSync), by result: extended, unchanged (no later exp), refused',
+      labelNames: ['result'],
+      registers,
+    }),
+    accessRechecks: new Counter({
+      name: 'collab_access_rechecks_total',
+      help: "Passes that checked every open connection's access against the database, by result (ok, failed: nothing was decided)",
+      labelNames: ['result'],
       registers,
     }),
     authTokenVerifications: new Counter({

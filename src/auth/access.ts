@@ -65,7 +65,8 @@ export interface AccessControlConfiguration {
  * Looks up what `decideAccess` needs. The user lookup and the scene lookup (with the script's
  * owner and the user's collaborator row) run in parallel: the user id comes from the token, so
  * neither waits for the other (reliability plan 2.2). Nothing here is cached: a deleted user or a
- * removed collaborator is refused at their next connection.
+ * removed collaborator is refused at their next connection, and open connections are checked again
+ * with `decideMany` (src/auth/openConnections.ts).
  */
 export class AccessControl {
   private readonly configuration: AccessControlConfiguration;
@@ -80,7 +81,7 @@ export class AccessControl {
       throw refuse('invalid-scene-id', `${describeId(sceneId)} is not a scene id (a lower-case UUID)`);
     }
     const { prisma } = this.configuration;
-    const [user, scene] = await this.lookup(principal, sceneId, () =>
+    const [user, scene] = await this.lookup({ userId: principal.userId, targetId: sceneId }, () =>
       Promise.all([
         prisma.user.findUnique({ where: { userId: principal.userId }, select: { userId: true } }),
         prisma.scene.findUnique({
@@ -108,7 +109,7 @@ export class AccessControl {
       throw refuse('invalid-script-id', `${describeId(scriptId)} is not a script id (a lower-case UUID)`);
     }
     const { prisma } = this.configuration;
-    const [user, script] = await this.lookup(principal, scriptId, () =>
+    const [user, script] = await this.lookup({ userId: principal.userId, targetId: scriptId }, () =>
       Promise.all([
         prisma.user.findUnique({ where: { userId: principal.userId }, select: { userId: true } }),
         prisma.script.findUnique({
@@ -125,12 +126,49 @@ export class AccessControl {
     return { ...decision.grant, scriptId };
   }
 
+  /**
+   * The decisions for many open connections at once, in the order asked: two queries whatever the
+   * count, so every open connection can be checked again every few seconds. Rejects with
+   * `auth-unavailable` when the database cannot answer; the caller then decides nothing.
+   */
+  async decideMany(requests: readonly { principal: Principal; sceneId: string }[]): Promise<AccessDecision[]> {
+    if (requests.length === 0) return [];
+    const { prisma } = this.configuration;
+    const userIds = [...new Set(requests.map((r) => r.principal.userId))];
+    const sceneIds = [...new Set(requests.map((r) => r.sceneId))];
+    const [users, scenes] = await this.lookup({ users: userIds.length, scenes: sceneIds.length }, () =>
+      Promise.all([
+        prisma.user.findMany({ where: { userId: { in: userIds } }, select: { userId: true } }),
+        prisma.scene.findMany({
+          where: { sceneId: { in: sceneIds } },
+          select: {
+            sceneId: true,
+            script: {
+              select: { ownerId: true, collaborators: { where: { userId: { in: userIds } }, select: { userId: true, role: true } } },
+            },
+          },
+        }),
+      ]),
+    );
+    const known = new Set(users.map((u) => u.userId));
+    const byScene = new Map(scenes.map((scene) => [scene.sceneId, scene.script]));
+    return requests.map(({ principal, sceneId }) => {
+      const script = byScene.get(sceneId);
+      return decideAccess(principal, { kind: 'scene', id: sceneId }, {
+        userExists: known.has(principal.userId),
+        script: script
+          ? { ownerId: script.ownerId, collaboratorRole: script.collaborators.find((c) => c.userId === principal.userId)?.role ?? null }
+          : null,
+      });
+    });
+  }
+
   /** A database error refuses (never grants) with a reason that says to retry. */
-  private async lookup<T>(principal: Principal, targetId: string, query: () => Promise<T>): Promise<T> {
+  private async lookup<T>(about: Record<string, string | number>, query: () => Promise<T>): Promise<T> {
     try {
       return await query();
     } catch (error) {
-      this.configuration.logger.error({ err: error, userId: principal.userId, targetId }, 'access lookup failed; refused');
+      this.configuration.logger.error({ err: error, ...about }, 'access lookup failed; refused');
       throw refuse('auth-unavailable', 'access could not be checked right now; retry shortly', { cause: error });
     }
   }

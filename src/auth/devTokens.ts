@@ -7,13 +7,12 @@ export interface DevTokenIssuerConfiguration {
   secret: Uint8Array;
   issuer?: string;
   audience?: string;
-  /** Lifetime of an issued token in seconds. */
+  /** Lifetime of an issued token in seconds (`AUTH_DEV_TOKEN_TTL_SECONDS`). */
   ttlSeconds: number;
   now: () => number;
 }
 
 const defaults = {
-  ttlSeconds: 12 * 3600,
   now: Date.now,
 } satisfies Partial<DevTokenIssuerConfiguration>;
 
@@ -27,7 +26,7 @@ export class DevTokenIssuer {
   readonly secret: Uint8Array;
   private readonly configuration: DevTokenIssuerConfiguration;
 
-  constructor(configuration: Partial<DevTokenIssuerConfiguration> = {}) {
+  constructor(configuration: Partial<DevTokenIssuerConfiguration> & Pick<DevTokenIssuerConfiguration, 'ttlSeconds'>) {
     this.configuration = { ...defaults, secret: randomBytes(32), ...configuration };
     this.secret = this.configuration.secret;
   }

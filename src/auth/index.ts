@@ -36,7 +36,7 @@ export interface AuthServicesDeps {
 export function createAuthServices(deps: AuthServicesDeps): AuthServices {
   const { config, prisma, logger, metrics } = deps;
   const { jwtSecret, issuer, audience, tokenCacheTtlMs } = config.auth;
-  const devTokens = config.auth.devTokens ? new DevTokenIssuer({ issuer, audience }) : null;
+  const devTokens = config.auth.devTokens ? new DevTokenIssuer({ issuer, audience, ttlSeconds: config.auth.devTokenTtlSeconds }) : null;
   const secret = jwtSecret ? secretKey(jwtSecret) : (devTokens?.secret ?? null);
   if (devTokens) {
     logger.warn(

@@ -24,6 +24,9 @@ export const CONNECTION_REFUSALS = {
   'unknown-scene': { closeCode: 4404, httpStatus: 404 },
   'unknown-script': { closeCode: 4404, httpStatus: 404 },
   'no-access': { closeCode: 4403, httpStatus: 403 },
+  // An open connection whose role changed (an editor made a viewer, or the reverse): connect again
+  // to be served with the new role.
+  'access-changed': { closeCode: 4409, httpStatus: 409 },
   'outdated-editor': { closeCode: 4426, httpStatus: 426 },
   // A database error while deciding; the client may retry. Never a reason to grant access.
   'auth-unavailable': { closeCode: 4503, httpStatus: 503 },
@@ -56,6 +59,13 @@ export const PERSISTENCE_UNAVAILABLE = { code: 4500, reason: reasonOf('persisten
 
 /** Content the server will never store, however often it is sent: the editor must be reloaded. */
 export const FINAL_UPDATE_REFUSALS: readonly string[] = ['update-too-large', 'malformed-update'] satisfies UpdateRefusalCode[];
+
+/**
+ * An open connection ended because its token expired or its role changed: nothing the editor has is
+ * lost (its unsaved changes stay in its document), it gets a fresh token and connects again, and
+ * its sync step sends what the server did not store.
+ */
+export const REAUTHENTICATE_REFUSALS: readonly string[] = ['token-expired', 'access-changed'] satisfies ConnectionRefusalCode[];
 
 /** The database was unavailable for a moment while the connection was checked or the scene read: ask again. */
 export const TRANSIENT_REFUSALS: readonly string[] = ['auth-unavailable', 'scene-load-failed', 'scene-seed-failed'] satisfies CloseReasonCode[];

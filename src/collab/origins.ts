@@ -9,6 +9,8 @@ export interface ConnectionContext {
   role?: 'owner' | 'editor' | 'viewer' | 'admin';
   /** The screenplay schema version the editor said it runs. */
   schemaVersion?: number;
+  /** The `exp` of the token the connection runs on, in milliseconds; a fresh token moves it (onTokenSync). */
+  tokenExpiresAt?: number;
 }
 
 const ALREADY_STORED = Symbol.for('writersroom.alreadyStored');

@@ -7,6 +7,7 @@ import { SchemaGate } from '../../extensions/SchemaGate.ts';
 import { UpdateGuards } from '../../extensions/UpdateGuards.ts';
 import type { AuthServices } from '../auth/index.ts';
 import type { Config } from '../config.ts';
+import { OpenConnections } from '../collab/openConnections.ts';
 import { UpdateAdmission } from '../guards/admission.ts';
 import { SceneLoadValidator } from '../restCopy/loadValidation.ts';
 import { SceneSeeder } from '../restCopy/seeding.ts';
@@ -49,9 +50,18 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
     logger: logger.child({ component: 'schema-gate' }),
   });
   // 1200, onAuthenticate: token, scene and access; sets the context the append log attributes to.
+  // Keeps watching each connection it let in: token expiry and refresh, access changes.
   const authentication = new Authentication({
     verifier: auth.verifier,
     access: auth.access,
+    openConnections: new OpenConnections({
+      verifier: auth.verifier,
+      access: auth.access,
+      recheckIntervalMs: config.auth.recheckIntervalMs,
+      tokenRefreshLeadMs: config.auth.tokenRefreshLeadMs,
+      metrics,
+      logger: logger.child({ component: 'open-connections' }),
+    }),
     metrics,
     logger: logger.child({ component: 'auth' }),
   });

@@ -7,6 +7,7 @@ import { decideEditorVersion } from '../../src/auth/editorVersion.ts';
 import { codeOf } from '../../src/collab/closeReasons.ts';
 import { isCanonicalUuid } from '../../src/auth/ids.ts';
 import { cacheEntryDeadline, secretKey, signAccessToken, TokenVerifier } from '../../src/auth/tokens.ts';
+import { accessVerdict, tokenState } from '../../src/auth/tokenLifetime.ts';
 
 const OWNER = '00000000-0000-4000-8000-000000000001';
 const ME = '00000000-0000-4000-8000-000000000002';
@@ -156,10 +157,43 @@ describe('token verification refusals (real jose)', () => {
   });
 
   it('dev tokens verify only against their own process key', async () => {
-    const issuer = new DevTokenIssuer();
+    const issuer = new DevTokenIssuer({ ttlSeconds: 3600 });
     const { token } = await issuer.issue({ userId: ME });
     await expect(new TokenVerifier({ secret: issuer.secret, cacheTtlMs: 60_000 }).verify(token)).resolves.toMatchObject({ userId: ME, isAdmin: false });
-    const other = await new TokenVerifier({ secret: new DevTokenIssuer().secret, cacheTtlMs: 60_000 }).verify(token).catch((error: { reason: string }) => error.reason);
+    const other = await new TokenVerifier({ secret: new DevTokenIssuer({ ttlSeconds: 3600 }).secret, cacheTtlMs: 60_000 }).verify(token).catch((error: { reason: string }) => error.reason);
     expect(other).toBe('invalid-token: bad signature');
+  });
+});
+
+describe('tokenState: an open connection and its token', () => {
+  const EXP = 1_000_000;
+  const token = (since: number, refreshRequested = false) => ({ expiresAt: EXP, since, refreshRequested });
+  it.each<[string, number, ReturnType<typeof token>, number, string]>([
+    ['well before the lead', EXP - 120_000, token(EXP - 3_600_000), 60_000, 'valid'],
+    ['inside the lead', EXP - 59_000, token(EXP - 3_600_000), 60_000, 'refresh-due'],
+    ['inside the lead, already asked', EXP - 59_000, token(EXP - 3_600_000, true), 60_000, 'valid'],
+    ['at exp', EXP, token(EXP - 3_600_000, true), 60_000, 'expired'],
+    ['after exp, never asked', EXP + 1, token(EXP - 3_600_000), 60_000, 'expired'],
+    ['a 4 s token is not asked the moment it arrives', EXP - 3_900, token(EXP - 4_000), 60_000, 'valid'],
+    ['a 4 s token is asked at half its life', EXP - 2_000, token(EXP - 4_000), 60_000, 'refresh-due'],
+    ['with no lead, nothing is asked before exp', EXP - 1, token(EXP - 4_000), 0, 'valid'],
+  ])('%s', (_name, now, times, lead, expected) => {
+    expect(tokenState(now, times, lead)).toBe(expected);
+  });
+});
+
+describe('accessVerdict: access decided again for an open connection', () => {
+  const granted = (canWrite: boolean) => ({ granted: true as const, grant: { role: canWrite ? ('editor' as const) : ('viewer' as const), canWrite } });
+  it('keeps a connection whose role is unchanged', () => {
+    expect(accessVerdict(granted(true), false)).toBeNull();
+    expect(accessVerdict(granted(false), true)).toBeNull();
+  });
+  it('ends a connection whose role changed either way with access-changed', () => {
+    expect(accessVerdict(granted(false), false)?.reason).toMatch(/^access-changed: you are now a viewer/);
+    expect(accessVerdict(granted(true), true)?.reason).toMatch(/^access-changed: you may now edit/);
+  });
+  it('ends a refused connection with the refusal itself', () => {
+    const decision = decideAccess({ userId: ME, isAdmin: false }, { kind: 'scene', id: 'x' }, { userExists: false, script: null });
+    expect(codeOf(accessVerdict(decision, false)!.reason)).toBe('unknown-user');
   });
 });

@@ -7,7 +7,7 @@ export type Outcome = { ok: true; scope: string } | { ok: false; reason: string 
 export function openScene(
   url: string,
   sceneId: string,
-  token: string,
+  token: ConnectOptions['token'],
   options: Omit<ConnectOptions, 'token'> = {},
 ): { client: TestClient; outcome: Promise<Outcome> } {
   let settle!: (outcome: Outcome) => void;

@@ -15,7 +15,8 @@ export interface TestClient {
 }
 
 export interface ConnectOptions {
-  token: string;
+  /** A token, or a function the provider asks at every (re)connect and when the server wants a fresh one. */
+  token: string | (() => string | Promise<string>);
   /** Query parameters of the WebSocket URL (`requestParameters`); default: the current editor's schema version. */
   parameters?: Record<string, string>;
   /** Reconnect forever with a short delay (crash tests); by default a few quick attempts. */
@@ -40,7 +41,7 @@ export function connectClient(url: string, sceneId: string, options: ConnectOpti
     websocketProvider: socket,
     name: sceneId,
     document: doc,
-    token: options.token,
+    token: typeof options.token === 'function' ? async () => (options.token as () => string | Promise<string>)() : options.token,
     onAuthenticationFailed: ({ reason }) => options.onAuthenticationFailed?.(reason),
   });
   const decrement = provider.decrementUnsyncedChanges.bind(provider);
