@@ -197,6 +197,7 @@ async function boot(): Promise<void> {
       sceneId,
       user: session.user,
       token: freshToken ?? (() => token),
+      canRefreshToken: freshToken !== null,
       onStatus: renderStatus,
       onCursor: ({ node, atSceneEnd }) => {
         const label = element('block-type');

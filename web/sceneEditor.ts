@@ -7,7 +7,8 @@ import * as Y from 'yjs';
 import { SCREENPLAY_FRAGMENT_NAME, SCREENPLAY_SCHEMA_VERSION, screenplayExtensions } from '../src/screenplay/schema.ts';
 import { CollaborationCaret, type CaretUser } from './collaborationCaret.ts';
 import { saveStatus, type ProviderFacts, type SaveStatus } from './saveStatus.ts';
-import { isTransientRefusal, isUpdateRefusal } from './refusals.ts';
+import { isReauthenticateRefusal, isTransientRefusal, isUpdateRefusal } from './refusals.ts';
+import { refreshDelay, tokenExpiry } from './tokenRefresh.ts';
 import { ScreenplayKeymap } from './screenplayKeymap.ts';
 
 export interface SceneEditorOptions {
@@ -16,8 +17,13 @@ export interface SceneEditorOptions {
   wsUrl: string;
   sceneId: string;
   user: CaretUser;
-  /** Called at every (re)connect: a session that can get new tokens hands out a fresh one each time. */
+  /**
+   * Called at every (re)connect and before the token expires: a session that can get new tokens
+   * hands out a fresh one each time.
+   */
   token: () => string | Promise<string>;
+  /** False for a pasted token: when it expires the writer must sign in again. */
+  canRefreshToken: boolean;
   onStatus: (status: SaveStatus) => void;
   /**
    * Where the cursor is, for the status bar: the element type (node name) of its block, null
@@ -41,6 +47,9 @@ export class SceneEditor {
   private readonly awareness = new Awareness(this.doc);
   private readonly facts: ProviderFacts = { connection: 'connecting', synced: false, unsynced: 0, readOnly: false, refusal: null };
   private destroyed = false;
+  /** The token the provider runs on, and the timer that sends a fresh one before it expires. */
+  private currentToken: string | null = null;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   status: SaveStatus = saveStatus(this.facts);
 
   constructor(private readonly options: SceneEditorOptions) {
@@ -79,9 +88,13 @@ export class SceneEditor {
       name: options.sceneId,
       document: this.doc,
       awareness: this.awareness,
-      // Asked at every (re)connect. Development tokens are signed with a key that lives only as long
-      // as the server process, so after a restart the page must present a new one.
-      token: async () => options.token(),
+      // Asked at every (re)connect and when a fresh token is due (by this page or by the server).
+      // Development tokens are signed with a key that lives only as long as the server process, so
+      // after a restart the page must present a new one.
+      token: async () => {
+        this.currentToken = await options.token();
+        return this.currentToken;
+      },
     });
     this.provider.on('status', ({ status }: { status: string }) => {
       this.facts.connection = status === 'connected' ? 'connected' : status === 'connecting' ? 'connecting' : 'disconnected';
@@ -101,12 +114,14 @@ export class SceneEditor {
     this.provider.on('authenticated', ({ scope }: { scope: string }) => {
       this.facts.readOnly = scope === 'readonly';
       this.facts.refusal = null;
+      this.scheduleTokenRefresh();
       this.update();
     });
     this.provider.on('authenticationFailed', ({ reason }: { reason: string }) => this.onRefused(reason));
     this.provider.on('close', ({ event }: { event: { reason?: string } }) => {
       const reason = event?.reason ?? '';
-      if (isUpdateRefusal(reason)) {
+      if (isReauthenticateRefusal(reason)) this.reauthenticate(reason);
+      else if (isUpdateRefusal(reason)) {
         // The same content would be refused again: stop typing into a document the server no longer takes.
         this.facts.refusal = `${reason} (reload the page)`;
         this.editor.setEditable(false);
@@ -119,6 +134,7 @@ export class SceneEditor {
 
   destroy(): void {
     this.destroyed = true;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.provider.destroy();
     this.socket.destroy();
     this.editor.destroy();
@@ -136,6 +152,36 @@ export class SceneEditor {
         if (!this.destroyed) this.socket.webSocket?.close();
       }, TRANSIENT_RETRY_MS);
     }
+  }
+
+  /**
+   * Sends a fresh token on the open connection before this one expires (the provider asks
+   * `options.token` for it), so the connection is never ended for an expired token while the
+   * session can get new ones. Each token that takes effect schedules the next refresh.
+   */
+  private scheduleTokenRefresh(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    const expiresAt = this.currentToken ? tokenExpiry(this.currentToken) : null;
+    if (!this.options.canRefreshToken || expiresAt === null) return;
+    this.refreshTimer = setTimeout(() => {
+      if (this.destroyed) return;
+      void this.provider.sendToken().then(() => this.scheduleTokenRefresh());
+    }, refreshDelay(Date.now(), expiresAt));
+  }
+
+  /**
+   * The server ended the connection because its token expired or the writer's role changed. The
+   * unsaved words stay in the document; a new socket presents a fresh token (or the same one, for
+   * a new role) and its sync step sends them. A pasted token cannot be renewed: say so.
+   */
+  private reauthenticate(reason: string): void {
+    if (reason.startsWith('token-expired') && !this.options.canRefreshToken) {
+      this.onRefused(`${reason} (sign in again with a new token)`);
+      return;
+    }
+    // A new socket, not a re-attach on this one (see onRefused).
+    this.socket.webSocket?.close();
   }
 
   /** An empty scene has no block to put the cursor in: the first focus gives it a scene heading. */

@@ -15,10 +15,16 @@ import { typeInto } from '../helpers/typing.ts';
 import { closeReasons, openScene } from './support.ts';
 
 /** Open connections are checked often in these tests, so each waits a fraction of a second, not seconds. */
-const WATCH_ENV = { AUTH_RECHECK_INTERVAL_MS: '100', AUTH_TOKEN_REFRESH_LEAD_MS: '1000' };
+const WATCH_ENV = { AUTH_RECHECK_INTERVAL_MS: '100', AUTH_TOKEN_REFRESH_LEAD_MS: '3000' };
 
 /** Tokens that expire within this many seconds (their `exp` has a resolution of one second). */
 const SHORT_TTL_SECONDS = 2;
+
+/**
+ * Tokens that are renewed: the server asks for the next one half-way through (about 3 s before
+ * `exp`), which leaves a loaded machine seconds to sign and verify it.
+ */
+const RENEWED_TTL_SECONDS = 6;
 
 /** The scene the log replays to, as `textOf` gives it. */
 async function storedText(app: RunningApp, sceneId: string): Promise<string> {
@@ -83,15 +89,15 @@ describeEachServer('open connections: tokens that expire, tokens that are refres
     let issued = 0;
     const { client, outcome } = open(sceneId, async () => {
       issued += 1;
-      return tokenFor(owner, { ttlSeconds: SHORT_TTL_SECONDS });
+      return tokenFor(owner, { ttlSeconds: RENEWED_TTL_SECONDS });
     });
     const reasons = closeReasons(client.provider);
     expect(await outcome).toMatchObject({ ok: true });
     await waitForSynced(client);
     const extended = await counterValue(app().metrics.tokenRefreshes, { result: 'extended' });
 
-    // Sized by refreshes, not by time: write until the server has asked for three fresh tokens,
-    // each of which outlives the one before it.
+    // Sized by refreshes, not by time: write until the server has asked for three fresh tokens, each
+    // of which outlives the one before it.
     let typed = '';
     for (let i = 0; issued < 4; i += 1) {
       const word = `w${i} `;

@@ -5,7 +5,10 @@ import { AuthRefusal } from '../../src/auth/errors.ts';
 import { SceneLoadError } from '../../src/collab/errors.ts';
 import { UpdateRefused } from '../../src/guards/admission.ts';
 import { SceneSeedingError } from '../../src/restCopy/errors.ts';
-import { isTransientRefusal, isUpdateRefusal } from '../../web/refusals.ts';
+import { signAccessToken } from '../../src/auth/tokens.ts';
+import { tokenExpired } from '../../src/auth/tokenLifetime.ts';
+import { isReauthenticateRefusal, isTransientRefusal, isUpdateRefusal } from '../../web/refusals.ts';
+import { refreshDelay, tokenExpiry } from '../../web/tokenRefresh.ts';
 import { saveStatus, type ProviderFacts } from '../../web/saveStatus.ts';
 import { BLOCK_SHORTCUTS, NEXT_ON_ENTER, NEXT_ON_SHIFT_TAB, NEXT_ON_TAB, setBlockType } from '../../web/screenplayKeymap.ts';
 
@@ -37,6 +40,28 @@ describe('refusals', () => {
     for (const reason of [...transient, ...final, new UpdateRefused('rate-limited', 'slow down').reason]) {
       expect(isUpdateRefusal(reason), reason).toBe(false);
     }
+  });
+
+  it('connects again with a fresh token when an open connection ended for its token or its role, and for nothing else', () => {
+    const reauthenticate = [tokenExpired(Date.now()).reason, new AuthRefusal('access-changed', 'you are now a viewer').reason];
+    for (const reason of reauthenticate) expect(isReauthenticateRefusal(reason), reason).toBe(true);
+    for (const reason of [...transient, ...updates, new AuthRefusal('no-access', 'removed').reason]) expect(isReauthenticateRefusal(reason), reason).toBe(false);
+  });
+});
+
+describe('token refresh', () => {
+  it('reads exp from a JWT, and nothing from what is not one', async () => {
+    const { token, expiresAt } = await signAccessToken({ secret: new Uint8Array(32), userId: '00000000-0000-4000-8000-000000000001', ttlSeconds: 60 });
+    expect(tokenExpiry(token)).toBe(expiresAt);
+    expect(tokenExpiry('not a token')).toBeNull();
+    expect(tokenExpiry('')).toBeNull();
+  });
+
+  it('sends a fresh token ahead of the server: two minutes before exp, or at 40% of a short life', () => {
+    const now = 1_000_000;
+    expect(refreshDelay(now, now + 3_600_000)).toBe(3_600_000 - 120_000);
+    expect(refreshDelay(now, now + 10_000)).toBe(4_000);
+    expect(refreshDelay(now, now - 1)).toBe(0);
   });
 });
 
