@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --order=durable,floor,database]`: the figures a user compares collaboration backends on, for this
+ * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs]`: the figures a user compares collaboration backends on, for this
  * project and, in the same run, for plain Hocuspocus with no persistence (the floor) and for
  * Hocuspocus with @hocuspocus/extension-database storing the whole document in PostgreSQL on its
  * default debounce (the common setup). Every server runs as its own process on the PostgreSQL at
@@ -14,9 +14,10 @@ import { tokenFor } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { barChart, type ChartRow } from './chart.ts';
+import { jobsScenario } from './jobsScenario.ts';
 import { restScenario } from './rest.ts';
 import { connectToEachOnce, connectToSynced, editToDurable, maxThroughput, memoryPerScene, peerLatency, type Percentiles } from './scenarios.ts';
-import { compactFully, compactionThroughput, fullState, populateScene, storeUpdates } from './storage.ts';
+import { compactFully, compactionThroughput, fullState, populateScene, settleDatabase, storeUpdates } from './storage.ts';
 import { startComparison, startDurable, type Target } from './targets.ts';
 
 const quick = process.argv.includes('--quick');
@@ -38,6 +39,17 @@ function parseOrder(value: string | undefined): TargetName[] {
     process.exit(2);
   }
   return names as TargetName[];
+}
+/** `--only=jobs`: only the jobs-on-versus-off scenario (jobsScenario.ts), for this project's server. */
+const only = parseOnly(process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length));
+
+function parseOnly(value: string | undefined): 'jobs' | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'jobs') {
+    process.stderr.write(`--only takes jobs; got "${value}"\n`);
+    process.exit(2);
+  }
+  return value;
 }
 const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -66,31 +78,34 @@ function log(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
-/**
- * Starts each server's measurements, and its latency runs after its throughput runs, on a quiet
- * database: the preparation, the previous server and the throughput runs each wrote a few hundred
- * thousand rows, and the autovacuum and checkpoint they cause would otherwise land in the middle
- * of whatever is measured next.
- */
-async function settleDatabase(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query('VACUUM (ANALYZE)');
-    await client.query('CHECKPOINT').catch((error: unknown) => log(`(no CHECKPOINT before this run: ${String(error)})`));
-  } finally {
-    await client.end();
-  }
-}
-
 function recordPercentiles(scenario: string, label: string, target: TargetName, p: Percentiles | null, goal?: { p99?: string }): void {
   for (const q of ['p50', 'p95', 'p99'] as const) {
     record({ scenario, label: `${label} ${q}`, unit: 'ms', higherIsBetter: false, goal: q === 'p99' ? goal?.p99 : undefined }, target, p ? p[q] : null);
   }
 }
 
+/** Background jobs beside live editing, jobs on against jobs off (jobsScenario.ts). */
+async function runJobsScenario(): Promise<void> {
+  const jobs = await jobsScenario({ rounds: quick ? 1 : 3, seed: SEED, log });
+  const { median } = jobs;
+  const scenario = 'jobs';
+  recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, jobs off', 'durable', median.off);
+  recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, jobs compacting and snapshotting', 'durable', median.on);
+  record({ scenario, label: 'edit->peer p99, jobs on / jobs off (median round)', unit: 'x', higherIsBetter: false, goal: '<= 1.5x' }, 'durable', median.ratio);
+  for (const [i, round] of jobs.rounds.entries()) {
+    record({ scenario, label: `edit->peer p99, jobs on / jobs off, round ${i + 1}`, unit: 'x', higherIsBetter: false }, 'durable', round.on.p99 / round.off.p99);
+  }
+  record({ scenario, label: 'jobs window (first compaction and snapshot passes, median round)', unit: 'ms', higherIsBetter: false }, 'durable', median.windowMs);
+}
+
 async function main(): Promise<void> {
-  log(`writersroom-collab benchmark (${quick ? 'quick' : 'full'}), ${new Date().toISOString()}, node ${process.version}`);
+  log(`writersroom-collab benchmark (${quick ? 'quick' : 'full'}${only ? `, only ${only}` : ''}), ${new Date().toISOString()}, node ${process.version}`);
+  if (only === 'jobs') {
+    await runJobsScenario();
+    printTable();
+    await writeResults();
+    return;
+  }
   const db = await createTestDatabase('postgres');
   const sql = db.database.sql;
   const fixture = await createScript(db.prisma, { scenes: 0, title: 'Benchmark' });
@@ -138,7 +153,7 @@ async function main(): Promise<void> {
 
   const runTarget = async (name: TargetName, target: Target) => {
     try {
-      await settleDatabase(db.databaseUrl!);
+      await settleDatabase(db.databaseUrl!, log);
       log(`\n${target.label}`);
       const one = await maxThroughput(target, { sceneIds: [single!], clientsPerScene: 10, seconds: settings.seconds, window: 16, token, seed: SEED });
       record({ scenario: 'throughput', label: 'max updates/s, 1 scene x 10 clients', unit: 'updates/s', higherIsBetter: true, goal: '>= 80% of floor' }, name, one.updatesPerSecond);
@@ -147,7 +162,7 @@ async function main(): Promise<void> {
       log(`  throughput: ${one.updatesPerSecond.toFixed(0)} updates/s (1 scene), ${hundred.updatesPerSecond.toFixed(0)} updates/s (100 scenes)`);
       // The throughput runs wrote a few hundred thousand updates in seconds; the checkpoint and
       // autovacuum they set off would otherwise land in the latency runs that follow.
-      await settleDatabase(db.databaseUrl!);
+      await settleDatabase(db.databaseUrl!, log);
 
       for (const rate of settings.rates) {
         const ten = await peerLatency(target, { sceneId: latency10!, clients: 10, rate, seconds: settings.seconds, token, seed: SEED });
@@ -225,6 +240,7 @@ async function main(): Promise<void> {
   } finally {
     await db.close();
   }
+  await runJobsScenario();
 
   printTable();
   await writeResults();
@@ -254,7 +270,7 @@ async function writeResults(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = path.join(resultsDir, stamp);
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'results.json'), JSON.stringify({ quick, settings, seed: SEED, node: process.version, figures }, null, 2));
+  await writeFile(path.join(dir, 'results.json'), JSON.stringify({ quick, only, settings, seed: SEED, node: process.version, figures }, null, 2));
   const names: Record<TargetName, string> = { floor: 'Hocuspocus, no persistence', database: 'Hocuspocus + extension-database', durable: 'writersroom' };
   for (const scenario of [...new Set(figures.map((f) => f.scenario))]) {
     const subset = figures.filter((f) => f.scenario === scenario);

@@ -19,13 +19,13 @@ export function percentiles(samples: number[]): Percentiles {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function openClients(target: Target, sceneIds: string[], perScene: number, token: string): Promise<TestClient[]> {
+export async function openClients(target: Target, sceneIds: string[], perScene: number, token: string): Promise<TestClient[]> {
   const clients = sceneIds.flatMap((sceneId) => Array.from({ length: perScene }, () => connectClient(target.wsUrl, sceneId, { token })));
   await Promise.all(clients.map((c) => waitForSynced(c, 30_000)));
   return clients;
 }
 
-function closeClients(clients: TestClient[]): void {
+export function closeClients(clients: TestClient[]): void {
   for (const client of clients) client.destroy();
 }
 
@@ -87,18 +87,24 @@ export async function maxThroughput(
   return { updatesPerSecond: acked / elapsed, acked };
 }
 
+/** One edit->peer sample: when the keystroke was typed (`Date.now()`, to line up with server logs) and how long a peer took to see it. */
+export interface PeerSample {
+  sentAt: number;
+  latencyMs: number;
+}
+
 /**
- * Edit-to-peer latency at a fixed total rate: each keystroke's send time is recorded by the
- * sender's clock position; each peer notes when the update covering that position arrives.
+ * Types into one scene at a fixed total rate, round-robin over `clients`, and records for each
+ * keystroke how long every other client took to see it: each keystroke's send time is recorded by
+ * the sender's clock position; each peer notes when the update covering that position arrives.
+ * Samples are kept while `recording()` says so. `stop()` stops the typing.
  */
-export async function peerLatency(
-  target: Target,
-  options: { sceneId: string; clients: number; rate: number; seconds: number; token: string; seed: number },
-): Promise<Percentiles & { achievedRate: number }> {
-  const clients = await openClients(target, [options.sceneId], options.clients, options.token);
-  const sends = new Map<number, Array<{ clock: number; at: number }>>();
-  const samples: number[] = [];
-  let recording = false;
+export function samplePeerLatency(
+  clients: readonly TestClient[],
+  options: { rate: number; seed: number; recording: () => boolean },
+): { samples: PeerSample[]; sent: () => number; stop: () => void } {
+  const sends = new Map<number, Array<{ clock: number; at: number; sentAt: number }>>();
+  const samples: PeerSample[] = [];
   for (const peer of clients) {
     const cursor = new Map<number, number>();
     peer.doc.on('update', (update: Uint8Array, origin: unknown) => {
@@ -110,7 +116,7 @@ export async function peerLatency(
         if (!list) continue;
         let i = cursor.get(sender) ?? 0;
         while (i < list.length && list[i]!.clock < toClock) {
-          if (recording) samples.push(now - list[i]!.at);
+          if (options.recording()) samples.push({ sentAt: list[i]!.sentAt, latencyMs: now - list[i]!.at });
           i += 1;
         }
         cursor.set(sender, i);
@@ -119,28 +125,39 @@ export async function peerLatency(
   }
   const typists = clients.map((c, i) => new Typist(c.doc, options.seed + i));
   let sent = 0;
-  const stopTyping = paceKeystrokes(clients.length, options.rate, (index) => {
+  const stop = paceKeystrokes(clients.length, options.rate, (index) => {
     const client = clients[index]!;
     const clock = Y.getState(client.doc.store, client.doc.clientID);
     typists[index]!.keystroke();
     if (Y.getState(client.doc.store, client.doc.clientID) > clock) {
       const list = sends.get(client.doc.clientID) ?? [];
-      list.push({ clock, at: performance.now() });
+      list.push({ clock, at: performance.now(), sentAt: Date.now() });
       sends.set(client.doc.clientID, list);
     }
     sent += 1;
   });
+  return { samples, sent: () => sent, stop };
+}
+
+/** Edit-to-peer latency at a fixed total rate (`samplePeerLatency`), over `seconds` after a one-second warm-up. */
+export async function peerLatency(
+  target: Target,
+  options: { sceneId: string; clients: number; rate: number; seconds: number; token: string; seed: number },
+): Promise<Percentiles & { achievedRate: number }> {
+  const clients = await openClients(target, [options.sceneId], options.clients, options.token);
+  let recording = false;
+  const sampler = samplePeerLatency(clients, { rate: options.rate, seed: options.seed, recording: () => recording });
   await sleep(1000);
   recording = true;
-  const sentBefore = sent;
+  const sentBefore = sampler.sent();
   const startedAt = performance.now();
   await sleep(options.seconds * 1000);
   recording = false;
-  const achievedRate = (sent - sentBefore) / ((performance.now() - startedAt) / 1000);
-  stopTyping();
+  const achievedRate = (sampler.sent() - sentBefore) / ((performance.now() - startedAt) / 1000);
+  sampler.stop();
   await sleep(500);
   closeClients(clients);
-  return { ...percentiles(samples), achievedRate };
+  return { ...percentiles(sampler.samples.map((sample) => sample.latencyMs)), achievedRate };
 }
 
 /** Time from opening a provider to its first sync, for a scene whose log is already populated. */

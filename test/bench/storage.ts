@@ -1,3 +1,4 @@
+import pg from 'pg';
 import * as Y from 'yjs';
 import { compactScene } from '../../src/log/compaction.ts';
 import type { SqlExecutor } from '../../src/db/sql.ts';
@@ -60,4 +61,20 @@ export async function compactionThroughput(
   }
   const seconds = (performance.now() - started) / 1000;
   return { scenesPerMinute: (sceneIds.length / seconds) * 60, bytesBefore, bytesAfter, seconds };
+}
+
+/**
+ * A quiet database for the next measurement: the preparation, the previous server and the
+ * throughput runs each wrote a few hundred thousand rows, and the autovacuum and checkpoint they
+ * cause would otherwise land in the middle of whatever is measured next.
+ */
+export async function settleDatabase(databaseUrl: string, log: (message: string) => void = () => {}): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('VACUUM (ANALYZE)');
+    await client.query('CHECKPOINT').catch((error: unknown) => log(`(no CHECKPOINT before this run: ${String(error)})`));
+  } finally {
+    await client.end();
+  }
 }

@@ -19,6 +19,8 @@ export interface Target {
   child: ChildProcess;
   /** Lines the process printed (the database comparison prints one per store). */
   lines: string[];
+  /** Everything this project's server printed so far (its JSON log lines). */
+  output?: () => string;
   /** Heap still reachable after a full collection in the server process. */
   heap(): Promise<HeapReading>;
   stop(): Promise<void>;
@@ -74,6 +76,7 @@ export async function startDurable(databaseUrl: string, env: Record<string, stri
     httpUrl: `http://127.0.0.1:${httpPort}`,
     child: server.child,
     lines: [],
+    output: server.output,
     heap: () => readHeap(server.child),
     stop: () => stopChild(server.child),
   };
