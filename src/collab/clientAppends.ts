@@ -1,8 +1,9 @@
 import type { Connection, Document } from '@hocuspocus/server';
 import type { UpdateAdmission } from '../guards/admission.ts';
-import { isEmptyUpdate, updateAddsNothing } from '../log/containment.ts';
+import type { UpdateMeta } from '../guards/updateValidation.ts';
+import { isEmptyUpdate, updateAddsNothing, updateMetaOf, withoutContainedStructs } from '../log/containment.ts';
 import type { GroupCommitQueue } from '../log/groupCommit.ts';
-import type { AppendedVersion } from '../log/sceneLog.ts';
+import { AlreadyInLog, type AppendOutcome } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { PERSISTENCE_UNAVAILABLE } from './closeReasons.ts';
@@ -20,7 +21,7 @@ export interface ClientAppendsConfiguration {
 
 /** An append started when the frame arrived, awaited when Hocuspocus processes the message. */
 interface EarlyAppend {
-  write: Promise<AppendedVersion>;
+  write: Promise<AppendOutcome>;
   stopTimer: () => void;
 }
 
@@ -56,7 +57,8 @@ export class ClientAppends {
     // document that has not applied this connection's earlier messages can only say "new".
     if (updateAddsNothing(connection.document, content.payload, meta)) return;
     const stopTimer = metrics.ackLatency.startTimer();
-    const write = queue.append({ sceneId: content.documentName, update: content.payload, createdBy: connection.context?.userId ?? null });
+    const { update, structs } = withoutContainedStructs(connection.document, content.payload, meta);
+    const write = queue.append({ sceneId: content.documentName, update, structs, createdBy: connection.context?.userId ?? null });
     // Awaited in beforeSync; if the connection closes before that, nobody else observes it.
     write.catch(() => undefined);
     this.early.set(content.payload, { write, stopTimer });
@@ -70,7 +72,7 @@ export class ClientAppends {
   async store(connection: Connection<ConnectionContext>, document: Document, payload: Uint8Array): Promise<void> {
     // Hocuspocus refuses to apply a read-only connection's update; nothing to store.
     if (connection.readOnly) return;
-    const { admission, queue, metrics, logger } = this.configuration;
+    const { admission, metrics, logger } = this.configuration;
     const sceneId = document.name;
     // An append started on arrival is awaited whatever the document holds by now.
     const early = this.early.take(payload);
@@ -78,17 +80,19 @@ export class ClientAppends {
       metrics.updatesSkipped.inc({ reason: 'empty' });
       return;
     }
-    if (!early && updateAddsNothing(document, payload, admission?.metaOf(payload))) {
+    const meta = early ? null : (admission?.metaOf(payload) ?? updateMetaOf(payload));
+    if (meta && updateAddsNothing(document, payload, meta)) {
       metrics.updatesSkipped.inc({ reason: 'already_contained' });
       return;
     }
     const stopTimer = early?.stopTimer ?? metrics.ackLatency.startTimer();
     try {
-      await (early?.write ?? queue.append({ sceneId, update: payload, createdBy: connection.context?.userId ?? null }));
+      const outcome = await (early?.write ?? this.appendNow(connection, document, payload, meta!));
       // The commit released this connection's other updates of the batch too: their
       // acknowledgements leave in one write at the end of this turn.
       coalesceWritesThisTurn(connection.webSocket);
-      metrics.updatesAppended.inc({ origin: 'client' });
+      // One the log held already (first stored through another instance) was counted by the queue.
+      if (!(outcome instanceof AlreadyInLog)) metrics.updatesAppended.inc({ origin: 'client' });
       stopTimer();
     } catch (error) {
       logger.warn({ err: error, sceneId, socketId: connection.socketId }, 'client update not stored; closing its socket');
@@ -97,5 +101,11 @@ export class ClientAppends {
       connection.webSocket.close(PERSISTENCE_UNAVAILABLE.code, PERSISTENCE_UNAVAILABLE.reason);
       throw Object.assign(new Error(PERSISTENCE_UNAVAILABLE.reason, { cause: error }), PERSISTENCE_UNAVAILABLE);
     }
+  }
+
+  /** Queues what the update adds to the document: without the structs the document (and so the log) holds. */
+  private appendNow(connection: Connection<ConnectionContext>, document: Document, payload: Uint8Array, meta: UpdateMeta): Promise<AppendOutcome> {
+    const { update, structs } = withoutContainedStructs(document, payload, meta);
+    return this.configuration.queue.append({ sceneId: document.name, update, structs, createdBy: connection.context?.userId ?? null });
   }
 }

@@ -39,8 +39,9 @@ export class SceneLoader {
     const stopTimer = metrics.sceneLoadTime.startTimer();
     let updates: Uint8Array[];
     let packed: Uint8Array;
+    let clocksUnrecordedAt: bigint | null;
     try {
-      ({ updates, packed } = await log.loadUpdates(sceneId));
+      ({ updates, packed, clocksUnrecordedAt } = await log.loadUpdates(sceneId));
     } catch (error) {
       throw this.loadFailed(sceneId, error);
     }
@@ -59,6 +60,7 @@ export class SceneLoader {
         throw this.loadFailed(sceneId, error);
       }
       if (hasMissingDependencies(document)) this.reportGap(sceneId, updates.length);
+      if (clocksUnrecordedAt !== null) await this.recordClocks(document, sceneId, clocksUnrecordedAt);
     } else {
       let result: ReplayResult;
       try {
@@ -70,6 +72,19 @@ export class SceneLoader {
       Y.applyUpdate(document, result.state);
     }
     stopTimer();
+  }
+
+  /**
+   * Gives a log whose committed clocks are not recorded (older than them, or changed by a
+   * quarantine) the clocks of what this load replayed, so its appends are checked for duplicates
+   * from now on. Best effort: until it succeeds, appends to the scene are stored unchecked, as they
+   * were before the clocks existed.
+   */
+  private async recordClocks(document: Y.Doc, sceneId: string, atSeq: bigint): Promise<void> {
+    const clocks = Y.decodeStateVector(Y.encodeStateVector(document));
+    await this.configuration.log.recordCommittedClocks(sceneId, clocks, atSeq).catch((error: unknown) => {
+      this.configuration.logger.warn({ err: error, sceneId }, 'committed clocks not recorded; the next load tries again');
+    });
   }
 
   /** Rebuilds the scene from its rows in a scratch document and moves the rows that fail to quarantine. */

@@ -21,10 +21,16 @@ export function updateProblem(update: Uint8Array, maxBytes: number): UpdateProbl
   return inspectUpdate(update, maxBytes).problem;
 }
 
-/** Which clocks of each client an update carries, as `Y.parseUpdateMeta` gives them, and what it deletes. */
+/**
+ * Per Yjs client, the clock ranges `[from, to)` of the structs an update carries, sorted and
+ * disjoint. A merge marks what it lacks between two runs as skipped; a skipped range carries no
+ * content and is left out, so a range is always content the update holds.
+ */
+export type StructRanges = Map<number, Array<[number, number]>>;
+
+/** Which clocks of each client an update carries, and what it deletes. */
 export interface UpdateMeta {
-  from: Map<number, number>;
-  to: Map<number, number>;
+  structs: StructRanges;
   /** The update's delete set: per client, the `[clock, length]` ranges it deletes. */
   deletes: Map<number, Array<[number, number]>>;
 }
@@ -45,14 +51,10 @@ export function inspectUpdate(update: Uint8Array, maxBytes: number): UpdateInspe
   } catch (error) {
     return refused({ kind: 'malformed', detail: `it does not decode as a Yjs update (${describe(error)})` });
   }
-  const meta: UpdateMeta = { from: new Map(), to: new Map(), deletes: new Map() };
-  let previousClient: number | null = null;
+  const meta: UpdateMeta = { structs: new Map(), deletes: new Map() };
   for (const struct of decoded.structs) {
     const { client, clock } = struct.id;
-    // As Y.parseUpdateMeta reads it: a run of one client's structs starts at its first clock.
-    if (client !== previousClient) meta.from.set(client, clock);
-    previousClient = client;
-    meta.to.set(client, clock + struct.length);
+    if (!(struct instanceof Y.Skip)) addRange(meta.structs, client, clock, clock + struct.length);
     if (!(struct instanceof Y.Item)) continue;
     const parent = struct.parent instanceof Y.ID ? struct.parent : null;
     for (const ref of [struct.origin, struct.rightOrigin, parent]) {
@@ -69,7 +71,39 @@ export function inspectUpdate(update: Uint8Array, maxBytes: number): UpdateInspe
     }
     meta.deletes.set(client, ranges.map((range) => [range.clock, range.len]));
   }
+  for (const ranges of meta.structs.values()) normalizeRanges(ranges);
   return { problem: null, meta };
+}
+
+/**
+ * Adds `[from, to)` to a client's ranges. A client's structs come as one run of consecutive
+ * clocks, so the common case extends the last range; `normalizeRanges` sorts and joins the rest
+ * (a forged update may name a client twice).
+ */
+function addRange(structs: StructRanges, client: number, from: number, to: number): void {
+  const ranges = structs.get(client);
+  if (!ranges) {
+    structs.set(client, [[from, to]]);
+    return;
+  }
+  const last = ranges[ranges.length - 1]!;
+  if (last[1] === from) last[1] = to;
+  else ranges.push([from, to]);
+}
+
+/** Sorts a client's ranges and joins those that touch or overlap, in place. */
+export function normalizeRanges(ranges: Array<[number, number]>): Array<[number, number]> {
+  if (ranges.length < 2) return ranges;
+  ranges.sort((a, b) => a[0] - b[0]);
+  let kept = 0;
+  for (let i = 1; i < ranges.length; i += 1) {
+    const last = ranges[kept]!;
+    const next = ranges[i]!;
+    if (next[0] <= last[1]) last[1] = Math.max(last[1], next[1]);
+    else ranges[++kept] = next;
+  }
+  ranges.length = kept + 1;
+  return ranges;
 }
 
 function refused(problem: UpdateProblem): UpdateInspection {

@@ -39,11 +39,16 @@ export class LogClear {
    * the export.
    */
   async deleteExported(sceneIds: readonly string[], rows: readonly ExportedRow[]): Promise<{ deletedRows: number; rowsLeft: number }> {
+    // The committed clocks go with the rows: kept, they would refuse a reseed whose items reuse a
+    // client id and clocks of the old log (a seed's id follows from its content).
     const [deleted] = await this.sql.query<{ n: number }>(
       'log_clear_delete_rows',
       `WITH deleted AS (
          DELETE FROM scene_versions WHERE scene_id = ANY($1::uuid[]) AND version_id = ANY($2::uuid[])
          RETURNING 1
+       ),
+       reset AS (
+         UPDATE scene_log_heads SET committed_clocks = '{}'::jsonb WHERE scene_id = ANY($1::uuid[])
        )
        SELECT count(*)::int AS n FROM deleted`,
       [sceneIds, rows.map((row) => row.versionId)],

@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { unionOfRanges } from './arbitration.ts';
 import type { AppendEntry } from './sceneLog.ts';
 
 /** The rows a group commit writes, and which row holds each appended update. */
@@ -61,7 +62,9 @@ function mergeRun(run: AppendEntry[]): AppendEntry | null {
   try {
     const update = Y.mergeUpdates(run.map((entry) => entry.update));
     const updateCount = run.reduce((sum, entry) => sum + (entry.updateCount ?? 1), 0);
-    return { sceneId: first.sceneId, createdBy: first.createdBy, update, updateCount };
+    // The merge holds exactly the structs of its parts: their ranges, without reading it again.
+    const structs = run.every((entry) => entry.structs) ? unionOfRanges(run.map((entry) => entry.structs!)) : undefined;
+    return { sceneId: first.sceneId, createdBy: first.createdBy, update, updateCount, structs };
   } catch {
     return null;
   }

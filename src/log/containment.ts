@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { inspectUpdate, type UpdateMeta } from '../guards/updateValidation.ts';
+import { inspectUpdate, type StructRanges, type UpdateMeta } from '../guards/updateValidation.ts';
 
 /**
  * Decides whether storing `update` would add anything to `doc`.
@@ -11,11 +11,9 @@ import { inspectUpdate, type UpdateMeta } from '../guards/updateValidation.ts';
  * paid for every keystroke that deletes. `meta` is the update's, when the caller has read it already
  * (`inspectUpdate`). Throws for an update that does not decode (the guards refuse those first).
  */
-export function updateAddsNothing(doc: Y.Doc, update: Uint8Array, meta: UpdateMeta = metaOf(update)): boolean {
-  for (const [client, to] of meta.to) {
-    const from = meta.from.get(client) ?? 0;
-    if (to <= from) continue;
-    if (to > Y.getState(doc.store, client)) return false;
+export function updateAddsNothing(doc: Y.Doc, update: Uint8Array, meta: UpdateMeta = updateMetaOf(update)): boolean {
+  for (const [client, ranges] of meta.structs) {
+    if (ranges[ranges.length - 1]![1] > Y.getState(doc.store, client)) return false;
   }
   for (const [client, ranges] of meta.deletes) {
     for (const [clock, length] of ranges) if (!rangeDeleted(doc, client, clock, length)) return false;
@@ -23,7 +21,29 @@ export function updateAddsNothing(doc: Y.Doc, update: Uint8Array, meta: UpdateMe
   return true;
 }
 
-function metaOf(update: Uint8Array): UpdateMeta {
+/**
+ * `update` without the structs `doc` already holds; `update` itself, with its ranges, when it
+ * holds none of them (the usual case, decided from `meta` alone).
+ *
+ * A reconnecting editor's sync step answers the state the server had when it asked, so it can
+ * carry structs that reached the document in the meantime (another editor's, from this instance
+ * or through Redis); stored whole, those would sit in two rows. Whatever a live document holds is
+ * in the log already (every change is stored before it is applied), so nothing cut here is lost.
+ * The delete set is kept whole. The log arbitrates again when it appends (`SceneLog.append`), for
+ * what this instance has not seen; cutting here keeps that to its slow path's rare case.
+ */
+export function withoutContainedStructs(doc: Y.Doc, update: Uint8Array, meta: UpdateMeta): { update: Uint8Array; structs: StructRanges | undefined } {
+  for (const [client, ranges] of meta.structs) {
+    if (ranges[0]![0] < Y.getState(doc.store, client)) {
+      // The ranges of the cut update are read by the log (`structs` undefined): this path is rare.
+      return { update: Y.diffUpdate(update, Y.encodeStateVector(doc)), structs: undefined };
+    }
+  }
+  return { update, structs: meta.structs };
+}
+
+/** The meta of an update nobody has read yet. Throws for an update that does not decode (the guards refuse those first). */
+export function updateMetaOf(update: Uint8Array): UpdateMeta {
   const inspection = inspectUpdate(update, Number.POSITIVE_INFINITY);
   if (inspection.problem) throw new Error(`not a sound Yjs update: ${inspection.problem.detail}`);
   return inspection.meta;

@@ -2,7 +2,7 @@ import { SceneNotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { coalesce } from './coalesce.ts';
-import type { AppendEntry, AppendedVersion, SceneLog } from './sceneLog.ts';
+import { AlreadyInLog, type AppendEntry, type AppendOutcome, type SceneLog } from './sceneLog.ts';
 
 export class AppendFailedError extends Error {
   readonly code = 'APPEND_FAILED';
@@ -22,7 +22,7 @@ export class QueueClosedError extends Error {
 
 interface Pending {
   entry: AppendEntry;
-  resolve: (version: AppendedVersion) => void;
+  resolve: (outcome: AppendOutcome) => void;
   reject: (error: Error) => void;
 }
 
@@ -75,8 +75,11 @@ export class GroupCommitQueue {
     this.lanes = Array.from({ length: Math.max(1, options.lanes) }, () => ({ queue: [], running: null }));
   }
 
-  /** Resolves once the update is committed; rejects when it was not stored. */
-  append(entry: AppendEntry): Promise<AppendedVersion> {
+  /**
+   * Resolves once the update is committed, or with `AlreadyInLog` when the log held it already
+   * (nothing was stored, and nothing needs to be); rejects when it was not stored.
+   */
+  append(entry: AppendEntry): Promise<AppendOutcome> {
     if (this.closed) return Promise.reject(new QueueClosedError());
     const lane = this.laneOf(entry.sceneId);
     return new Promise((resolve, reject) => {
@@ -144,6 +147,7 @@ export class GroupCommitQueue {
             metrics?.persistErrors.inc({ reason: 'scene_not_found' });
             pending.reject(result);
           } else {
+            if (result instanceof AlreadyInLog) metrics?.updatesSkipped.inc({ reason: 'already_in_log' });
             pending.resolve(result);
           }
         });

@@ -1,7 +1,18 @@
 import { prismaExecutor, type SqlExecutor } from '../db/sql.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { SceneNotFoundError } from '../errors.ts';
+import type { StructRanges } from '../guards/updateValidation.ts';
+import {
+  clocksFromColumn,
+  clocksToColumn,
+  overlapsCommitted,
+  splitAtSharedStructs,
+  structsOf,
+  withoutCommitted,
+  type CommittedClocks,
+} from './arbitration.ts';
 import { LogClear } from './clear.ts';
+import { isEmptyUpdate } from './containment.ts';
 import { LogFigures } from './figures.ts';
 import { LogHistory } from './history.ts';
 import { STORED_UPDATE_COLUMNS, toBuffer, toSeq, toStoredUpdate, type LoadedRow, type Numeric, type StoredUpdate } from './rows.ts';
@@ -14,6 +25,11 @@ export interface AppendEntry {
   createdBy: string | null;
   /** How many appended updates `update` merges (group commit merges a writer's run); 1 when absent. */
   updateCount?: number;
+  /**
+   * The update's struct ranges, when the caller has read them already (the guards' `inspectUpdate`
+   * of a client update); read from `update` when absent.
+   */
+  structs?: StructRanges;
 }
 
 /** Where an appended update landed. */
@@ -22,6 +38,29 @@ export interface AppendedVersion {
   sceneId: string;
   seq: bigint;
   createdAt: Date;
+}
+
+/**
+ * An appended update the log held every struct of already (sent again, or first stored by another
+ * instance) and that deleted nothing: nothing was stored, and its sender may be acknowledged.
+ */
+export class AlreadyInLog {
+  constructor(
+    readonly sceneId: string,
+    /** The scene's head when it was checked: the update's content is at or below it. */
+    readonly seq: bigint,
+  ) {}
+}
+
+/** What became of an appended update that the log accepted. */
+export type AppendOutcome = AppendedVersion | AlreadyInLog;
+
+/** An entry on its way into the log, with its position in the caller's array. */
+interface Candidate {
+  index: number;
+  entry: AppendEntry;
+  sceneId: string;
+  structs: StructRanges;
 }
 
 export interface LogCounts {
@@ -44,13 +83,28 @@ export interface LogHead {
   hasUpdates: boolean;
 }
 
+/** A scene's live updates as a load reads them (`SceneLog.loadUpdates`). */
+export interface LoadedUpdates {
+  updates: Uint8Array[];
+  /** The updates as the database packed them (a 4-byte length before each). */
+  packed: Uint8Array;
+  latestSeq: bigint | null;
+  /**
+   * The head's seq when the scene's committed clocks are not recorded (a log older than them, or
+   * one a quarantine changed): the loader records them from what it replayed. Null when recorded.
+   */
+  clocksUnrecordedAt: bigint | null;
+}
+
 const NO_ROWS: LogCounts = { live: 0, updates: 0, stored: 0, latestSeq: null, firstAt: null, lastAt: null };
 
+/** A row of the append statement: a stored update, or a scene whose entries it left for `arbitrate`. */
 interface AppendedRow {
-  version_id: string;
+  outcome: 'stored' | 'arbitrate';
   scene_id: string;
-  seq: Numeric;
-  created_at: Date;
+  version_id: string | null;
+  seq: Numeric | null;
+  created_at: Date | null;
 }
 
 /**
@@ -79,7 +133,14 @@ export class SceneLog {
   /** Exporting and deleting whole logs (clear-yjs); meant for `withTransaction` under the head locks. */
   readonly clear: LogClear;
 
-  constructor(private readonly sql: SqlExecutor) {
+  /** Bound to an open transaction (`withTransaction`): what needs one runs in it instead of opening one. */
+  private readonly inTransaction: boolean;
+
+  constructor(
+    private readonly sql: SqlExecutor,
+    options: { inTransaction?: boolean } = {},
+  ) {
+    this.inTransaction = options.inTransaction ?? false;
     this.history = new LogHistory(sql, this);
     this.figures = new LogFigures(sql);
     this.clear = new LogClear(sql);
@@ -93,7 +154,7 @@ export class SceneLog {
    * This is the one bridge from a Prisma transaction to the log's statements.
    */
   withTransaction(tx: Prisma.TransactionClient | SqlExecutor): SceneLog {
-    return new SceneLog('query' in tx ? tx : prismaExecutor(tx));
+    return new SceneLog('query' in tx ? tx : prismaExecutor(tx), { inTransaction: true });
   }
 
   /**
@@ -101,33 +162,135 @@ export class SceneLog {
    * of the same scene get consecutive sequence numbers in array order. Entries whose scene no
    * longer exists are not stored and come back as `SceneNotFoundError`; everything else in the
    * batch still commits.
+   *
+   * Nothing is stored twice (`arbitration.ts`): an entry the log holds every struct of comes back
+   * as `AlreadyInLog`, and one it holds part of is stored without that part. The statement decides
+   * that under each scene's head lock, against the clocks committed by every instance; only a
+   * scene where it finds such an entry costs a second round, in a transaction (`arbitrate`).
    */
-  async append(entries: readonly AppendEntry[]): Promise<Array<AppendedVersion | SceneNotFoundError>> {
-    if (entries.length === 0) return [];
-    const rows = await this.sql.query<AppendedRow>('scene_log_append', APPEND_SQL, [
-      entries.map((e) => e.sceneId),
-      entries.map((e) => toBuffer(e.update)),
-      entries.map((e) => e.createdBy),
-      entries.map((e) => e.updateCount ?? 1),
+  async append(entries: readonly AppendEntry[]): Promise<Array<AppendOutcome | SceneNotFoundError>> {
+    const results = new Array<AppendOutcome | SceneNotFoundError>(entries.length);
+    let pending: Candidate[] = entries.map((entry, index) => ({
+      index,
+      entry,
+      sceneId: entry.sceneId,
+      structs: entry.structs ?? structsOf(entry.update),
+    }));
+    while (pending.length > 0) {
+      const { now, later } = splitAtSharedStructs(pending);
+      const contested = await this.insert(this.sql, now, results);
+      if (contested.length > 0) await this.arbitrate(contested, results);
+      pending = later;
+    }
+    return results;
+  }
+
+  /**
+   * Runs the append statement for `candidates` and records what it stored in `results`. Returns
+   * the candidates of the scenes it left alone: those holding structs the log has, and those
+   * whose head another instance created while this statement ran.
+   */
+  private async insert(sql: SqlExecutor, candidates: readonly Candidate[], results: Array<AppendOutcome | SceneNotFoundError>): Promise<Candidate[]> {
+    if (candidates.length === 0) return [];
+    const ords: number[] = [];
+    const clients: number[] = [];
+    const froms: number[] = [];
+    const tos: number[] = [];
+    candidates.forEach((candidate, i) => {
+      for (const [client, ranges] of candidate.structs) {
+        for (const [from, to] of ranges) {
+          ords.push(i + 1);
+          clients.push(client);
+          froms.push(from);
+          tos.push(to);
+        }
+      }
+    });
+    const rows = await sql.query<AppendedRow>('scene_log_append', APPEND_SQL, [
+      candidates.map((c) => c.sceneId),
+      candidates.map((c) => toBuffer(c.entry.update)),
+      candidates.map((c) => c.entry.createdBy),
+      candidates.map((c) => c.entry.updateCount ?? 1),
+      ords,
+      clients,
+      froms,
+      tos,
     ]);
 
     // Rows come back in no promised order; within a scene, seq order is array order.
     const byScene = new Map<string, AppendedRow[]>();
+    const contestedScenes = new Set<string>();
     for (const row of rows) {
+      if (row.outcome === 'arbitrate') {
+        contestedScenes.add(row.scene_id);
+        continue;
+      }
       const list = byScene.get(row.scene_id) ?? [];
       list.push(row);
       byScene.set(row.scene_id, list);
     }
-    for (const list of byScene.values()) list.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+    for (const list of byScene.values()) list.sort((a, b) => (BigInt(a.seq!) < BigInt(b.seq!) ? -1 : 1));
     const next = new Map<string, number>();
-    return entries.map((entry) => {
-      const list = byScene.get(entry.sceneId);
-      const index = next.get(entry.sceneId) ?? 0;
-      const row = list?.[index];
-      if (!row) return new SceneNotFoundError(entry.sceneId, '(deleted while it was open?); the update was not stored');
-      next.set(entry.sceneId, index + 1);
-      return { versionId: row.version_id, sceneId: row.scene_id, seq: BigInt(row.seq), createdAt: row.created_at };
+    const contested: Candidate[] = [];
+    for (const candidate of candidates) {
+      const { sceneId } = candidate;
+      if (contestedScenes.has(sceneId)) {
+        contested.push(candidate);
+        continue;
+      }
+      const index = next.get(sceneId) ?? 0;
+      const row = byScene.get(sceneId)?.[index];
+      if (!row) {
+        results[candidate.index] = new SceneNotFoundError(sceneId, '(deleted while it was open?); the update was not stored');
+        continue;
+      }
+      next.set(sceneId, index + 1);
+      results[candidate.index] = { versionId: row.version_id!, sceneId, seq: BigInt(row.seq!), createdAt: row.created_at! };
+    }
+    return contested;
+  }
+
+  /**
+   * The slow path, for scenes whose entries hold structs the log has: locks their heads (creating
+   * a missing one), cuts each such entry to what the log lacks against the clocks read under the
+   * lock, and appends the rest in the same transaction, where no other instance can move the
+   * clocks. An entry left with no struct and no deletion is `AlreadyInLog`.
+   */
+  private async arbitrate(candidates: readonly Candidate[], results: Array<AppendOutcome | SceneNotFoundError>): Promise<void> {
+    await this.inOneTransaction(async (sql) => {
+      const sceneIds = [...new Set(candidates.map((c) => c.sceneId))].sort();
+      const heads = new Map<string, { lastSeq: bigint; clocks: CommittedClocks | null }>();
+      const locked = await sql.query<{ scene_id: string; last_seq: Numeric; committed_clocks: unknown }>('scene_log_lock_heads', LOCK_HEADS_SQL, [
+        sceneIds,
+      ]);
+      for (const row of locked) heads.set(row.scene_id, { lastSeq: BigInt(row.last_seq), clocks: clocksFromColumn(row.committed_clocks) });
+
+      const kept: Candidate[] = [];
+      for (const candidate of candidates) {
+        const head = heads.get(candidate.sceneId);
+        if (!head) {
+          results[candidate.index] = new SceneNotFoundError(candidate.sceneId, '(deleted while it was open?); the update was not stored');
+          continue;
+        }
+        if (!head.clocks || !overlapsCommitted(candidate.structs, head.clocks)) {
+          kept.push(candidate);
+          continue;
+        }
+        const update = withoutCommitted(candidate.entry.update, head.clocks);
+        if (isEmptyUpdate(update)) {
+          results[candidate.index] = new AlreadyInLog(candidate.sceneId, head.lastSeq);
+          continue;
+        }
+        kept.push({ ...candidate, entry: { ...candidate.entry, update }, structs: structsOf(update) });
+      }
+      const contested = await this.insert(sql, kept, results);
+      // Under the locks the clocks cannot have moved since they were read: nothing is contested.
+      if (contested.length > 0) throw new Error(`append arbitration: ${contested.length} entries still overlap the log under its head locks`);
     });
+  }
+
+  private inOneTransaction<T>(fn: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.inTransaction ? fn(this.sql) : this.sql.transaction(fn);
   }
 
   /**
@@ -207,11 +370,12 @@ export class SceneLog {
    * 10,000 typing updates reads several times faster than 10,000 rows; `packed` is that value.
    * Rows that must be told apart (a corrupt one to quarantine) come from `load`.
    */
-  async loadUpdates(sceneId: string): Promise<{ updates: Uint8Array[]; packed: Uint8Array; latestSeq: bigint | null }> {
-    const [row] = await this.sql.query<{ packed: Uint8Array | null; latest_seq: Numeric | null }>(
+  async loadUpdates(sceneId: string): Promise<LoadedUpdates> {
+    const [row] = await this.sql.query<{ packed: Uint8Array | null; latest_seq: Numeric | null; unrecorded_at: Numeric | null }>(
       'scene_log_load_packed',
       `SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY seq, is_compacted DESC) AS packed,
-              max(seq) AS latest_seq
+              max(seq) AS latest_seq,
+              (SELECT last_seq FROM scene_log_heads WHERE scene_id = $1::uuid AND committed_clocks IS NULL) AS unrecorded_at
        FROM scene_versions
        WHERE scene_id = $1::uuid AND compacted_by IS NULL`,
       [sceneId],
@@ -221,7 +385,26 @@ export class SceneLog {
       updates: unpackUpdates(packed),
       packed,
       latestSeq: toSeq(row?.latest_seq),
+      clocksUnrecordedAt: toSeq(row?.unrecorded_at),
     };
+  }
+
+  /**
+   * Records a scene's committed clocks from a replay of its log, for a log whose clocks are not
+   * recorded (`loadUpdates` says `clocksUnrecordedAt`): the state vector of the document the rows
+   * read at that head built. Only while the head is still there, so no append went unrecorded in
+   * between; false when it moved on (a later load tries again) or the clocks are recorded already.
+   * The document's state vector counts only what it integrated, never a struct the log lacks.
+   */
+  async recordCommittedClocks(sceneId: string, clocks: CommittedClocks, atSeq: bigint): Promise<boolean> {
+    const rows = await this.sql.query<{ scene_id: string }>(
+      'scene_log_record_clocks',
+      `UPDATE scene_log_heads SET committed_clocks = $2::jsonb
+       WHERE scene_id = $1::uuid AND last_seq = $3::bigint AND committed_clocks IS NULL
+       RETURNING scene_id`,
+      [sceneId, clocksToColumn(clocks), atSeq.toString()],
+    );
+    return rows.length > 0;
   }
 
   /**
@@ -322,6 +505,9 @@ export class SceneLog {
    * statement, so loads stop tripping on it while nothing is lost. When the row is a compacted
    * row, the rows it merged that retention has not deleted yet become live again. Returns false
    * when the row is already gone (another instance quarantined it first).
+   *
+   * The scene's committed clocks are forgotten with it: they may count structs only that row held,
+   * which an editor that still has them must be able to store again. The next load records them.
    */
   async quarantine(sceneId: string, versionId: string, reason: string): Promise<boolean> {
     const moved = await this.sql.query<{ version_id: string }>(
@@ -334,6 +520,10 @@ export class SceneLog {
          DELETE FROM scene_versions
          WHERE version_id = $2::uuid AND scene_id = $1::uuid
          RETURNING version_id, scene_id, seq, yjs_update, is_compacted, created_at, created_by
+       ),
+       forgotten AS (
+         UPDATE scene_log_heads SET committed_clocks = NULL
+         WHERE scene_id = $1::uuid AND EXISTS (SELECT 1 FROM moved)
        )
        INSERT INTO quarantined_updates (scene_id, version_id, seq, yjs_update, is_compacted, created_at, created_by, reason)
        SELECT scene_id, version_id, seq, yjs_update, is_compacted, created_at, created_by, $3 FROM moved
@@ -345,11 +535,23 @@ export class SceneLog {
 }
 
 /**
- * Appends a batch for any number of scenes. The input arrives as four parallel arrays, so the
- * statement text is the same for every batch size and stays prepared. The head rows are bumped in
- * scene order so two batches touching the same scenes lock them in the same order and cannot
- * deadlock; authors unknown to `users` are stored as NULL rather than failing the whole batch on
- * the foreign key; rows whose scene is gone are left out (the caller reports them).
+ * Appends a batch for any number of scenes. The input arrives as parallel arrays, so the statement
+ * text is the same for every batch size and stays prepared: the entries ($1-$4), and the struct
+ * ranges of each ($5 the entry's position from 1, $6 the Yjs client, $7-$8 its clocks [from, to)).
+ *
+ * The head rows are locked first, in scene order, so two batches touching the same scenes lock them
+ * in the same order and cannot deadlock. `FOR NO KEY UPDATE` returns the newest version of a head
+ * even when another instance committed it after this statement began (a plain read would see the
+ * statement's snapshot): the committed clocks it holds are what every instance stored.
+ *
+ * A scene is appended to when none of its entries has a struct below the committed clock of its
+ * client; its head's clocks then advance over the ranges that continue them. A scene where an entry
+ * has one (`overlapping`), or whose missing head another instance created meanwhile (the insert of
+ * `created` did nothing), stores nothing here and comes back as `arbitrate`. A head whose clocks are
+ * NULL (not recorded yet) is appended to without a check, as before the clocks existed.
+ *
+ * Authors unknown to `users` are stored as NULL rather than failing the whole batch on the foreign
+ * key; rows whose scene is gone are left out (the caller reports them).
  */
 const APPEND_SQL = `
   WITH input AS (
@@ -361,23 +563,95 @@ const APPEND_SQL = `
     JOIN scenes s ON s.scene_id = i.scene_id
     LEFT JOIN users u ON u.user_id = i.created_by
   ),
-  counts AS (SELECT scene_id, count(*)::bigint AS n FROM known GROUP BY scene_id),
-  heads AS (
-    INSERT INTO scene_log_heads AS h (scene_id, last_seq)
-    SELECT scene_id, n FROM counts ORDER BY scene_id
-    ON CONFLICT (scene_id) DO UPDATE SET last_seq = h.last_seq + EXCLUDED.last_seq
+  locked AS MATERIALIZED (
+    SELECT h.scene_id, h.committed_clocks
+    FROM scene_log_heads h
+    WHERE h.scene_id IN (SELECT scene_id FROM known)
+    ORDER BY h.scene_id
+    FOR NO KEY UPDATE
+  ),
+  state AS (
+    SELECT b.scene_id, b.n, l.scene_id IS NOT NULL AS has_head,
+           CASE WHEN l.scene_id IS NULL THEN '{}'::jsonb ELSE l.committed_clocks END AS clocks
+    FROM (SELECT scene_id, count(*)::bigint AS n FROM known GROUP BY scene_id) b
+    LEFT JOIN locked l ON l.scene_id = b.scene_id
+  ),
+  ranges AS (
+    SELECT st.scene_id, r.client, r.clock_from, r.clock_to,
+           COALESCE((st.clocks ->> r.client::text)::bigint, 0) AS committed
+    FROM unnest($5::int[], $6::bigint[], $7::bigint[], $8::bigint[]) AS r (ord, client, clock_from, clock_to)
+    JOIN known k ON k.ord = r.ord
+    JOIN state st ON st.scene_id = k.scene_id
+    WHERE st.clocks IS NOT NULL
+  ),
+  overlapping AS (
+    SELECT DISTINCT scene_id FROM ranges WHERE clock_from < committed
+  ),
+  chained AS (
+    SELECT scene_id, client, committed, clock_to,
+           bool_and(clock_from = previous_to) OVER (PARTITION BY scene_id, client ORDER BY clock_from ROWS UNBOUNDED PRECEDING) AS continues
+    FROM (
+      SELECT ranges.*, COALESCE(lag(clock_to) OVER (PARTITION BY scene_id, client ORDER BY clock_from), committed) AS previous_to
+      FROM ranges
+    ) ordered
+  ),
+  advanced AS (
+    SELECT scene_id, jsonb_object_agg(client::text, clock) AS clocks
+    FROM (
+      SELECT scene_id, client, max(clock_to) AS clock, max(committed) AS committed
+      FROM chained WHERE continues GROUP BY scene_id, client
+    ) per_client
+    WHERE clock > committed
+    GROUP BY scene_id
+  ),
+  clean AS (
+    SELECT st.scene_id, st.n, st.has_head, a.clocks AS advanced
+    FROM state st LEFT JOIN advanced a ON a.scene_id = st.scene_id
+    WHERE st.scene_id NOT IN (SELECT scene_id FROM overlapping)
+  ),
+  bumped AS (
+    UPDATE scene_log_heads h
+    SET last_seq = h.last_seq + c.n,
+        committed_clocks = CASE WHEN c.advanced IS NULL THEN h.committed_clocks ELSE h.committed_clocks || c.advanced END
+    FROM clean c
+    WHERE h.scene_id = c.scene_id AND c.has_head
     RETURNING h.scene_id, h.last_seq
+  ),
+  created AS (
+    INSERT INTO scene_log_heads AS h (scene_id, last_seq, committed_clocks)
+    SELECT c.scene_id, c.n, COALESCE(c.advanced, '{}'::jsonb) FROM clean c WHERE NOT c.has_head ORDER BY c.scene_id
+    ON CONFLICT (scene_id) DO NOTHING
+    RETURNING h.scene_id, h.last_seq
+  ),
+  heads AS (
+    SELECT scene_id, last_seq FROM bumped UNION ALL SELECT scene_id, last_seq FROM created
+  ),
+  stored AS (
+    INSERT INTO scene_versions (scene_id, seq, yjs_update, created_by, compacted_count)
+    SELECT k.scene_id,
+           heads.last_seq - st.n + row_number() OVER (PARTITION BY k.scene_id ORDER BY k.ord),
+           k.yjs_update,
+           k.created_by,
+           k.update_count
+    FROM known k
+    JOIN state st ON st.scene_id = k.scene_id
+    JOIN heads ON heads.scene_id = k.scene_id
+    RETURNING version_id, scene_id, seq, created_at
   )
-  INSERT INTO scene_versions (scene_id, seq, yjs_update, created_by, compacted_count)
-  SELECT k.scene_id,
-         heads.last_seq - counts.n + row_number() OVER (PARTITION BY k.scene_id ORDER BY k.ord),
-         k.yjs_update,
-         k.created_by,
-         k.update_count
-  FROM known k
-  JOIN counts ON counts.scene_id = k.scene_id
-  JOIN heads ON heads.scene_id = k.scene_id
-  RETURNING version_id, scene_id, seq, created_at`;
+  SELECT 'stored' AS outcome, scene_id, version_id, seq, created_at FROM stored
+  UNION ALL
+  SELECT 'arbitrate', st.scene_id, NULL, NULL, NULL FROM state st WHERE st.scene_id NOT IN (SELECT scene_id FROM heads)`;
+
+/**
+ * Locks the heads of scenes (creating those that are missing, with the empty log's clocks) in scene
+ * order and returns them as they are now: the slow path of an append reads the clocks it cuts
+ * entries against here, and holds the locks until it has appended. Scenes that are gone are left out.
+ */
+const LOCK_HEADS_SQL = `
+  INSERT INTO scene_log_heads AS h (scene_id, last_seq)
+  SELECT s.scene_id, 0 FROM scenes s WHERE s.scene_id = ANY($1::uuid[]) ORDER BY s.scene_id
+  ON CONFLICT (scene_id) DO UPDATE SET last_seq = h.last_seq
+  RETURNING h.scene_id, h.last_seq, h.committed_clocks`;
 
 /** Splits `length (4 bytes, big-endian) || bytes` records into views on the packed value. */
 export function unpackUpdates(packed: Uint8Array): Uint8Array[] {

@@ -6,7 +6,7 @@ import * as Y from 'yjs';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { replayUpdates } from '../log/replay.ts';
 import { SceneNotFoundError } from '../errors.ts';
-import type { AppendedVersion, SceneLog } from '../log/sceneLog.ts';
+import { AlreadyInLog, type AppendedVersion, type SceneLog } from '../log/sceneLog.ts';
 import { getScreenplayConverter, seedClientIdFor, yDocBlockCount, type ScreenplayConverter } from '../screenplay/convert.ts';
 import { canonicalBlocksJSON } from '../screenplay/restBlocks.ts';
 import { decideUnderLock, pickSeedClientId, type CorruptionKind, type CorruptionPolicy } from './decisions.ts';
@@ -239,5 +239,8 @@ async function appendSystemUpdate(log: SceneLog, sceneId: string, update: Uint8A
   const [appended] = await log.append([{ sceneId, update, createdBy: null }]);
   // Cannot happen while the scene row is locked; if it does, the transaction must not commit.
   if (!appended || appended instanceof SceneNotFoundError) throw appended ?? new SceneNotFoundError(sceneId);
+  // Nor this: a seed's items come from a client id the log holds nothing from (clear-yjs resets
+  // the clocks with the rows). A seed that is not stored must not be reported as one.
+  if (appended instanceof AlreadyInLog) throw new Error(`the seed of scene ${sceneId} is already in its log; nothing was seeded`);
   return appended;
 }

@@ -2,7 +2,7 @@ import type { Hocuspocus } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { alreadyStoredOrigin } from '../collab/origins.ts';
 import type { GroupCommitQueue } from '../log/groupCommit.ts';
-import type { AppendedVersion, SceneLog } from '../log/sceneLog.ts';
+import { AlreadyInLog, type AppendedVersion, type SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { applyRestBlocksToYDoc, applyTiptapJSONToYDoc } from '../screenplay/index.ts';
@@ -85,6 +85,12 @@ export class SceneContentWriter {
       }
       if (update === null) return { changed: false };
       const appended = await queue.append({ sceneId, update, createdBy: userId });
+      // The update comes from a fresh client id, so the log cannot hold it already; if it did, it
+      // would have nothing to store, and the live document would still take it.
+      if (appended instanceof AlreadyInLog) {
+        Y.applyUpdate(live, update, alreadyStoredOrigin({ userId }));
+        return { changed: false };
+      }
       metrics.updatesAppended.inc({ origin: 'server' });
       Y.applyUpdate(live, update, alreadyStoredOrigin({ userId }));
       logger.info(

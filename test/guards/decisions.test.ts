@@ -120,7 +120,7 @@ describe('updateProblem', () => {
 });
 
 describe('inspectUpdate', () => {
-  it('reads the same meta as Y.parseUpdateMeta, and the delete set, from the decode the check already made', () => {
+  it('reads the struct ranges (skipped gaps left out) and the delete set from the decode the check already made', () => {
     const random = mulberry32(20261122);
     const pool = realUpdates();
     const mutated = Array.from({ length: 5_000 }, () => {
@@ -133,8 +133,14 @@ describe('inspectUpdate', () => {
       const inspection = inspectUpdate(update, 1 << 20);
       expect(inspection.problem).toEqual(updateProblem(update, 1 << 20));
       if (inspection.problem) continue;
-      const { from, to, deletes } = inspection.meta;
-      expect({ from, to }).toEqual(Y.parseUpdateMeta(update));
+      const { structs, deletes } = inspection.meta;
+      expect(structs).toEqual(contentRanges(update));
+      // Within what Y.parseUpdateMeta reads, which counts a skipped gap as carried.
+      const { from, to } = Y.parseUpdateMeta(update);
+      for (const [client, ranges] of structs) {
+        expect(ranges[0]![0]).toBeGreaterThanOrEqual(from.get(client)!);
+        expect(ranges.at(-1)![1]).toBeLessThanOrEqual(to.get(client)!);
+      }
       const ds = Y.decodeUpdate(update).ds.clients;
       expect(deletes).toEqual(new Map([...ds].map(([client, ranges]) => [client, ranges.map((r) => [r.clock, r.len])])));
       compared += 1;
@@ -142,3 +148,25 @@ describe('inspectUpdate', () => {
     expect(compared).toBeGreaterThan(pool.length + 100);
   });
 });
+
+/** Per client, the clock ranges of the structs that are not skipped gaps, sorted, touching ones joined. */
+function contentRanges(update: Uint8Array): Map<number, Array<[number, number]>> {
+  const ranges = new Map<number, Array<[number, number]>>();
+  for (const struct of Y.decodeUpdate(update).structs) {
+    if (struct instanceof Y.Skip) continue;
+    const list = ranges.get(struct.id.client) ?? [];
+    list.push([struct.id.clock, struct.id.clock + struct.length]);
+    ranges.set(struct.id.client, list);
+  }
+  for (const [client, list] of ranges) {
+    list.sort((a, b) => a[0] - b[0]);
+    const joined: Array<[number, number]> = [];
+    for (const [from, to] of list) {
+      const last = joined.at(-1);
+      if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+      else joined.push([from, to]);
+    }
+    ranges.set(client, joined);
+  }
+  return ranges;
+}

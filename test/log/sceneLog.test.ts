@@ -1,13 +1,14 @@
 import { beforeAll, expect, it } from 'vitest';
 import { SceneNotFoundError } from '../../src/errors.ts';
-import { SceneLog, type AppendedVersion } from '../../src/log/sceneLog.ts';
+import { AlreadyInLog, SceneLog, type AppendedVersion, type AppendOutcome } from '../../src/log/sceneLog.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript, createUser } from '../helpers/fixtures.ts';
 import { textUpdate } from '../helpers/typing.ts';
 
-function versions(results: Array<AppendedVersion | SceneNotFoundError>): AppendedVersion[] {
+function versions(results: Array<AppendOutcome | SceneNotFoundError>): AppendedVersion[] {
   return results.map((r) => {
     if (r instanceof Error) throw r;
+    if (r instanceof AlreadyInLog) throw new Error(`not stored: already in the log of ${r.sceneId}`);
     return r;
   });
 }
@@ -128,7 +129,7 @@ describeEachDatabase('SceneLog', (db) => {
 
   it('loads the live updates packed in one value, in sequence order', async () => {
     const { sceneIds } = await createScript(db().prisma);
-    expect(await log.loadUpdates(sceneIds[0]!)).toEqual({ updates: [], packed: new Uint8Array(0), latestSeq: null });
+    expect(await log.loadUpdates(sceneIds[0]!)).toEqual({ updates: [], packed: new Uint8Array(0), latestSeq: null, clocksUnrecordedAt: null });
     const sizes = [1, 300, 70_000, 2];
     const originals = sizes.map((n, i) => new Uint8Array(n).map((_, j) => (i * 31 + j) % 256));
     versions(await log.append(originals.map((u) => ({ sceneId: sceneIds[0]!, update: u, createdBy: null }))));
