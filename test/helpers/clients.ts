@@ -22,11 +22,13 @@ export interface ConnectOptions {
   /** Reconnect forever with a short delay (crash tests); by default a few quick attempts. */
   persistent?: boolean;
   onAuthenticationFailed?: (reason: string) => void;
+  /** The editor's document, when it already has one (an editor whose connection moves to another server keeps its document). */
+  document?: Y.Doc;
 }
 
 /** A real HocuspocusProvider over a real WebSocket, like an editor in a browser. */
 export function connectClient(url: string, sceneId: string, options: ConnectOptions): TestClient {
-  const doc = new Y.Doc();
+  const doc = options.document ?? new Y.Doc();
   const query = new URLSearchParams(options.parameters ?? CURRENT_EDITOR).toString();
   const socket = new HocuspocusProviderWebsocket({
     url: query ? `${url}?${query}` : url,

@@ -30,6 +30,20 @@ export function structRanges(updates: readonly Uint8Array[]): Ranges {
   return ranges;
 }
 
+/**
+ * The first struct that two of the updates (a scene's rows) both hold, as "client C's clock N is
+ * stored twice", or null. One update never holds a struct twice, so any overlap is between rows.
+ */
+export function structStoredTwice(updates: readonly Uint8Array[]): string | null {
+  for (const [client, list] of structRanges(updates)) {
+    list.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < list.length; i += 1) {
+      if (list[i]![0] < list[i - 1]![1]) return `client ${client}'s clock ${list[i]![0]} is stored twice`;
+    }
+  }
+  return null;
+}
+
 function docOf(updates: readonly Uint8Array[]): Y.Doc {
   const doc = new Y.Doc();
   applyAll(doc, updates);
@@ -50,12 +64,8 @@ export function foreignRow<Row extends RowContent>(rows: readonly Row[], sent: r
 export function storedOnceProblem(rows: readonly RowContent[], sent: readonly Uint8Array[]): string | null {
   const count = rows.reduce((sum, row) => sum + row.updateCount, 0);
   if (count !== sent.length) return `the rows stand for ${count} updates; ${sent.length} were sent`;
-  for (const [client, list] of structRanges(rows.map((row) => row.update))) {
-    list.sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < list.length; i += 1) {
-      if (list[i]![0] < list[i - 1]![1]) return `client ${client}'s clock ${list[i]![0]} is stored twice`;
-    }
-  }
+  const twice = structStoredTwice(rows.map((row) => row.update));
+  if (twice) return twice;
   if (foreignRow(rows, sent)) return 'a row holds content that was not sent';
   const storedSnapshot = Y.snapshot(docOf(rows.map((row) => row.update)));
   const missing = sent.findIndex((update) => !Y.snapshotContainsUpdate(storedSnapshot, update));

@@ -14,7 +14,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { SceneSeeder } from '../../src/restCopy/seeding.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
-import { structRanges } from '../helpers/logContent.ts';
+import { structRanges, structStoredTwice } from '../helpers/logContent.ts';
 import { counterValue } from '../helpers/metrics.ts';
 import { SCENE_BLOCKS } from '../seeding/support.ts';
 
@@ -76,22 +76,7 @@ describeEachDatabase('the log stores every update once', (db) => {
     applyAll(doc, (await rowsOf(sceneId)).map((row) => row.update));
     return doc.getText('t').toString();
   };
-  /** The first struct (client:clock) two live rows both hold, or null. */
-  const storedTwice = async (sceneId: string): Promise<string | null> => {
-    const seen = new Map<number, Array<[number, number]>>();
-    for (const row of await rowsOf(sceneId)) {
-      for (const [client, ranges] of structRanges([row.update])) {
-        const list = seen.get(client) ?? [];
-        for (const [from, to] of ranges) {
-          const clash = list.find(([a, b]) => from < b && a < to);
-          if (clash) return `${client}:${Math.max(from, clash[0])}`;
-        }
-        list.push(...ranges);
-        seen.set(client, list);
-      }
-    }
-    return null;
-  };
+  const storedTwice = async (sceneId: string) => structStoredTwice((await rowsOf(sceneId)).map((row) => row.update));
   const clocksOf = async (sceneId: string) => {
     const [row] = await db().database.sql.query<{ committed_clocks: unknown }>(
       'test_clocks_of',

@@ -1,33 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
-import { TEST_AUTH_ENV, tokenFor } from '../helpers/auth.ts';
+import { tokenFor } from '../helpers/auth.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { storedOnceProblem } from '../helpers/logContent.ts';
-import { freePort, spawnServer, waitUntilReady, type ServerProcess } from '../helpers/process.ts';
 import { MarkerWriter, paragraphs } from '../helpers/writer.ts';
 import { PrivateRedis } from './privateRedis.ts';
+import { fanoutMode, startInstances, stopInstances, type Instance } from './support.ts';
 
 /** Writers per server process. */
 const WRITERS_PER_SERVER = 2;
 const BURST = 8;
-
-
-interface Instance {
-  server: ServerProcess;
-  wsUrl: string;
-  httpPort: number;
-}
-
-async function fanoutMode(instance: Instance): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${instance.httpPort}/api/health/ready`);
-  const body = (await res.json()) as { redis_fanout?: { mode: string } };
-  return body.redis_fanout?.mode ?? 'unknown';
-}
 
 describe('two server processes sharing PostgreSQL and Redis', () => {
   let db: TestDatabase;
@@ -45,33 +31,12 @@ describe('two server processes sharing PostgreSQL and Redis', () => {
     sceneId = fixture.sceneIds[0]!;
     userId = fixture.userId;
     token = await tokenFor(userId, { ttlSeconds: 3600 });
-    const prefix = `wr-test-${randomUUID()}`;
-    instances = await Promise.all(
-      [0, 1].map(async () => {
-        const wsPort = await freePort();
-        const httpPort = await freePort();
-        const server = spawnServer({
-          ...TEST_AUTH_ENV,
-          PORT: String(wsPort),
-          HTTP_PORT: String(httpPort),
-          DATABASE_URL: db.databaseUrl!,
-          REDIS_URL: redis.url,
-          REDIS_PREFIX: prefix,
-          JOBS_ENABLED: 'false',
-        });
-        await waitUntilReady(httpPort, server);
-        return { server, wsUrl: `ws://127.0.0.1:${wsPort}`, httpPort };
-      }),
-    );
-    await Promise.all(instances.map((instance) => waitFor(async () => (await fanoutMode(instance)) === 'multi-instance', 'fan-out connected')));
+    instances = await startInstances(2, db.databaseUrl!, redis.url);
   });
 
   afterAll(async () => {
     for (const client of clients) client.destroy();
-    for (const { server } of instances) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await stopInstances(instances);
     await redis?.kill();
     await db?.close();
   });
