@@ -7,6 +7,7 @@ import type { DivergenceDetector } from '../src/restCopy/divergenceDetector.ts';
 import type { Logger } from '../src/logger.ts';
 import type { Metrics } from '../src/metrics.ts';
 import type { SnapshotService } from '../src/restCopy/snapshots.ts';
+import type { YjsWork } from '../src/workers/pool.ts';
 import { detectDatabaseFlavour, jobLocksFor, type DatabaseFlavour, type JobLocks } from '../src/db/locks.ts';
 import { compactionJob } from './compaction.ts';
 import { divergenceJob } from './divergence.ts';
@@ -25,6 +26,11 @@ export interface BackgroundJobsDeps {
   databaseFlavour?: DatabaseFlavour;
   /** Defaults to advisory locks on PostgreSQL and in-process locks on PGlite (one process). */
   locks?: JobLocks;
+  /**
+   * Where compaction merges rows (the worker pool); snapshots and divergence checks replay where
+   * their services were told to. Default: this thread.
+   */
+  work?: YjsWork;
 }
 
 /** The scheduler with the server's four jobs, configured from `config.jobs`; not started yet. */
@@ -48,6 +54,7 @@ export async function createJobScheduler(deps: BackgroundJobsDeps): Promise<JobS
           hotLiveRows: compaction.hotLiveRows,
           maxRowsPerCompaction: compaction.maxRowsPerCompaction,
         },
+        replayer: deps.work,
       }),
       retentionJob({ sql, logger, metrics, intervalMs: retention.intervalMs, retentionMs: retention.retentionMs, batchSize: retention.batchSize }),
       divergenceJob({ divergence: deps.divergence, locks, intervalMs: divergence.intervalMs }),

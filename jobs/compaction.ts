@@ -2,6 +2,7 @@
 // one scene on demand).
 import { compactScene, type CompactionResult } from '../src/log/compaction.ts';
 import { runCompactionPass, type CompactionPassSummary, type CompactionThresholds } from '../src/log/compactionPass.ts';
+import type { Replayer } from '../src/log/replay.ts';
 import type { SqlExecutor } from '../src/db/sql.ts';
 import type { Logger } from '../src/logger.ts';
 import type { Metrics } from '../src/metrics.ts';
@@ -16,6 +17,8 @@ export function compactionJob(deps: {
   metrics?: Metrics;
   intervalMs: number;
   thresholds: CompactionThresholds;
+  /** Where the rows are merged (the server's worker pool); the locks and transactions stay here. */
+  replayer?: Replayer;
 }): BackgroundJob<CompactionPassSummary> {
   return {
     name: 'compaction',
@@ -27,6 +30,7 @@ export function compactionJob(deps: {
         logger: deps.logger,
         metrics: deps.metrics,
         thresholds: deps.thresholds,
+        replayer: deps.replayer,
         signal,
         onProgress: ({ sceneId, result, summary }) => {
           done += 1;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -87,6 +88,11 @@ export interface Config {
     };
     divergence: { intervalMs: number };
   };
+  /**
+   * The worker threads that replay logs, compact, derive snapshots and compute PATCH changes off
+   * the event loop serving editors (src/workers); 0 runs that work on the event loop itself.
+   */
+  workers: { threads: number };
   shutdownTimeoutMs: number;
 }
 
@@ -191,6 +197,9 @@ const envSchema = z.object({
   RETENTION_INTERVAL_MS: nonNegativeInt(6 * 60 * 60_000),
   RETENTION_BATCH_SIZE: positiveInt(1000),
   DIVERGENCE_INTERVAL_MS: nonNegativeInt(15 * 60_000),
+  // One core is left to the event loop (and PostgreSQL, when it shares the machine); past four,
+  // the jobs and replays of one instance rarely keep more threads busy.
+  WORKER_THREADS: nonNegativeInt(Math.max(1, Math.min(4, availableParallelism() - 1))),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 });
 
@@ -267,6 +276,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       divergence: { intervalMs: e.DIVERGENCE_INTERVAL_MS },
     },
+    workers: { threads: e.WORKER_THREADS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.ts';
 import type { FreshnessThresholds } from '../scenes/freshness.ts';
 import { SceneReader } from '../scenes/reader.ts';
 import type { SnapshotService } from '../restCopy/snapshots.ts';
+import type { YjsWork } from '../workers/pool.ts';
 import { devTokenRoutes } from './devToken.ts';
 import { editorPageRoutes, type EditorPageOptions } from './editorPage.ts';
 import { errorHandler, notFound } from './errors.ts';
@@ -37,6 +38,8 @@ export interface HttpAppDeps {
   freshness: FreshnessThresholds;
   /** The screenplay editor page at `/` (src/http/editorPage.ts); absent, the app is the API only. */
   editorPage?: EditorPageOptions;
+  /** Where reads that replay a log, history and PATCH do their Yjs work (the worker pool); default: this thread. */
+  work?: YjsWork;
 }
 
 /** Bounds the `/metrics` scrape's database work, so a slow database cannot stall Prometheus. */
@@ -57,8 +60,9 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     // Only fully loaded documents: one still loading has not replayed its log yet.
     liveDocument: (sceneId) => hocuspocus.documents.get(sceneId),
     freshness: deps.freshness,
+    ...(deps.work ? { work: deps.work } : {}),
   });
-  const writer = new SceneContentWriter({ sceneLog, hocuspocus, queue, metrics, logger: logger.child({ component: 'scene-writer' }) });
+  const writer = new SceneContentWriter({ sceneLog, hocuspocus, queue, metrics, logger: logger.child({ component: 'scene-writer' }), ...(deps.work ? { work: deps.work } : {}) });
 
   app.use(healthRoutes({ prisma, sceneLog, metrics, logger, snapshots, divergence }));
   app.get('/metrics', async (_req, res) => {

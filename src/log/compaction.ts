@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../db/sql.ts';
-import { replayUpdates } from './replay.ts';
-import { STORED_UPDATE_COLUMNS, toBuffer, toStoredUpdate, type LoadedRow, type Numeric } from './rows.ts';
+import { replayOnThisThread, type Replayer } from './replay.ts';
+import { toBuffer, type Numeric } from './rows.ts';
 import { advisoryXactLock, LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
 
 /**
@@ -39,6 +39,11 @@ export interface CompactSceneOptions {
   maxRows: number;
   /** Wait for a concurrent compaction of the scene to finish instead of skipping the scene. */
   wait?: boolean;
+  /**
+   * Where the rows are merged (a worker pool, src/workers; default: this thread). The lock and the
+   * transaction stay here, held while the merge runs elsewhere.
+   */
+  replayer?: Replayer;
   /**
    * Called after each step inside the transaction; a throw rolls the whole compaction back. For
    * progress reporting, and for tests that crash a compaction at a chosen step.
@@ -96,24 +101,45 @@ const NEWEST_OLD_UPDATE_SQL = `
 
 // One statement, so it sees a prefix of the log (seq is commit order). No row locks: if a selected
 // row is changed before the marks are written (a quarantine moved it out), the marks come up short
-// and the compaction rolls back.
+// and the compaction rolls back. Packed (src/log/packed.ts), with one array per row fact: 10,000
+// rows parsed one by one held the event loop for tens of milliseconds; one buffer and four arrays
+// do not, and the buffer goes to the replay as it is.
 const SELECT_LIVE_SQL = `
-  SELECT ${STORED_UPDATE_COLUMNS}
-  FROM scene_versions
-  WHERE scene_id = $1::uuid AND compacted_by IS NULL AND ($2::bigint IS NULL OR seq <= $2::bigint)
-  ORDER BY seq, is_compacted DESC
-  LIMIT $3`;
+  SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY ord) AS packed,
+         array_agg(version_id ORDER BY ord) AS version_ids,
+         array_agg(seq ORDER BY ord) AS seqs,
+         array_agg(compacted_count ORDER BY ord) AS counts,
+         array_agg(length(yjs_update) ORDER BY ord) AS lengths
+  FROM (
+    SELECT version_id, seq, yjs_update, compacted_count, row_number() OVER (ORDER BY seq, is_compacted DESC) AS ord
+    FROM scene_versions
+    WHERE scene_id = $1::uuid AND compacted_by IS NULL AND ($2::bigint IS NULL OR seq <= $2::bigint)
+    ORDER BY seq, is_compacted DESC
+    LIMIT $3
+  ) AS live`;
+
+interface SelectedLive {
+  packed: Uint8Array | null;
+  version_ids: string[] | null;
+  seqs: Numeric[] | null;
+  counts: Numeric[] | null;
+  lengths: Numeric[] | null;
+}
 
 const INSERT_COMPACTED_SQL = `
   INSERT INTO scene_versions (scene_id, seq, yjs_update, is_compacted, compacted_count, created_by)
   VALUES ($1::uuid, $2::bigint, $3::bytea, true, $4::int, NULL)
   RETURNING version_id`;
 
-// By id, never by a range: a row that is not in the list is never touched.
+// By id, never by a range: a row that is not in the list is never touched. Counted in the
+// database: returning the ids would parse a row per mark.
 const MARK_MERGED_SQL = `
-  UPDATE scene_versions SET compacted_by = $2::uuid
-  WHERE scene_id = $1::uuid AND version_id = ANY($3::uuid[]) AND compacted_by IS NULL
-  RETURNING version_id`;
+  WITH marked AS (
+    UPDATE scene_versions SET compacted_by = $2::uuid
+    WHERE scene_id = $1::uuid AND version_id = ANY($3::uuid[]) AND compacted_by IS NULL
+    RETURNING 1
+  )
+  SELECT count(*) AS marked FROM marked`;
 
 export async function compactScene(sql: SqlExecutor, sceneId: string, options: CompactSceneOptions): Promise<CompactionResult> {
   const { maxRows } = options;
@@ -145,20 +171,24 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
       bound = bound === null || newestOld < bound ? newestOld : bound;
     }
 
-    const rows = (
-      await tx.query<LoadedRow>('compaction_select_live', SELECT_LIVE_SQL, [sceneId, bound === null ? null : bound.toString(), maxRows])
-    ).map(toStoredUpdate);
+    const [live] = await tx.query<SelectedLive>('compaction_select_live_packed', SELECT_LIVE_SQL, [
+      sceneId,
+      bound === null ? null : bound.toString(),
+      maxRows,
+    ]);
+    const ids = live?.version_ids ?? [];
     await step('selected');
 
-    const replay = replayUpdates(rows);
-    const undecodable = new Set(replay.undecodable.map((row) => row.versionId));
-    const merged = rows.filter((row) => !undecodable.has(row.versionId));
+    const replay = await (options.replayer ?? replayOnThisThread).replayPacked(live?.packed ?? new Uint8Array(0));
+    const undecodable = new Set(replay.undecodable.map(({ index }) => index));
+    // Indices of the merged rows, in seq order.
+    const merged = ids.map((_, index) => index).filter((index) => !undecodable.has(index));
     if (!worthMerging(merged)) return skipped('nothing_to_compact', undecodable.size);
     await step('built');
 
     // Rows come in seq order, so the last merged row has the highest merged seq.
-    const seq = merged[merged.length - 1]!.seq;
-    const mergedUpdates = merged.reduce((sum, row) => sum + row.compactedCount, 0);
+    const seq = BigInt(live!.seqs![merged[merged.length - 1]!]!);
+    const mergedUpdates = merged.reduce((sum, index) => sum + Number(live!.counts![index]), 0);
     const [inserted] = await tx.query<{ version_id: string }>('compaction_insert', INSERT_COMPACTED_SQL, [
       sceneId,
       seq.toString(),
@@ -168,12 +198,13 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
     const versionId = inserted!.version_id;
     await step('inserted');
 
-    const marked = await tx.query<{ version_id: string }>('compaction_mark_merged', MARK_MERGED_SQL, [
+    const [marks] = await tx.query<{ marked: Numeric }>('compaction_mark_merged_count', MARK_MERGED_SQL, [
       sceneId,
       versionId,
-      merged.map((row) => row.versionId),
+      merged.map((index) => ids[index]!),
     ]);
-    if (marked.length !== merged.length) throw new CompactionConflictError(sceneId, merged.length, marked.length);
+    const marked = Number(marks?.marked ?? 0);
+    if (marked !== merged.length) throw new CompactionConflictError(sceneId, merged.length, marked);
     await step('marked');
 
     return {
@@ -183,10 +214,10 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
       seq,
       mergedRows: merged.length,
       mergedUpdates,
-      bytesBefore: merged.reduce((sum, row) => sum + row.update.byteLength, 0),
+      bytesBefore: merged.reduce((sum, index) => sum + Number(live!.lengths![index]), 0),
       bytesAfter: replay.state.byteLength,
       undecodable: undecodable.size,
-      truncated: rows.length === maxRows,
+      truncated: ids.length === maxRows,
       hasGap: replay.hasGap,
     };
   });

@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { compactScene, type CompactionResult } from './compaction.ts';
+import type { Replayer } from './replay.ts';
 import { FIRST_SCENE, type Numeric } from './rows.ts';
 
 /** When a scene is compacted (architecture 4.6, plus a trigger for busy scenes). */
@@ -106,6 +107,8 @@ export interface CompactionPassOptions {
   /** `config.jobs.compaction`. */
   thresholds: CompactionThresholds;
   metrics?: Pick<Metrics, 'compactions' | 'compactionRowsMerged'>;
+  /** Where the rows are merged (`CompactSceneOptions.replayer`). */
+  replayer?: Replayer;
   now?: () => Date;
   signal?: AbortSignal;
   /**
@@ -154,7 +157,7 @@ export async function runCompactionPass(options: CompactionPassOptions): Promise
           summary.aborted = true;
           return;
         }
-        const result = await compactCandidate(sql, candidate, thresholds, now, summary, logger, metrics);
+        const result = await compactCandidate(sql, candidate, { thresholds, now, summary, logger, metrics, replayer: options.replayer });
         options.onProgress?.({ summary, sceneId: candidate.sceneId, result });
       }
     };
@@ -169,19 +172,16 @@ export async function runCompactionPass(options: CompactionPassOptions): Promise
 async function compactCandidate(
   sql: SqlExecutor,
   candidate: CompactionCandidate,
-  thresholds: CompactionThresholds,
-  now: () => Date,
-  summary: CompactionPassSummary,
-  logger: Logger,
-  metrics: CompactionPassOptions['metrics'],
+  context: Pick<CompactionPassOptions, 'thresholds' | 'logger' | 'metrics' | 'replayer'> & { now: () => Date; summary: CompactionPassSummary },
 ): Promise<CompactionResult | Error> {
+  const { thresholds, now, summary, logger, metrics, replayer } = context;
   // The age bound is fixed once per scene so successive compactions of a long tail agree on it.
   const createdBefore = candidate.trigger === 'age' ? new Date(now().getTime() - thresholds.minAgeMs) : undefined;
   let last: CompactionResult | Error | undefined;
   let compactedAny = false;
   try {
     for (let round = 0; round < MAX_COMPACTIONS_PER_SCENE; round += 1) {
-      const result = await compactScene(sql, candidate.sceneId, { createdBefore, maxRows: thresholds.maxRowsPerCompaction });
+      const result = await compactScene(sql, candidate.sceneId, { createdBefore, maxRows: thresholds.maxRowsPerCompaction, replayer });
       last = result;
       summary.undecodableRows += result.undecodable;
       if (result.status === 'skipped') {

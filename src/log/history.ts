@@ -1,5 +1,5 @@
 import type { SqlExecutor } from '../db/sql.ts';
-import { replayUpdates } from './replay.ts';
+import type { Replayer } from './replay.ts';
 import { newestRow, STORED_UPDATE_COLUMNS, toSeq, toStoredUpdate, type LoadedRow, type Numeric, type StoredUpdate } from './rows.ts';
 import type { SceneLog } from './sceneLog.ts';
 
@@ -42,6 +42,7 @@ export class LogHistory {
   constructor(
     private readonly sql: SqlExecutor,
     private readonly log: Pick<SceneLog, 'load'>,
+    private readonly replayer: Replayer,
   ) {}
 
   /**
@@ -80,12 +81,12 @@ export class LogHistory {
     const live = await this.log.load(sceneId);
     const newestCompacted = live.reduce<bigint | null>((max, row) => (row.isCompacted && (max === null || row.seq > max) ? row.seq : max), null);
     if (newestCompacted === null || newestCompacted <= seq) {
-      return replayUpdates(live.filter((row) => row.seq <= seq)).state;
+      return (await this.replayer.replay(live.filter((row) => row.seq <= seq))).state;
     }
     const originals = await this.originalsUpTo(sceneId, seq);
     const quarantined = await this.quarantinedSeqs(sceneId, seq);
     if (missingSeqs(seq, new Set(originals.map((row) => row.seq)), quarantined).length > 0) throw new StateNotRetainedError(sceneId, seq);
-    return replayUpdates(originals).state;
+    return (await this.replayer.replay(originals)).state;
   }
 
   /** The scene as it was at `at`, replayed from the retained rows committed by then. */
@@ -102,7 +103,7 @@ export class LogHistory {
       return { state: null, seq: null, updateCount: 0, complete: !beginningDeleted, hasGap: false };
     }
 
-    const replay = replayUpdates(rows);
+    const replay = await this.replayer.replay(rows);
     const newest = newestRow(rows);
     // A compacted row at the start of the rows stands for every update up to its seq.
     const coveredThrough = rows.filter((row) => row.isCompacted).reduce((max, row) => (row.seq > max ? row.seq : max), 0n);

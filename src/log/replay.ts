@@ -1,6 +1,7 @@
 import * as Y from 'yjs';
 import { quicklySound } from '../guards/quickCheck.ts';
 import { updateProblem } from '../guards/updateValidation.ts';
+import { unpackUpdates } from './packed.ts';
 import type { StoredUpdate } from './rows.ts';
 
 export interface ReplayResult {
@@ -13,35 +14,74 @@ export interface ReplayResult {
   hasGap: boolean;
 }
 
+/** `replayUpdateList`'s result: undecodable updates named by their index in the list. */
+export interface ListReplay {
+  state: Uint8Array;
+  applied: number;
+  undecodable: Array<{ index: number; reason: string }>;
+  hasGap: boolean;
+}
+
+/**
+ * Where replays run. The log replays through one of these (`SceneLog`'s history, compaction), so
+ * the composition root can move the CPU work off the thread that serves editors: src/workers runs
+ * the same `replayUpdateList` in a worker thread; `replayOnThisThread` runs it here.
+ */
+export interface Replayer {
+  replay(rows: readonly StoredUpdate[]): Promise<ReplayResult>;
+  /** `replayUpdateList` of packed updates (src/log/packed.ts), as a packed read returns them. */
+  replayPacked(packed: Uint8Array): Promise<ListReplay>;
+}
+
+export const replayOnThisThread: Replayer = {
+  replay: async (rows) => replayUpdates(rows),
+  replayPacked: async (packed) => replayUpdateList(unpackUpdates(packed)),
+};
+
 /** Rows per Yjs transaction: one transaction is much faster for thousands of rows, slower for 100k. */
 const CHUNK = 2000;
 
-/**
- * Rebuilds a scene from its log rows in a scratch document. The fast path applies every row in
- * chunked transactions. If any row throws, it starts over and checks each row before applying it,
- * so a corrupt row can neither stop the load nor leave half of itself behind.
- */
+/** Rebuilds a scene from its log rows in a scratch document (`replayUpdateList`). */
 export function replayUpdates(rows: readonly StoredUpdate[]): ReplayResult {
-  const fast = tryFastReplay(rows);
+  return withRowsNamed(rows, replayUpdateList(rows.map((row) => row.update)));
+}
+
+/** Names the undecodable updates of a list replay by the rows they came from. */
+export function withRowsNamed(rows: readonly StoredUpdate[], replay: ListReplay): ReplayResult {
+  return {
+    state: replay.state,
+    applied: replay.applied,
+    undecodable: replay.undecodable.map(({ index, reason }) => ({ versionId: rows[index]!.versionId, seq: rows[index]!.seq, reason })),
+    hasGap: replay.hasGap,
+  };
+}
+
+/**
+ * Rebuilds a scene from its updates, in log order, in a scratch document. The fast path applies
+ * every update in chunked transactions. If any update throws, it starts over and checks each one
+ * before applying it, so a corrupt row can neither stop the load nor leave half of itself behind.
+ */
+export function replayUpdateList(updates: readonly Uint8Array[]): ListReplay {
+  const fast = tryFastReplay(updates);
   if (fast) return fast;
 
   const doc = new Y.Doc({ gc: true });
-  const undecodable: ReplayResult['undecodable'] = [];
+  const undecodable: ListReplay['undecodable'] = [];
   let applied = 0;
   try {
-    for (const row of rows) {
-      // The same check the guards run before storing a client's update: a row that passes it
+    for (const [index, update] of updates.entries()) {
+      // The same check the guards run before storing a client's update: an update that passes it
       // applies whole, so a corrupt row cannot leave half of itself in the document.
-      const problem = updateProblem(row.update, Number.POSITIVE_INFINITY);
+      const problem = updateProblem(update, Number.POSITIVE_INFINITY);
       if (problem) {
-        undecodable.push({ versionId: row.versionId, seq: row.seq, reason: `${problem.kind}: ${problem.detail}` });
+        undecodable.push({ index, reason: `${problem.kind}: ${problem.detail}` });
         continue;
       }
       try {
-        Y.applyUpdate(doc, row.update);
+        Y.applyUpdate(doc, update);
         applied += 1;
       } catch (error) {
-        undecodable.push({ versionId: row.versionId, seq: row.seq, reason: describe(error) });
+        undecodable.push({ index, reason: describe(error) });
       }
     }
     return { state: Y.encodeStateAsUpdate(doc), applied, undecodable, hasGap: hasMissingDependencies(doc) };
@@ -50,15 +90,15 @@ export function replayUpdates(rows: readonly StoredUpdate[]): ReplayResult {
   }
 }
 
-function tryFastReplay(rows: readonly StoredUpdate[]): ReplayResult | null {
+function tryFastReplay(updates: readonly Uint8Array[]): ListReplay | null {
   const doc = new Y.Doc({ gc: true });
   try {
-    for (let start = 0; start < rows.length; start += CHUNK) {
-      applyAll(doc, rows.slice(start, start + CHUNK).map((row) => row.update));
+    for (let start = 0; start < updates.length; start += CHUNK) {
+      applyAll(doc, updates.slice(start, start + CHUNK));
     }
-    return { state: Y.encodeStateAsUpdate(doc), applied: rows.length, undecodable: [], hasGap: hasMissingDependencies(doc) };
+    return { state: Y.encodeStateAsUpdate(doc), applied: updates.length, undecodable: [], hasGap: hasMissingDependencies(doc) };
   } catch {
-    // Some row is corrupt; the slow path finds it.
+    // Some update is corrupt; the slow path finds it.
     return null;
   } finally {
     doc.destroy();

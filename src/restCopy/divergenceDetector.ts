@@ -5,6 +5,7 @@ import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { deriveFromLog, type DerivedScene } from '../scenes/sceneState.ts';
+import { inlineYjsWork, type YjsWork } from '../workers/pool.ts';
 import type { SnapshotOutcome, SnapshotService } from './snapshots.ts';
 import {
   compareSceneContent,
@@ -73,9 +74,11 @@ export interface DivergenceDetectorConfiguration {
   sweepLimit: number;
   diff?: Partial<DiffOptions>;
   now: () => Date;
+  /** Where the log is replayed and converted (the server's worker pool); default: this thread. */
+  work: YjsWork;
 }
 
-const defaults = { sweepLimit: 100, now: () => new Date() };
+const defaults = { sweepLimit: 100, now: () => new Date(), work: inlineYjsWork };
 const MAX_LISTED = 50;
 const SEVERITY_ORDER: Record<DivergenceSeverity, number> = { critical: 0, moderate: 1, minor: 2 };
 
@@ -103,7 +106,7 @@ export class DivergenceDetector {
   }
 
   async checkScene(sceneId: string): Promise<DivergenceReport> {
-    const { prisma, sceneLog, now, diff } = this.configuration;
+    const { prisma, sceneLog, now, diff, work } = this.configuration;
     // The REST copy is read first and the log after it, so the Yjs side is never older than the
     // copy: a snapshot written in between shows up as lag, never as a copy ahead of the log.
     const rest = await prisma.$queryRaw<RestRow[]>`
@@ -115,7 +118,7 @@ export class DivergenceDetector {
     let hasYjsLog: boolean;
     let yjsError: string | null = null;
     try {
-      derived = await deriveFromLog(sceneLog, sceneId);
+      derived = await deriveFromLog(sceneLog, sceneId, work);
       hasYjsLog = derived !== null;
     } catch (error) {
       yjsError = describeUnconvertible(error);

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { checksumBlocks, ScreenplayConversionError, type CanonicalRestBlock } from '../screenplay/index.ts';
 import { deriveFromLog, type DerivedScene } from '../scenes/sceneState.ts';
+import { inlineYjsWork, type YjsWork } from '../workers/pool.ts';
 
 /** The Yjs state cannot be turned into REST blocks without loss; the REST copy is left alone. */
 export class SnapshotConversionError extends Error {
@@ -62,6 +63,8 @@ export interface SnapshotServiceConfiguration {
   logger: Logger;
   /** A snapshot younger than this is recent: the HTTP route refuses to replace it without `force`. */
   intervalMs: number;
+  /** Where the log is replayed and converted (the server's worker pool); default: this thread. */
+  work?: YjsWork;
 }
 
 /**
@@ -74,10 +77,10 @@ export interface SnapshotServiceConfiguration {
  * exists exactly when the copy was written.
  */
 export class SnapshotService {
-  private readonly configuration: SnapshotServiceConfiguration;
+  private readonly configuration: Required<SnapshotServiceConfiguration>;
 
   constructor(configuration: SnapshotServiceConfiguration) {
-    this.configuration = { ...configuration };
+    this.configuration = { ...configuration, work: configuration.work ?? inlineYjsWork };
   }
 
   get intervalMs(): number {
@@ -90,7 +93,7 @@ export class SnapshotService {
     const started = performance.now();
     let derived: DerivedScene | null;
     try {
-      derived = await deriveFromLog(sceneLog, sceneId);
+      derived = await deriveFromLog(sceneLog, sceneId, this.configuration.work);
     } catch (error) {
       if (error instanceof ScreenplayConversionError) throw new SnapshotConversionError(sceneId, error);
       throw error;

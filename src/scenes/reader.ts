@@ -14,6 +14,7 @@ import {
   type CanonicalRestBlock,
 } from '../screenplay/index.ts';
 import { snapshotFreshness, type FreshnessThresholds, type SnapshotFreshness } from './freshness.ts';
+import { inlineYjsWork, type YjsWork } from '../workers/pool.ts';
 import { deriveAt, deriveFromLiveDocument, deriveFromLog, type DerivedScene, type HistoricScene } from './sceneState.ts';
 
 /** Where a scene's content came from on this read. */
@@ -57,12 +58,14 @@ export interface SceneReaderConfiguration {
   liveDocument: (sceneId: string) => Y.Doc | undefined;
   /** Scenes derived at the same time; each replay is CPU-bound, so a few at once is enough. */
   concurrency: number;
+  /** Where replays and conversions run (the server's worker pool); default: this thread. */
+  work: YjsWork;
   /** How a snapshot's age reads (`config.snapshots.freshness`). */
   freshness: FreshnessThresholds;
   now: () => Date;
 }
 
-const defaults = { concurrency: 4, now: () => new Date() };
+const defaults = { concurrency: 4, now: () => new Date(), work: inlineYjsWork };
 
 /** A `scenes` row, with the metadata of the snapshot that wrote its copy. */
 interface SceneRow {
@@ -117,7 +120,7 @@ export class SceneReader {
 
   /** The scene as it was at `at`, from the retained original rows of the log. */
   async sceneAt(sceneId: string, at: Date): Promise<HistoricScene> {
-    return deriveAt(this.configuration.sceneLog, sceneId, at);
+    return deriveAt(this.configuration.sceneLog, sceneId, at, this.configuration.work);
   }
 
   /**
@@ -226,7 +229,7 @@ export class SceneReader {
       if (derived) return { derived, origin: 'live_document' };
     }
     const started = performance.now();
-    const derived = await deriveFromLog(sceneLog, sceneId);
+    const derived = await deriveFromLog(sceneLog, sceneId, this.configuration.work);
     metrics.sceneLoadTime.observe((performance.now() - started) / 1000);
     return { derived, origin: 'replay' };
   }

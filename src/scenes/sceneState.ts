@@ -1,8 +1,8 @@
 import * as Y from 'yjs';
-import { hasMissingDependencies, replayUpdates } from '../log/replay.ts';
-import { newestRow, type StoredUpdate } from '../log/rows.ts';
+import { hasMissingDependencies } from '../log/replay.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import { yDocToRestBlocks, type CanonicalRestBlock } from '../screenplay/index.ts';
+import { inlineYjsWork, type YjsWork } from '../workers/pool.ts';
 
 /**
  * A scene's content as the Yjs log says it is. `seq` names the state exactly: `blocks` holds every
@@ -24,31 +24,23 @@ export interface DerivedScene {
   undecodable: number;
 }
 
-/** Turns a replayed Yjs state into REST blocks; throws `ScreenplayConversionError` when it cannot do so losslessly. */
-export function blocksFromState(state: Uint8Array): CanonicalRestBlock[] {
-  const doc = new Y.Doc();
-  try {
-    Y.applyUpdate(doc, state);
-    return yDocToRestBlocks(doc);
-  } finally {
-    doc.destroy();
-  }
-}
-
-/** Replays the scene's whole live log; null when the scene has no stored update. */
-export async function deriveFromLog(log: SceneLog, sceneId: string): Promise<DerivedScene | null> {
+/**
+ * Replays the scene's whole live log; null when the scene has no stored update. The replay and the
+ * conversion run where `work` runs them (a worker pool in the server); the reads stay here.
+ */
+export async function deriveFromLog(log: SceneLog, sceneId: string, work: Pick<YjsWork, 'derive'> = inlineYjsWork): Promise<DerivedScene | null> {
   // The head first: see `SceneLog.head` for why the claim `max(head, newest row)` then holds.
   const head = await log.head(sceneId);
-  const rows = await log.load(sceneId);
-  if (rows.length === 0) return null;
-  const replay = replayUpdates(rows);
-  const newest = newestRow(rows);
+  // Packed: a long log costs this thread one buffer, not a parsed row per update.
+  const live = await log.loadPacked(sceneId);
+  if (live.latest === null) return null;
+  const replay = await work.derive(live.packed);
   return {
-    blocks: blocksFromState(replay.state),
-    seq: maxSeq(head, newest.seq),
-    updateCount: rows.reduce((sum, row) => sum + row.compactedCount, 0),
-    latestVersionId: newest.versionId,
-    lastModifiedAt: lastEditAt(rows),
+    blocks: replay.blocks,
+    seq: maxSeq(head, live.latest.seq),
+    updateCount: live.updates,
+    latestVersionId: live.latest.versionId,
+    lastModifiedAt: live.lastEditAt!,
     hasGap: replay.hasGap,
     undecodable: replay.undecodable.length,
   };
@@ -124,22 +116,16 @@ export interface HistoricScene {
   hasGap: boolean;
 }
 
-export async function deriveAt(log: SceneLog, sceneId: string, at: Date): Promise<HistoricScene> {
+/** History replays through `log.replayer`, and the conversion runs where `work` runs it. */
+export async function deriveAt(log: SceneLog, sceneId: string, at: Date, work: Pick<YjsWork, 'blocksFromState'> = inlineYjsWork): Promise<HistoricScene> {
   const past = await log.history.stateAt(sceneId, at);
   return {
-    blocks: past.state === null ? [] : blocksFromState(past.state),
+    blocks: past.state === null ? [] : await work.blocksFromState(past.state),
     seq: past.seq,
     updateCount: past.updateCount,
     complete: past.complete,
     hasGap: past.hasGap,
   };
-}
-
-/** The newest edit: a compacted row's time is when compaction ran, so originals win when present. */
-function lastEditAt(rows: readonly StoredUpdate[]): Date {
-  const originals = rows.filter((row) => !row.isCompacted);
-  const candidates = originals.length > 0 ? originals : rows;
-  return candidates.reduce((latest, row) => (row.createdAt > latest ? row.createdAt : latest), candidates[0]!.createdAt);
 }
 
 function maxSeq(head: bigint | null, newest: bigint): bigint {

@@ -5,10 +5,10 @@ import type { GroupCommitQueue } from '../log/groupCommit.ts';
 import { AlreadyInLog, type AppendedVersion, type SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { applyRestBlocksToYDoc, applyTiptapJSONToYDoc } from '../screenplay/index.ts';
+import { inlineYjsWork, type YjsWork } from '../workers/pool.ts';
+import type { SceneContentInput } from '../workers/tasks.ts';
 
-/** New content for a scene: REST blocks or TipTap (ProseMirror) JSON, already validated. */
-export type SceneContentInput = { blocks: unknown[] } | { doc: Record<string, unknown> };
+export type { SceneContentInput } from '../workers/tasks.ts';
 
 export type ContentWriteResult = { changed: false } | { changed: true; appended: AppendedVersion };
 
@@ -30,6 +30,8 @@ export interface SceneContentWriterConfiguration {
   queue: GroupCommitQueue;
   metrics: Metrics;
   logger: Logger;
+  /** Where the base is replayed and the change computed (the server's worker pool); default: this thread. */
+  work?: YjsWork;
 }
 
 /**
@@ -52,14 +54,14 @@ export interface SceneContentWriterConfiguration {
  *   server already had where the content says otherwise.
  */
 export class SceneContentWriter {
-  private readonly configuration: SceneContentWriterConfiguration;
+  private readonly configuration: Required<SceneContentWriterConfiguration>;
 
   constructor(configuration: SceneContentWriterConfiguration) {
-    this.configuration = { ...configuration };
+    this.configuration = { ...configuration, work: configuration.work ?? inlineYjsWork };
   }
 
   async write(sceneId: string, userId: string, input: SceneContentInput, options: { baseSeq?: bigint } = {}): Promise<ContentWriteResult> {
-    const { sceneLog, hocuspocus, queue, metrics, logger } = this.configuration;
+    const { sceneLog, hocuspocus, queue, metrics, logger, work } = this.configuration;
     // A direct connection loads the scene (replaying the log, and seeding it if that is due) when
     // no editor has it open, and keeps it loaded until the change has been applied.
     const connection = await hocuspocus.openDirectConnection(sceneId, { userId });
@@ -73,16 +75,9 @@ export class SceneContentWriter {
         if (head === null || options.baseSeq > head) throw new BaseSeqAheadError(options.baseSeq, head);
         base = await sceneLog.history.stateAtSeq(sceneId, options.baseSeq);
       }
-      // A fresh client id: the scratch document's new items must never collide with anyone's.
-      const scratch = new Y.Doc();
-      let update: Uint8Array | null;
-      try {
-        Y.applyUpdate(scratch, base);
-        const result = 'blocks' in input ? applyRestBlocksToYDoc(scratch, input.blocks) : applyTiptapJSONToYDoc(scratch, input.doc);
-        update = result.update;
-      } finally {
-        scratch.destroy();
-      }
+      // Computed off this thread in the server; the live document may take editors' updates
+      // meanwhile, which merge with this change as with any concurrent edit.
+      const update = await work.contentUpdate(base, input);
       if (update === null) return { changed: false };
       const appended = await queue.append({ sceneId, update, createdBy: userId });
       // The update comes from a fresh client id, so the log cannot hold it already; if it did, it

@@ -18,6 +18,7 @@ import type { RedisFanout } from '../../extensions/RedisFanout.ts';
 import { createJobScheduler } from '../../jobs/background.ts';
 import type { JobScheduler } from '../../jobs/scheduler.ts';
 import { SnapshotService } from '../restCopy/snapshots.ts';
+import { createYjsWork, type YjsWork } from '../workers/pool.ts';
 
 export interface AppDeps {
   config: Config;
@@ -45,6 +46,8 @@ export interface RunningApp {
   scheduler: JobScheduler;
   /** Redis fan-out to other instances; null without `REDIS_URL`. */
   fanout: RedisFanout | null;
+  /** The worker threads of the jobs' and HTTP routes' Yjs work (`WORKER_THREADS`; inline when 0). */
+  work: YjsWork;
   metrics: Metrics;
   /** Stops taking connections, commits every queued update, then resolves. Safe to call twice. */
   stop(): Promise<void>;
@@ -57,7 +60,10 @@ export interface RunningApp {
 export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const { config, prisma, logger } = deps;
   const metrics = deps.metrics ?? createMetrics();
-  const sceneLog = new SceneLog(deps.sql);
+  // Compaction, snapshots, divergence checks, history and PATCH replay in these threads, so that
+  // none of them stalls the event loop that serves the editors.
+  const work = createYjsWork({ threads: config.workers.threads, logger: logger.child({ component: 'yjs-workers' }) });
+  const sceneLog = new SceneLog(deps.sql, { replayer: work });
   const queue = new GroupCommitQueue(sceneLog, {
     maxBatch: config.limits.appendBatchMax,
     lanes: config.limits.appendLanes,
@@ -76,8 +82,9 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     metrics,
     logger: logger.child({ component: 'snapshots' }),
     intervalMs: config.snapshots.intervalMs,
+    work,
   });
-  const divergence = new DivergenceDetector({ prisma, sceneLog, snapshots, metrics, logger: logger.child({ component: 'divergence' }) });
+  const divergence = new DivergenceDetector({ prisma, sceneLog, snapshots, metrics, logger: logger.child({ component: 'divergence' }), work });
 
   const collab = createCollabServer({
     host: config.host,
@@ -103,12 +110,13 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     divergence,
     freshness: config.snapshots.freshness,
     editorPage: { wsPort: collab.address.port },
+    work,
   });
   const httpServer = await listen(httpApp, config.httpPort, config.host);
   const httpPort = (httpServer.address() as AddressInfo).port;
   const wsPort = collab.address.port;
 
-  const scheduler = await createJobScheduler({ config, sql: deps.sql, logger: logger.child({ component: 'jobs' }), metrics, snapshots, divergence });
+  const scheduler = await createJobScheduler({ config, sql: deps.sql, logger: logger.child({ component: 'jobs' }), metrics, snapshots, divergence, work });
   if (config.jobs.enabled) scheduler.start();
 
   let stopping: Promise<void> | null = null;
@@ -121,6 +129,8 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       await scheduler.stop();
       await collab.destroy();
       await queue.close();
+      // Last: the jobs, the HTTP requests and the document loads that hand it work are done.
+      await work.close();
     })();
     return stopping;
   };
@@ -137,6 +147,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     divergence,
     scheduler,
     fanout,
+    work,
     metrics,
     stop,
   };

@@ -1,0 +1,133 @@
+// The CPU-heavy, pure Yjs work that may leave the thread serving editors: each task is a plain
+// function of plain data, run either in a worker thread (worker.ts) or on the calling thread
+// (the inline `YjsWork` of pool.ts). Both run exactly this code, so their results are the same.
+import * as Y from 'yjs';
+import { unpackUpdates } from '../log/packed.ts';
+import { replayUpdateList, type ListReplay } from '../log/replay.ts';
+import {
+  applyRestBlocksToYDoc,
+  applyTiptapJSONToYDoc,
+  InvalidRestBlocksError,
+  ScreenplayConversionError,
+  yDocToRestBlocks,
+  type CanonicalRestBlock,
+  type RestBlockIssue,
+  type ScreenplayConversionErrorCode,
+} from '../screenplay/index.ts';
+
+/** New content for a scene: REST blocks or TipTap (ProseMirror) JSON, already validated. */
+export type SceneContentInput = { blocks: unknown[] } | { doc: Record<string, unknown> };
+
+/** A scene's blocks derived from its rows, and what the replay found on the way. */
+export interface DerivedBlocks {
+  blocks: CanonicalRestBlock[];
+  applied: number;
+  undecodable: ListReplay['undecodable'];
+  hasGap: boolean;
+}
+
+/**
+ * Many updates travel packed (src/log/packed.ts): structured cloning 100,000 small arrays costs a
+ * serialisation step per array, one buffer costs a copy or nothing.
+ */
+export type YjsTask =
+  /** `replayUpdateList`: the state the updates rebuild. */
+  | { kind: 'replay'; packed: Uint8Array }
+  /** Replay, then the blocks of the state: a scene's content from its log in one trip. */
+  | { kind: 'derive'; packed: Uint8Array }
+  /** The blocks of a state. */
+  | { kind: 'blocks'; state: Uint8Array }
+  /** The update that turns `base` into `input` with the fewest changes (a PATCH). */
+  | { kind: 'contentUpdate'; base: Uint8Array; input: SceneContentInput };
+
+export interface YjsTaskResults {
+  replay: ListReplay;
+  derive: DerivedBlocks;
+  blocks: CanonicalRestBlock[];
+  contentUpdate: Uint8Array | null;
+}
+
+/** Turns a replayed Yjs state into REST blocks; throws `ScreenplayConversionError` when it cannot do so losslessly. */
+export function blocksFromState(state: Uint8Array): CanonicalRestBlock[] {
+  const doc = new Y.Doc();
+  try {
+    Y.applyUpdate(doc, state);
+    return yDocToRestBlocks(doc);
+  } finally {
+    doc.destroy();
+  }
+}
+
+export function deriveBlocks(updates: readonly Uint8Array[]): DerivedBlocks {
+  const replay = replayUpdateList(updates);
+  return { blocks: blocksFromState(replay.state), applied: replay.applied, undecodable: replay.undecodable, hasGap: replay.hasGap };
+}
+
+/**
+ * The change from `base` to `input`, computed on a scratch document (y-prosemirror's
+ * `updateYFragment` touches only what differs); null when there is nothing to change. The scratch
+ * document gets a fresh client id, so its new items never collide with anyone's.
+ */
+export function contentUpdate(base: Uint8Array, input: SceneContentInput): Uint8Array | null {
+  const scratch = new Y.Doc();
+  try {
+    Y.applyUpdate(scratch, base);
+    const result = 'blocks' in input ? applyRestBlocksToYDoc(scratch, input.blocks) : applyTiptapJSONToYDoc(scratch, input.doc);
+    return result.update;
+  } finally {
+    scratch.destroy();
+  }
+}
+
+export function runTask<K extends YjsTask['kind']>(task: Extract<YjsTask, { kind: K }>): YjsTaskResults[K];
+export function runTask(task: YjsTask): YjsTaskResults[YjsTask['kind']] {
+  switch (task.kind) {
+    case 'replay':
+      return replayUpdateList(unpackUpdates(task.packed));
+    case 'derive':
+      return deriveBlocks(unpackUpdates(task.packed));
+    case 'blocks':
+      return blocksFromState(task.state);
+    case 'contentUpdate':
+      return contentUpdate(task.base, task.input);
+  }
+}
+
+/**
+ * An error thrown by a task, as data: structured cloning keeps an error's message but not its
+ * class or fields, and callers tell a conversion error (serve the REST copy, answer 422) from a
+ * failure by class and `code`.
+ */
+export type TaskError =
+  | { kind: 'conversion'; code: ScreenplayConversionErrorCode; message: string; location: string | undefined }
+  | { kind: 'invalidBlocks'; issues: RestBlockIssue[] }
+  | { kind: 'other'; name: string; message: string; stack: string | undefined };
+
+export type TaskOutcome<R> = { ok: true; value: R } | { ok: false; error: TaskError };
+
+export function describeTaskError(error: unknown): TaskError {
+  if (error instanceof ScreenplayConversionError) return { kind: 'conversion', code: error.code, message: error.message, location: error.location };
+  if (error instanceof InvalidRestBlocksError) return { kind: 'invalidBlocks', issues: error.issues };
+  if (error instanceof Error) return { kind: 'other', name: error.name, message: error.message, stack: error.stack };
+  return { kind: 'other', name: 'Error', message: String(error), stack: undefined };
+}
+
+/** The error a task threw, rebuilt on the calling thread with its class, code and message. */
+export function rebuildTaskError(error: TaskError): Error {
+  switch (error.kind) {
+    case 'conversion': {
+      // The constructor appends the location to the message; give it the message without it.
+      const suffix = error.location === undefined ? '' : ` (at ${error.location})`;
+      const message = suffix !== '' && error.message.endsWith(suffix) ? error.message.slice(0, -suffix.length) : error.message;
+      return new ScreenplayConversionError(error.code, message, { location: error.location });
+    }
+    case 'invalidBlocks':
+      return new InvalidRestBlocksError(error.issues);
+    case 'other': {
+      const rebuilt = new Error(error.message);
+      rebuilt.name = error.name;
+      if (error.stack) rebuilt.stack = `${error.name}: ${error.message}\n    (in a worker thread)\n${error.stack.split('\n').slice(1).join('\n')}`;
+      return rebuilt;
+    }
+  }
+}
