@@ -76,7 +76,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     updatesSkipped: new Counter({
       name: 'yjs_updates_skipped_total',
-      help: 'Updates not appended because they were empty or already in the document',
+      help: 'Updates not appended because they were empty, already in the document, or already in the log (stored through another instance)',
       labelNames: ['reason'],
       registers,
     }),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs]`: the figures a user compares collaboration backends on, for this
+ * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs|throughput]`: the figures a user compares collaboration backends on, for this
  * project and, in the same run, for plain Hocuspocus with no persistence (the floor) and for
  * Hocuspocus with @hocuspocus/extension-database storing the whole document in PostgreSQL on its
  * default debounce (the common setup). Every server runs as its own process on the PostgreSQL at
@@ -40,13 +40,17 @@ function parseOrder(value: string | undefined): TargetName[] {
   }
   return names as TargetName[];
 }
-/** `--only=jobs`: only the jobs-on-versus-off scenario (jobsScenario.ts), for this project's server. */
+/**
+ * `--only=jobs`: only the jobs-on-versus-off scenario (jobsScenario.ts), for this project's server.
+ * `--only=throughput`: only the two throughput runs, for the servers `--order` names (the append
+ * hot path's figure).
+ */
 const only = parseOnly(process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length));
 
-function parseOnly(value: string | undefined): 'jobs' | undefined {
+function parseOnly(value: string | undefined): 'jobs' | 'throughput' | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'jobs') {
-    process.stderr.write(`--only takes jobs; got "${value}"\n`);
+  if (value !== 'jobs' && value !== 'throughput') {
+    process.stderr.write(`--only takes jobs or throughput; got "${value}"\n`);
     process.exit(2);
   }
   return value;
@@ -98,10 +102,45 @@ async function runJobsScenario(): Promise<void> {
   record({ scenario, label: 'jobs window (first compaction and snapshot passes, median round)', unit: 'ms', higherIsBetter: false }, 'durable', median.windowMs);
 }
 
+/** The two throughput runs: one scene with 10 clients, 100 scenes with one client each. */
+async function measureThroughput(name: TargetName, target: Target, single: string, many: string[], token: string): Promise<void> {
+  const one = await maxThroughput(target, { sceneIds: [single], clientsPerScene: 10, seconds: settings.seconds, window: 16, token, seed: SEED });
+  record({ scenario: 'throughput', label: 'max updates/s, 1 scene x 10 clients', unit: 'updates/s', higherIsBetter: true, goal: '>= 80% of floor' }, name, one.updatesPerSecond);
+  const hundred = await maxThroughput(target, { sceneIds: many, clientsPerScene: 1, seconds: settings.seconds, window: 16, token, seed: SEED });
+  record({ scenario: 'throughput', label: 'max updates/s, 100 scenes x 1 client', unit: 'updates/s', higherIsBetter: true, goal: '>= 80% of floor' }, name, hundred.updatesPerSecond);
+  log(`  throughput: ${one.updatesPerSecond.toFixed(0)} updates/s (1 scene), ${hundred.updatesPerSecond.toFixed(0)} updates/s (100 scenes)`);
+}
+
+/** `--only=throughput`: the throughput runs alone, on a database of their own, for each server `--order` names. */
+async function runThroughputScenario(): Promise<void> {
+  const db = await createTestDatabase('postgres');
+  try {
+    const fixture = await createScript(db.prisma, { scenes: 0, title: 'Benchmark' });
+    const token = await tokenFor(fixture.userId, { ttlSeconds: 24 * 3600 });
+    const sceneIds: string[] = [];
+    for (let position = 0; position < 101; position += 1) {
+      sceneIds.push((await db.prisma.scene.create({ data: { scriptId: fixture.scriptId, position } })).sceneId);
+    }
+    const [single, ...many] = sceneIds as [string, ...string[]];
+    for (const name of order) {
+      const target = name === 'durable' ? await startDurable(db.databaseUrl!) : await startComparison(name, name === 'database' ? db.databaseUrl : undefined);
+      try {
+        await settleDatabase(db.databaseUrl!, log);
+        log(`\n${target.label}`);
+        await measureThroughput(name, target, single, many, token);
+      } finally {
+        await target.stop();
+      }
+    }
+  } finally {
+    await db.close();
+  }
+}
+
 async function main(): Promise<void> {
   log(`writersroom-collab benchmark (${quick ? 'quick' : 'full'}${only ? `, only ${only}` : ''}), ${new Date().toISOString()}, node ${process.version}`);
   if (only === 'jobs') {
-    await runJobsScenario();
+    await (only === 'jobs' ? runJobsScenario() : runThroughputScenario());
     printTable();
     await writeResults();
     return;
@@ -155,11 +194,7 @@ async function main(): Promise<void> {
     try {
       await settleDatabase(db.databaseUrl!, log);
       log(`\n${target.label}`);
-      const one = await maxThroughput(target, { sceneIds: [single!], clientsPerScene: 10, seconds: settings.seconds, window: 16, token, seed: SEED });
-      record({ scenario: 'throughput', label: 'max updates/s, 1 scene x 10 clients', unit: 'updates/s', higherIsBetter: true, goal: '>= 80% of floor' }, name, one.updatesPerSecond);
-      const hundred = await maxThroughput(target, { sceneIds: many, clientsPerScene: 1, seconds: settings.seconds, window: 16, token, seed: SEED });
-      record({ scenario: 'throughput', label: 'max updates/s, 100 scenes x 1 client', unit: 'updates/s', higherIsBetter: true, goal: '>= 80% of floor' }, name, hundred.updatesPerSecond);
-      log(`  throughput: ${one.updatesPerSecond.toFixed(0)} updates/s (1 scene), ${hundred.updatesPerSecond.toFixed(0)} updates/s (100 scenes)`);
+      await measureThroughput(name, target, single!, many, token);
       // The throughput runs wrote a few hundred thousand updates in seconds; the checkpoint and
       // autovacuum they set off would otherwise land in the latency runs that follow.
       await settleDatabase(db.databaseUrl!, log);

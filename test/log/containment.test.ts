@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { isEmptyUpdate, updateAddsNothing } from '../../src/log/containment.ts';
+import { isEmptyUpdate, updateAddsNothing, updateMetaOf, withoutContainedStructs } from '../../src/log/containment.ts';
+import { structRanges } from '../helpers/logContent.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 
 function typedDoc(text: string): Y.Doc {
@@ -130,5 +131,34 @@ describe('updateAddsNothing', () => {
     expect(isEmptyUpdate(Y.encodeStateAsUpdate(new Y.Doc()))).toBe(true);
     expect(isEmptyUpdate(new Uint8Array([0, 0]))).toBe(true);
     expect(isEmptyUpdate(Y.encodeStateAsUpdate(typedDoc('x')))).toBe(false);
+  });
+});
+
+describe('withoutContainedStructs', () => {
+  it('keeps an update the document holds none of, bytes and ranges', () => {
+    const client = typedDoc('hello');
+    const server = new Y.Doc();
+    Y.applyUpdate(server, Y.encodeStateAsUpdate(client));
+    const update = captureUpdate(client, (d) => d.getText('t').insert(5, '!'));
+    const meta = updateMetaOf(update);
+    const kept = withoutContainedStructs(server, update, meta);
+    expect(kept.update).toBe(update);
+    expect(kept.structs).toBe(meta.structs);
+  });
+
+  it('cuts the structs the document holds from a sync step that mixes them with new ones, keeping the deletions', () => {
+    const client = typedDoc('hello');
+    const server = new Y.Doc();
+    Y.applyUpdate(server, Y.encodeStateAsUpdate(client));
+    client.getText('t').insert(5, ' world');
+    client.getText('t').delete(0, 1);
+    // As a sync step answering a state the server has moved past: everything since nothing.
+    const step = Y.encodeStateAsUpdate(client);
+    const cut = withoutContainedStructs(server, step, updateMetaOf(step));
+    expect(cut.structs).toBeUndefined();
+    expect(structRanges([cut.update])).toEqual(new Map([[client.clientID, [[5, 11]]]]));
+    expect(Y.decodeUpdate(cut.update).ds.clients.get(client.clientID)).toHaveLength(1);
+    Y.applyUpdate(server, cut.update);
+    expect(server.getText('t').toString()).toBe('ello world');
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { clearYjs } from '../../jobs/clearYjs.ts';
+import { SceneLoader } from '../../src/collab/sceneLoading.ts';
 import { SceneNotFoundError } from '../../src/errors.ts';
 import { splitAtSharedStructs, structsOf } from '../../src/log/arbitration.ts';
 import { GroupCommitQueue } from '../../src/log/groupCommit.ts';
@@ -221,6 +222,20 @@ describeEachDatabase('the log stores every update once', (db) => {
     expect((await log.append([{ sceneId, update: a, createdBy: null }]))[0]).toBeInstanceOf(AlreadyInLog);
     stored((await log.append([{ sceneId, update: b, createdBy: null }]))[0]);
     expect(await clocksOf(sceneId)).toEqual({ 808: 2 });
+  });
+
+  it('has a load record the clocks of a log that has none, so the next duplicate is refused', async () => {
+    const sceneId = await scene();
+    const writer = typist(1001);
+    const [a, b] = writer.type('ab') as [Uint8Array, Uint8Array];
+    await log.append([a, b].map((update) => ({ sceneId, update, createdBy: null })));
+    await db().database.sql.query('test_forget_clocks', 'UPDATE scene_log_heads SET committed_clocks = NULL WHERE scene_id = $1::uuid', [sceneId]);
+
+    const document = new Y.Doc();
+    await new SceneLoader({ log, metrics: createMetrics(), logger: silentLogger() }).load(document, sceneId);
+    expect(document.getText('t').toString()).toBe('ab');
+    expect(await clocksOf(sceneId)).toEqual({ 1001: 2 });
+    expect((await log.append([{ sceneId, update: b, createdBy: null }]))[0]).toBeInstanceOf(AlreadyInLog);
   });
 
   it('forgets the clocks of a scene a row was quarantined from', async () => {
