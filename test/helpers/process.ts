@@ -30,11 +30,13 @@ export interface SpawnOptions {
   execArgv?: string[];
   /** Opens an IPC channel to the child (`child.send`). */
   ipc?: boolean;
+  /** The entry point, from the repository's root (default `src/main.ts`; `jobs/worker.ts` for the jobs worker). */
+  entry?: string;
 }
 
-/** Runs `npm start`'s entry point as a separate process, as an operator would. */
+/** Runs `npm start`'s entry point (or another role's) as a separate process, as an operator would. */
 export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.execArgv ?? []), path.join(projectRoot, 'src/main.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.execArgv ?? []), path.join(projectRoot, options.entry ?? 'src/main.ts')], {
     cwd: projectRoot,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
     stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
