@@ -16,6 +16,8 @@ export interface Metrics {
   updatesRefused: Counter<'reason'>;
   connectionsRefused: Counter<'reason'>;
   connectionsEnded: Counter<'reason'>;
+  messagesRefused: Counter<'reason'>;
+  socketsRefused: Counter<'reason'>;
   tokenRefreshes: Counter<'result'>;
   accessRechecks: Counter<'result'>;
   authTokenVerifications: Counter<'result'>;
@@ -95,6 +97,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     connectionsEnded: new Counter({
       name: 'collab_connections_ended_total',
       help: 'Open document connections the server ended because their token expired or their access changed, by code (token-expired, no-access, access-changed, ...)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    messagesRefused: new Counter({
+      name: 'collab_messages_refused_total',
+      help: 'Client messages the flood guards refused before Hocuspocus handled them, by refusal code (awareness-flood and sync-flood: dropped over the rate; awareness-too-large: the scene connection closed)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    socketsRefused: new Counter({
+      name: 'collab_sockets_refused_total',
+      help: 'Sockets closed by a limit, by refusal code (too-many-connections as they open; awareness-flood, sync-flood, unauthenticated-queue-bytes, unauthenticated-queue-messages, unauthenticated-documents)',
       labelNames: ['reason'],
       registers,
     }),

@@ -30,6 +30,11 @@ export const CONNECTION_REFUSALS = {
   'outdated-editor': { closeCode: 4426, httpStatus: 426 },
   // A database error while deciding; the client may retry. Never a reason to grant access.
   'auth-unavailable': { closeCode: 4503, httpStatus: 503 },
+  // Connection limits (extensions/ConnectionLimits.ts): more sockets from one address (closed as it
+  // opens), more scenes open for one user on this instance or on one socket than allowed.
+  'too-many-connections': { closeCode: 4429, httpStatus: 429 },
+  'too-many-user-documents': { closeCode: 4429, httpStatus: 429 },
+  'too-many-documents': { closeCode: 4429, httpStatus: 429 },
 } as const satisfies Record<string, { closeCode: number; httpStatus: number }>;
 
 export type ConnectionRefusalCode = keyof typeof CONNECTION_REFUSALS;
@@ -52,13 +57,36 @@ export const UPDATE_REFUSALS = {
 export type UpdateRefusalCode = keyof typeof UPDATE_REFUSALS;
 
 /**
+ * What the flood guards refuse (extensions/FloodGuards.ts), with the WebSocket close code each
+ * carries: awareness or sync requests sent at more than twice their rate (the socket is closed),
+ * an awareness update over the size limit (that scene's connection is closed), and more sent
+ * before authentication than the server queues (the socket is closed).
+ */
+export const FLOOD_REFUSALS = {
+  'awareness-flood': { closeCode: 4429 },
+  'sync-flood': { closeCode: 4429 },
+  'awareness-too-large': { closeCode: 4413 },
+  'unauthenticated-queue-bytes': { closeCode: 4413 },
+  'unauthenticated-queue-messages': { closeCode: 4429 },
+  'unauthenticated-documents': { closeCode: 4429 },
+} as const satisfies Record<string, { closeCode: number }>;
+
+export type FloodRefusalCode = keyof typeof FLOOD_REFUSALS;
+
+/**
  * An update that could not be stored: the socket is closed with this code and reason, the provider
  * reconnects and its sync step sends the update again.
  */
 export const PERSISTENCE_UNAVAILABLE = { code: 4500, reason: reasonOf('persistence-unavailable', 'the update was not stored; reconnect and retry') } as const;
 
-/** Content the server will never store, however often it is sent: the editor must be reloaded. */
-export const FINAL_UPDATE_REFUSALS: readonly string[] = ['update-too-large', 'malformed-update'] satisfies UpdateRefusalCode[];
+/**
+ * What the server will never take, however often it is sent (content it will not store, an
+ * awareness state it will not relay): the editor must be reloaded.
+ */
+export const FINAL_UPDATE_REFUSALS: readonly string[] = ['update-too-large', 'malformed-update', 'awareness-too-large'] satisfies (
+  | UpdateRefusalCode
+  | FloodRefusalCode
+)[];
 
 /**
  * An open connection ended because its token expired or its role changed: nothing the editor has is
@@ -70,7 +98,7 @@ export const REAUTHENTICATE_REFUSALS: readonly string[] = ['token-expired', 'acc
 /** The database was unavailable for a moment while the connection was checked or the scene read: ask again. */
 export const TRANSIENT_REFUSALS: readonly string[] = ['auth-unavailable', 'scene-load-failed', 'scene-seed-failed'] satisfies CloseReasonCode[];
 
-export type CloseReasonCode = ConnectionRefusalCode | SceneRefusalCode | UpdateRefusalCode | 'persistence-unavailable';
+export type CloseReasonCode = ConnectionRefusalCode | SceneRefusalCode | UpdateRefusalCode | FloodRefusalCode | 'persistence-unavailable';
 
 /** `<code>: <detail>`, the shape of every reason. */
 export function reasonOf(code: CloseReasonCode, detail: string): string {

@@ -94,6 +94,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     // with a clear reason, instead of being cut by the socket layer (the provider would reconnect
     // and resend it forever).
     maxFrameBytes: 2 * config.limits.maxUpdateBytes + 4096,
+    unauthenticated: config.floods.unauthenticated,
   });
   await collab.listen();
 

@@ -7,6 +7,11 @@ export interface CollabServerOptions {
   extensions: Extension[];
   /** A WebSocket frame larger than this is refused by the socket layer before any hook runs. */
   maxFrameBytes: number;
+  /**
+   * What Hocuspocus queues for a socket's scenes until they are authenticated (bytes, messages,
+   * scenes). extensions/FloodGuards.ts refuses at the same limits first, with a reason of its own.
+   */
+  unauthenticated: { maxBytes: number; maxMessages: number; maxDocuments: number };
 }
 
 /** The Hocuspocus WebSocket server. It does not read the environment and handles no signals. */
@@ -19,6 +24,9 @@ export function createCollabServer(options: CollabServerOptions): Server {
     stopOnSignals: false,
     extensions: options.extensions,
     websocketOptions: { maxPayload: options.maxFrameBytes },
+    maxUnauthenticatedQueueSize: options.unauthenticated.maxBytes,
+    maxUnauthenticatedQueueMessages: options.unauthenticated.maxMessages,
+    maxPendingDocuments: options.unauthenticated.maxDocuments,
     // The log is the store: nothing is written on a debounce, so a document can unload as soon as
     // its last connection leaves.
     unloadImmediately: true,

@@ -1,6 +1,8 @@
 import type { Extension } from '@hocuspocus/server';
 import { AppendLogPersistence } from '../../extensions/AppendLogPersistence.ts';
 import { Authentication } from '../../extensions/Authentication.ts';
+import { ConnectionLimits } from '../../extensions/ConnectionLimits.ts';
+import { FloodGuards } from '../../extensions/FloodGuards.ts';
 import { RedisFanout } from '../../extensions/RedisFanout.ts';
 import { SceneSeeding } from '../../extensions/SceneSeeding.ts';
 import { SchemaGate } from '../../extensions/SchemaGate.ts';
@@ -9,6 +11,7 @@ import type { AuthServices } from '../auth/index.ts';
 import type { Config } from '../config.ts';
 import { OpenConnections } from '../collab/openConnections.ts';
 import { UpdateAdmission } from '../guards/admission.ts';
+import { ConnectionLedger } from '../guards/connectionLimits.ts';
 import { SceneLoadValidator } from '../restCopy/loadValidation.ts';
 import { SceneSeeder } from '../restCopy/seeding.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
@@ -65,6 +68,17 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
     metrics,
     logger: logger.child({ component: 'auth' }),
   });
+  // 1250: decides on every frame as it arrives, before any hook: awareness and sync request
+  // floods, and what a socket sends before it is served. Its connected hook only records scenes.
+  const floodGuards = new FloodGuards({ limits: config.floods, metrics, logger: logger.child({ component: 'flood-guards' }) });
+  // 1150: onUpgrade counts sockets per address; onAuthenticate, after Authentication (1200), refuses
+  // a scene over the per-user or per-socket limit before it is loaded.
+  const connectionLimits = new ConnectionLimits({
+    ledger: new ConnectionLedger(config.floods),
+    trustProxyHops: config.floods.trustProxyHops,
+    metrics,
+    logger: logger.child({ component: 'connection-limits' }),
+  });
   // One verdict per content message (size, rate, decoding), shared by the two extensions below:
   // the append log asks when a frame arrives, the guards enforce it in beforeSync.
   const admission = new UpdateAdmission({
@@ -104,7 +118,7 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
         logger: logger.child({ component: 'redis-fanout' }),
       })
     : null;
-  const extensions: Extension[] = [schemaGate, authentication, guards, persistence, seeding];
+  const extensions: Extension[] = [floodGuards, schemaGate, authentication, connectionLimits, guards, persistence, seeding];
   if (fanout) extensions.push(fanout);
   return { extensions, fanout };
 }

@@ -99,9 +99,10 @@ export class RawClient {
   readonly opened: Promise<void>;
   readonly closedPromise: Promise<{ code: number; reason: string }>;
 
-  constructor(url: string, parameters: Record<string, string> = {}) {
+  /** `headers`: extra headers of the upgrade request (a proxy's `X-Forwarded-For`, say). */
+  constructor(url: string, parameters: Record<string, string> = {}, headers: Record<string, string> = {}) {
     const query = new URLSearchParams(parameters).toString();
-    this.socket = new WebSocket(query ? `${url}?${query}` : url);
+    this.socket = new WebSocket(query ? `${url}?${query}` : url, { headers });
     this.socket.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
