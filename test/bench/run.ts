@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs|throughput]`: the figures a user compares collaboration backends on, for this
+ * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs|throughput|flood]`: the figures a user compares collaboration backends on, for this
  * project and, in the same run, for plain Hocuspocus with no persistence (the floor) and for
  * Hocuspocus with @hocuspocus/extension-database storing the whole document in PostgreSQL on its
  * default debounce (the common setup). Every server runs as its own process on the PostgreSQL at
@@ -14,6 +14,7 @@ import { tokenFor } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { barChart, type ChartRow } from './chart.ts';
+import { floodScenario } from './floodScenario.ts';
 import { jobsScenario } from './jobsScenario.ts';
 import { restScenario } from './rest.ts';
 import { connectToEachOnce, connectToSynced, editToDurable, maxThroughput, memoryPerScene, peerLatency, type Percentiles } from './scenarios.ts';
@@ -43,14 +44,15 @@ function parseOrder(value: string | undefined): TargetName[] {
 /**
  * `--only=jobs`: only the jobs-on-versus-off scenario (jobsScenario.ts), for this project's server.
  * `--only=throughput`: only the two throughput runs, for the servers `--order` names (the append
- * hot path's figure).
+ * hot path's figure). `--only=flood`: only the awareness flood scenario (floodScenario.ts), for
+ * this project's server.
  */
 const only = parseOnly(process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length));
 
-function parseOnly(value: string | undefined): 'jobs' | 'throughput' | undefined {
+function parseOnly(value: string | undefined): 'jobs' | 'throughput' | 'flood' | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'jobs' && value !== 'throughput') {
-    process.stderr.write(`--only takes jobs or throughput; got "${value}"\n`);
+  if (value !== 'jobs' && value !== 'throughput' && value !== 'flood') {
+    process.stderr.write(`--only takes jobs, throughput or flood; got "${value}"\n`);
     process.exit(2);
   }
   return value;
@@ -137,10 +139,30 @@ async function runThroughputScenario(): Promise<void> {
   }
 }
 
+/** Honest editors of one scene alone, then beside one client flooding awareness (floodScenario.ts). */
+async function runFloodScenario(): Promise<void> {
+  const flood = await floodScenario({ seconds: settings.seconds, rounds: quick ? 1 : 5, seed: SEED });
+  const { median } = flood;
+  const scenario = 'flood';
+  recordPercentiles(scenario, 'edit->peer, 5 clients @50/s, no flood (median round)', 'durable', median.quiet);
+  recordPercentiles(scenario, 'edit->peer, 5 clients @50/s, one client flooding awareness (median round)', 'durable', median.flooded);
+  record({ scenario, label: 'edit->peer p99, flooded / no flood (median round)', unit: 'x', higherIsBetter: false, goal: '<= 2x' }, 'durable', median.ratio);
+  for (const [i, round] of flood.rounds.entries()) {
+    record({ scenario, label: `edit->peer p99, flooded / no flood, round ${i + 1}`, unit: 'x', higherIsBetter: false }, 'durable', round.ratio);
+    const closes = [...new Set(round.flooder.closes.map((c) => `${c.code} ${c.reason}`))];
+    log(
+      `  flood round ${i + 1}: edit->peer p99 ${round.quiet.p99.toFixed(1)} ms alone, ${round.flooded.p99.toFixed(1)} ms flooded (${round.ratio.toFixed(2)}x; goal <= 2x); ` +
+        `p50 ${round.quiet.p50.toFixed(1)} -> ${round.flooded.p50.toFixed(1)} ms; ${round.quiet.count} and ${round.flooded.count} deliveries`,
+    );
+    log(`    flooder: ${round.flooder.sent} awareness updates over ${round.flooder.connections} sockets; closed with ${closes.length > 0 ? closes.join(' | ') : 'nothing'}`);
+  }
+  log(`  server counters: ${Object.entries(flood.refusals).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+}
+
 async function main(): Promise<void> {
   log(`writersroom-collab benchmark (${quick ? 'quick' : 'full'}${only ? `, only ${only}` : ''}), ${new Date().toISOString()}, node ${process.version}`);
-  if (only === 'jobs') {
-    await (only === 'jobs' ? runJobsScenario() : runThroughputScenario());
+  if (only) {
+    await { jobs: runJobsScenario, throughput: runThroughputScenario, flood: runFloodScenario }[only]();
     printTable();
     await writeResults();
     return;
@@ -276,6 +298,7 @@ async function main(): Promise<void> {
     await db.close();
   }
   await runJobsScenario();
+  await runFloodScenario();
 
   printTable();
   await writeResults();
