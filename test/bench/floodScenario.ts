@@ -19,7 +19,7 @@ export type WindowLatency = Percentiles;
 export interface FloodRound {
   quiet: WindowLatency;
   flooded: WindowLatency;
-  /** flooded p99 / quiet p99. */
+  /** flooded p99 / quiet p99; Infinity when no flooded keystroke reached a peer within the drain. */
   ratio: number;
   flooder: FlooderReport;
 }
@@ -130,7 +130,8 @@ export async function floodScenario(options: { seconds: number; rounds: number; 
       } finally {
         report = await flooder.stop();
       }
-      rounds.push({ quiet, flooded, ratio: flooded.p99 / quiet.p99, flooder: report });
+      // No delivery at all within the drain is the worst round there is, not a missing one.
+      rounds.push({ quiet, flooded, ratio: flooded.count === 0 ? Infinity : flooded.p99 / quiet.p99, flooder: report });
     }
     const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
     return { rounds, median, refusals: await floodCounters(target.httpUrl) };
