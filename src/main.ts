@@ -4,46 +4,18 @@
  * down gracefully on SIGTERM/SIGINT (every queued update is committed before the process exits).
  */
 import { startApp } from './server/app.ts';
-import { ConfigError, loadConfig } from './config.ts';
-import { createDatabase, migrateDatabase } from './db/client.ts';
-import { DatabaseError } from './db/errors.ts';
 import { demoEnabled, seedDemoData } from './demo/seed.ts';
 import { createLogger } from './logger.ts';
+import { exitOnStartFailure, loadConfigOrExit, openMigratedDatabase, stopOnSignals } from './processLifecycle.ts';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger({ level: config.logLevel });
 
   // A rejected promise nobody awaited is a bug, but it must not take every editor's session down.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 
-  let database;
-  try {
-    database = await createDatabase({
-      databaseUrl: config.database.url,
-      dataDir: config.database.dataDir,
-      poolSize: config.database.poolSize,
-      logger,
-    });
-    await migrateDatabase(database, { logger });
-  } catch (error) {
-    if (error instanceof DatabaseError) {
-      logger.fatal({ code: error.code }, error.message);
-      process.stderr.write(`writersroom-collab: cannot start: ${error.message}\n`);
-      await database?.close().catch(() => undefined);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const database = await openMigratedDatabase(config, logger, 'writersroom-collab');
 
   if (demoEnabled(config)) {
     // Development only: a newcomer's `npm start` opens a script with scenes instead of an empty page.
@@ -59,31 +31,15 @@ async function main(): Promise<void> {
     'writersroom-collab is listening',
   );
 
-  let shuttingDown = false;
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info({ signal }, 'shutting down: closing connections and committing queued updates');
-    const forced = setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    forced.unref();
-    try {
+  stopOnSignals({
+    logger,
+    timeoutMs: config.shutdownTimeoutMs,
+    message: 'shutting down: closing connections and committing queued updates',
+    stop: async () => {
       await app.stop();
       await database.close();
-      logger.info('stopped');
-      process.exit(0);
-    } catch (error) {
-      logger.error({ err: error }, 'error during shutdown');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+    },
+  });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`writersroom-collab: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+main().catch(exitOnStartFailure('writersroom-collab'));
