@@ -19,6 +19,10 @@ interface GuardedSocket {
   websocket: WebSocketLike;
   /** Hocuspocus's id of the socket, once a scene is served on it (for the logs). */
   socketId: string | undefined;
+  /** Hocuspocus's own handler of the socket's frames, for the held awareness updates released later. */
+  handleMessage: (frame: Uint8Array) => void;
+  /** Set while held awareness updates wait for their allowance. */
+  releaseTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
@@ -29,11 +33,14 @@ interface GuardedSocket {
  *
  * What each refusal does, and why:
  * - Awareness (and queries for it) and SyncStep1 have an allowance per document connection. A
- *   message over its rate is dropped and counted (`collab_messages_refused_total`): presence is
- *   the latest state, so a dropped one is replaced by the next. A connection sending more than
- *   twice its allowance is a loop, not an editor: its socket is closed with 4429 and
- *   `awareness-flood` or `sync-flood` (`collab_sockets_refused_total`), so the provider reconnects
- *   after its delay and a runaway client gets one burst per reconnect.
+ *   message over its rate is dropped and counted (`collab_messages_refused_total`). An awareness
+ *   update carries its sender's whole state, so the newest one dropped is held and handed to
+ *   Hocuspocus when the allowance has room again, unless a newer one passed first: a burst's last
+ *   caret position arrives late, never not at all. A connection that keeps sending more than twice
+ *   its allowance for `FLOOD_CLOSE_AFTER_SECONDS` is a loop, not an editor: its socket is closed
+ *   with 4429 and `awareness-flood` or `sync-flood` (`collab_sockets_refused_total`), so the
+ *   provider reconnects after its delay and a runaway client gets one burst per reconnect. The
+ *   time is generous because a stalled server reads an honest editor's caret moves all at once.
  * - An awareness update over `maxAwarenessBytes` closes that scene's connection with
  *   `awareness-too-large`, leaving the socket open: the same state would be refused again, so a
  *   reconnect would only loop. The editor page shows it and asks for a reload.
@@ -76,11 +83,16 @@ export class FloodGuards implements Extension {
     const handleConnection = instance.handleConnection.bind(instance);
     instance.handleConnection = (websocket, request, context) => {
       const client = handleConnection(websocket, request, context);
-      const socket: GuardedSocket = { guard: new SocketFloodGuard(this.configuration.limits), websocket: websocket as WebSocketLike, socketId: undefined };
+      const socket: GuardedSocket = {
+        guard: new SocketFloodGuard(this.configuration.limits),
+        websocket: websocket as WebSocketLike,
+        socketId: undefined,
+        handleMessage: client.handleMessage,
+        releaseTimer: undefined,
+      };
       this.sockets.set(request, socket);
-      const handleMessage = client.handleMessage;
       client.handleMessage = (frame: Uint8Array) => {
-        if (this.admit(socket, frame)) handleMessage(frame);
+        if (this.admit(socket, frame)) socket.handleMessage(frame);
       };
       return client;
     };
@@ -103,12 +115,14 @@ export class FloodGuards implements Extension {
         return true;
       case 'ignore':
         return false;
-      case 'drop': {
+      case 'drop':
+      case 'hold': {
         this.configuration.metrics.messagesRefused.inc({ reason: verdict.refusal.kind });
         if (verdict.document && !this.reported.has(verdict.document)) {
           this.reported.add(verdict.document);
           this.log(socket, verdict, 'info', 'messages over their rate dropped (logged once per scene connection)');
         }
+        if (verdict.action === 'hold') this.scheduleRelease(socket, verdict.at);
         return false;
       }
       case 'close-document': {
@@ -124,6 +138,20 @@ export class FloodGuards implements Extension {
         return false;
       }
     }
+  }
+
+  /** Hands the held awareness updates to Hocuspocus once their allowance has room (one timer per socket). */
+  private scheduleRelease(socket: GuardedSocket, at: number): void {
+    if (socket.releaseTimer) return;
+    const release = () => {
+      socket.releaseTimer = undefined;
+      const now = this.configuration.now();
+      for (const frame of socket.guard.release(now)) socket.handleMessage(frame);
+      const next = socket.guard.nextReleaseAt(now);
+      if (next !== null) this.scheduleRelease(socket, next);
+    };
+    socket.releaseTimer = setTimeout(release, Math.max(0, at - this.configuration.now()));
+    socket.releaseTimer.unref();
   }
 
   private log(socket: GuardedSocket, verdict: RefusedFrame<DocumentConnection>, level: 'info' | 'warn', message: string): void {

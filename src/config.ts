@@ -60,6 +60,8 @@ export interface Config {
     /** Awareness updates (and queries) per document connection: sustained per minute, and at once. */
     awareness: { perMinute: number; capacity: number };
     maxAwarenessBytes: number;
+    /** How long a connection may send awareness or sync requests at over twice their rate before its socket is closed. */
+    closeAfterMs: number;
     /** SyncStep1 messages per document connection: sustained per minute, and at once. */
     syncStep1: { perMinute: number; capacity: number };
     /** What one socket may send before its scenes are served; Hocuspocus is given the same limits. */
@@ -211,6 +213,10 @@ const envSchema = z.object({
   // A provider asks once per (re)connect.
   RATE_LIMIT_SYNC_STEP1_PER_MINUTE: positiveInt(60),
   RATE_LIMIT_SYNC_STEP1_BURST: positiveInt(10),
+  // Over the rate a message is dropped; a socket is closed only after sending at over twice the rate
+  // for this long. A stalled server reads seconds of an editor's caret moves at once, and must not
+  // take them for a flood (src/guards/floodLimits.ts, MessageAllowance).
+  FLOOD_CLOSE_AFTER_SECONDS: positiveInt(10),
   // Hocuspocus's own defaults, except more scenes (a page opening a 120-scene script at once) and
   // the messages their providers send before the answer (three each, and keystrokes meanwhile).
   UNAUTHENTICATED_QUEUE_BYTES: positiveInt(5 * 1024 * 1024),
@@ -298,6 +304,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     floods: {
       awareness: { perMinute: e.RATE_LIMIT_AWARENESS_PER_MINUTE, capacity: e.RATE_LIMIT_AWARENESS_BURST },
       maxAwarenessBytes: e.MAX_AWARENESS_BYTES,
+      closeAfterMs: e.FLOOD_CLOSE_AFTER_SECONDS * 1000,
       syncStep1: { perMinute: e.RATE_LIMIT_SYNC_STEP1_PER_MINUTE, capacity: e.RATE_LIMIT_SYNC_STEP1_BURST },
       unauthenticated: { maxBytes: e.UNAUTHENTICATED_QUEUE_BYTES, maxMessages: e.UNAUTHENTICATED_QUEUE_MESSAGES, maxDocuments: e.UNAUTHENTICATED_DOCUMENTS },
       maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,

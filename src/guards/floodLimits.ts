@@ -1,6 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import { FLOOD_REFUSALS, reasonOf, type FloodRefusalCode } from '../collab/closeReasons.ts';
-import { fullBucket, takeToken, type RateLimit, type TokenBucket } from './rateLimit.ts';
+import { fullBucket, takeToken, tokenWait, type RateLimit, type TokenBucket } from './rateLimit.ts';
 
 /**
  * Why the flood guards refuse a message or a socket. `code` is the numeric WebSocket close code
@@ -26,31 +26,44 @@ export type AllowanceDecision = 'pass' | 'drop' | 'close';
 
 /**
  * One connection's allowance of one kind of message. Up to `capacity` pass at once and `perMinute`
- * sustained (a token bucket, `rateLimit.ts`); a message over that is dropped, and each dropped
- * message takes a token from a second bucket of the same shape. That one runs dry only when the
- * connection sends more than twice its allowance for longer than its burst lasts: then it is not a
- * busy editor but a loop, and its socket is closed. So over the rate a message is dropped, over
- * twice the rate the connection is closed.
+ * sustained (a token bucket, `rateLimit.ts`); a message over that is dropped. Each dropped message
+ * takes a token from a second bucket, refilled at the same rate, that holds `closeAfterMs` of the
+ * allowance. It runs dry only when the connection keeps sending more than twice its allowance for
+ * about that long: then it is not a busy editor but a loop, and its socket is closed.
+ *
+ * The second bucket is deep on purpose. The buckets see frames as the server reads them, so a
+ * server that stalls (a long GC pause, a loaded machine) reads what an honest editor sent in that
+ * time all at once: 42 caret moves typed during a 300 ms stall arrive as one burst. Such a burst is
+ * dropped, not taken for a loop; a loop at 36,000 frames a second still drains a ten-second bucket of
+ * 2,400 in under 70 ms.
  */
 export class MessageAllowance {
   private passed: TokenBucket;
   private dropped: TokenBucket;
+  private readonly droppedLimit: RateLimit;
 
   constructor(
     private readonly limit: RateLimit,
+    closeAfterMs: number,
     now: number,
   ) {
+    this.droppedLimit = { perMinute: limit.perMinute, capacity: Math.max(limit.capacity, Math.floor((limit.perMinute * closeAfterMs) / 60_000)) };
     this.passed = fullBucket(limit, now);
-    this.dropped = fullBucket(limit, now);
+    this.dropped = fullBucket(this.droppedLimit, now);
   }
 
   take(now: number): AllowanceDecision {
     const passed = takeToken(this.passed, this.limit, now);
     this.passed = passed.bucket;
     if (passed.allowed) return 'pass';
-    const dropped = takeToken(this.dropped, this.limit, now);
+    const dropped = takeToken(this.dropped, this.droppedLimit, now);
     this.dropped = dropped.bucket;
     return dropped.allowed ? 'drop' : 'close';
+  }
+
+  /** When the next message would pass (now, if one would). */
+  nextPassAt(now: number): number {
+    return now + tokenWait(this.passed, this.limit, now);
   }
 }
 
@@ -94,6 +107,11 @@ export function readFrameHead(frame: Uint8Array): FrameHead | null {
 export interface FloodLimits {
   /** Awareness and awareness queries of one document connection. */
   awareness: RateLimit;
+  /**
+   * How long a connection may keep sending awareness or sync requests at more than twice their
+   * rate before its socket is closed (`MessageAllowance`).
+   */
+  closeAfterMs: number;
   /** Largest awareness frame a client may send, in bytes. */
   maxAwarenessBytes: number;
   /** SyncStep1 messages (each makes the server compute and send a diff) of one document connection. */
@@ -118,6 +136,12 @@ export type FrameVerdict<D> =
   | { action: 'pass' }
   /** Not handed to Hocuspocus; counted under the refusal's kind. */
   | ({ action: 'drop' } & RefusedFrame<D>)
+  /**
+   * Dropped like `drop`, but it is the newest awareness state of its connection: the guard keeps it
+   * and `release` hands it back at `at`, when the allowance has room again, unless a newer one
+   * passes first. So the last caret position of a burst is never lost, only late.
+   */
+  | ({ action: 'hold'; at: number } & RefusedFrame<D>)
   /** Not handed to Hocuspocus; that document connection is closed with the refusal. */
   | ({ action: 'close-document'; document: D } & RefusedFrame<D>)
   /** Not handed to Hocuspocus; the socket is closed with the refusal. */
@@ -131,6 +155,8 @@ interface SceneOnSocket<D> {
   document: D | null;
   awareness: MessageAllowance;
   syncStep1: MessageAllowance;
+  /** The newest awareness update dropped over the rate since the last one passed (`hold`). */
+  held: Uint8Array | null;
   /** What arrived for it while it waited: what Hocuspocus queues for it. */
   queuedBytes: number;
   queuedMessages: number;
@@ -192,13 +218,39 @@ export class SocketFloodGuard<D> {
     const own = this.scenes.get(head.address);
     // Hocuspocus routes by the full address, then by the plain name (providers without sessions).
     const served = own?.document ? own : this.scenes.get(head.documentName)?.document ? this.scenes.get(head.documentName)! : null;
-    if (served) return this.decideMessage(served, head, frame.byteLength, now);
-    return this.decideWaiting(own ?? null, head, frame.byteLength, now);
+    if (served) return this.decideMessage(served, head, frame, now);
+    return this.decideWaiting(own ?? null, head, frame, now);
+  }
+
+  /**
+   * The held awareness updates whose allowance has room again, taken from it: the caller hands
+   * them to Hocuspocus as if they arrived now.
+   */
+  release(now: number): Uint8Array[] {
+    const released: Uint8Array[] = [];
+    if (this.closing) return released;
+    for (const scene of this.scenes.values()) {
+      if (!scene.held || scene.awareness.nextPassAt(now) > now || scene.awareness.take(now) !== 'pass') continue;
+      released.push(scene.held);
+      scene.held = null;
+    }
+    return released;
+  }
+
+  /** When `release` will next have something to give back; null when nothing is held. */
+  nextReleaseAt(now: number): number | null {
+    let next: number | null = null;
+    if (this.closing) return next;
+    for (const scene of this.scenes.values()) {
+      if (scene.held) next = Math.min(next ?? Infinity, scene.awareness.nextPassAt(now));
+    }
+    return next;
   }
 
   /** The allowances and the size limit of a frame for a scene, served or waiting. */
-  private decideMessage(scene: SceneOnSocket<D>, head: FrameHead, bytes: number, now: number): FrameVerdict<D> {
+  private decideMessage(scene: SceneOnSocket<D>, head: FrameHead, frame: Uint8Array, now: number): FrameVerdict<D> {
     const { maxAwarenessBytes } = this.limits;
+    const bytes = frame.byteLength;
     const refused = (refusal: FloodRefused) => ({ documentName: head.documentName, document: scene.document, refusal });
     if (head.kind === 'awareness' && bytes > maxAwarenessBytes) {
       const refusal = new FloodRefused('awareness-too-large', `the awareness update is ${bytes} bytes; the limit is ${maxAwarenessBytes}`);
@@ -206,8 +258,16 @@ export class SocketFloodGuard<D> {
       return scene.document ? { action: 'close-document', ...refused(refusal), document: scene.document } : { action: 'drop', ...refused(refusal) };
     }
     switch (head.kind) {
-      // An awareness update and a query for everyone's awareness (answered with all of it) share one allowance.
-      case 'awareness':
+      // An awareness update and a query for everyone's awareness (answered with all of it) share one
+      // allowance. Each update carries its sender's whole state, so only the newest one dropped is
+      // worth keeping (a waiting scene's is not: Hocuspocus's queue would take it).
+      case 'awareness': {
+        const verdict = this.allowance(scene.awareness, now, () => refused(this.refusalsOfRate().awareness));
+        if (verdict.action === 'pass') scene.held = null;
+        if (verdict.action !== 'drop' || !scene.document) return verdict;
+        scene.held = frame;
+        return { ...verdict, action: 'hold', at: scene.awareness.nextPassAt(now) };
+      }
       case 'query-awareness':
         return this.allowance(scene.awareness, now, () => refused(this.refusalsOfRate().awareness));
       case 'sync-step-1':
@@ -234,8 +294,9 @@ export class SocketFloodGuard<D> {
   }
 
   /** A frame for a scene not served yet: Hocuspocus's queue limits, then the scene's allowances. */
-  private decideWaiting(known: SceneOnSocket<D> | null, head: FrameHead, bytes: number, now: number): FrameVerdict<D> {
+  private decideWaiting(known: SceneOnSocket<D> | null, head: FrameHead, frame: Uint8Array, now: number): FrameVerdict<D> {
     const { maxBytes, maxMessages, maxDocuments } = this.limits.unauthenticated;
+    const bytes = frame.byteLength;
     const refused = (refusal: FloodRefused) => this.closeSocket({ documentName: head.documentName, document: null, refusal });
     const scene = known ?? this.newScene(now);
     if (scene.queuedMessages === 0 && this.waiting >= maxDocuments) {
@@ -247,7 +308,7 @@ export class SocketFloodGuard<D> {
     if (this.queuedMessages + 1 > maxMessages) {
       return refused(new FloodRefused('unauthenticated-queue-messages', `more than ${maxMessages} messages sent before authentication`));
     }
-    const verdict = this.decideMessage(scene, head, bytes, now);
+    const verdict = this.decideMessage(scene, head, frame, now);
     // What is not handed to Hocuspocus is not in its queue (and a scene whose first frame was
     // refused is not remembered: only a scene with frames queued is).
     if (verdict.action !== 'pass') return verdict;
@@ -263,8 +324,9 @@ export class SocketFloodGuard<D> {
   private newScene(now: number): SceneOnSocket<D> {
     return {
       document: null,
-      awareness: new MessageAllowance(this.limits.awareness, now),
-      syncStep1: new MessageAllowance(this.limits.syncStep1, now),
+      awareness: new MessageAllowance(this.limits.awareness, this.limits.closeAfterMs, now),
+      syncStep1: new MessageAllowance(this.limits.syncStep1, this.limits.closeAfterMs, now),
+      held: null,
       queuedBytes: 0,
       queuedMessages: 0,
     };

@@ -20,9 +20,20 @@ export function fullBucket(limit: RateLimit, now: number): TokenBucket {
 
 /** Takes one token if there is one; returns whether the update may pass and the new state. */
 export function takeToken(bucket: TokenBucket, limit: RateLimit, now: number): { allowed: boolean; bucket: TokenBucket } {
-  // A clock that steps backwards must not mint tokens or drain them.
-  const elapsed = Math.max(0, now - bucket.updatedAt);
-  const tokens = Math.min(limit.capacity, bucket.tokens + (elapsed * limit.perMinute) / 60_000);
+  const tokens = tokensAt(bucket, limit, now);
   if (tokens >= 1) return { allowed: true, bucket: { tokens: tokens - 1, updatedAt: now } };
   return { allowed: false, bucket: { tokens, updatedAt: now } };
+}
+
+/** How long until the bucket holds a whole token again (0 when it holds one now). */
+export function tokenWait(bucket: TokenBucket, limit: RateLimit, now: number): number {
+  const tokens = tokensAt(bucket, limit, now);
+  return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 60_000) / limit.perMinute);
+}
+
+/** What the bucket holds at `now`, refilled since its last update. */
+function tokensAt(bucket: TokenBucket, limit: RateLimit, now: number): number {
+  // A clock that steps backwards must not mint tokens or drain them.
+  const elapsed = Math.max(0, now - bucket.updatedAt);
+  return Math.min(limit.capacity, bucket.tokens + (elapsed * limit.perMinute) / 60_000);
 }

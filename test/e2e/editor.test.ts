@@ -165,6 +165,24 @@ describe('the editor page in Chromium', () => {
     ]);
   });
 
+  it('a server that stalls while a writer types closes nobody: what was typed arrives once it resumes', async () => {
+    // A stopped process reads everything sent meanwhile at once when it resumes: the caret moves of
+    // a writer's typing arrive as one burst, which the flood guards must not take for a flood.
+    await caretToEnd(sam);
+    await sam.keyboard.press('Enter');
+    server!.child.kill('SIGSTOP');
+    try {
+      await sam.keyboard.type('The whiteboard wobbles but holds.');
+    } finally {
+      server!.child.kill('SIGCONT');
+    }
+    await waitForText(dana, 'The whiteboard wobbles but holds.');
+    await Promise.all([waitForSaved(dana), waitForSaved(sam)]);
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    expect(metrics).not.toMatch(/^collab_sockets_refused_total/m);
+    expect((await sceneBlocks(firstSceneId)).at(-1)).toEqual({ type: 'action', text: 'The whiteboard wobbles but holds.' });
+  });
+
   it('the block-type shortcuts and the Enter and Tab conventions produce the right nodes', async () => {
     await dana.locator('.scene-link').nth(2).click();
     await waitForText(dana, 'Page one. Again.');
@@ -279,9 +297,9 @@ describe('the editor page in Chromium', () => {
         await waitForText(page, text);
       }
     }
-    const expected = ['INT. CORRIDOR - NIGHT', 'Sam drags a whiteboard down the corridor.', 'Typed while the server was down.'];
-    expect((await loggedBlocks(firstSceneId)).slice(-3).map((block) => block.text)).toEqual(expected);
-    expect((await sceneBlocks(firstSceneId)).slice(-3).map((block) => block.text)).toEqual(expected);
+    const expected = ['INT. CORRIDOR - NIGHT', 'Sam drags a whiteboard down the corridor.', 'The whiteboard wobbles but holds.', 'Typed while the server was down.'];
+    expect((await loggedBlocks(firstSceneId)).slice(-4).map((block) => block.text)).toEqual(expected);
+    expect((await sceneBlocks(firstSceneId)).slice(-4).map((block) => block.text)).toEqual(expected);
   });
 
   it('signs in with a pasted token (as outside development) and shows a refusal in full', async () => {

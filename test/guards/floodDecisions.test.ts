@@ -10,6 +10,7 @@ const OTHER = '7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
 
 const limits: FloodLimits = {
   awareness: { perMinute: 60, capacity: 5 },
+  closeAfterMs: 5000,
   maxAwarenessBytes: 200,
   syncStep1: { perMinute: 6, capacity: 2 },
   unauthenticated: { maxBytes: 1000, maxMessages: 10, maxDocuments: 3 },
@@ -20,19 +21,41 @@ const stateless = (doc: string, bytes = 1) => frames.stateless(doc, 'x'.repeat(b
 const actions = <D>(verdicts: FrameVerdict<D>[]) => verdicts.map((v) => v.action);
 
 describe('MessageAllowance', () => {
-  it('passes the burst, drops as many again, then closes', () => {
-    const allowance = new MessageAllowance({ perMinute: 60, capacity: 3 }, 0);
+  it('passes the burst, drops what the close-after time holds of the rate, then closes', () => {
+    const allowance = new MessageAllowance({ perMinute: 60, capacity: 3 }, 5000, 0);
+    expect(Array.from({ length: 9 }, () => allowance.take(0))).toEqual(['pass', 'pass', 'pass', ...Array(5).fill('drop'), 'close']);
+  });
+
+  it('never closes before dropping a whole burst, however short the close-after time', () => {
+    const allowance = new MessageAllowance({ perMinute: 60, capacity: 3 }, 0, 0);
     expect(Array.from({ length: 7 }, () => allowance.take(0))).toEqual(['pass', 'pass', 'pass', 'drop', 'drop', 'drop', 'close']);
   });
 
-  it('refills at the rate: one a second at 60 a minute', () => {
-    const allowance = new MessageAllowance({ perMinute: 60, capacity: 1 }, 0);
-    expect([allowance.take(0), allowance.take(500), allowance.take(1000)]).toEqual(['pass', 'drop', 'pass']);
+  it('under the defaults, drops a stalled server’s burst of an editor’s caret moves instead of closing the socket', () => {
+    const { awareness: limit, closeAfterMs } = loadConfig({}).floods;
+    const allowance = new MessageAllowance(limit, closeAfterMs, 0);
+    // Ten seconds of typing at 30 keys a second, read at once when the server wakes up.
+    const decisions = Array.from({ length: 300 }, () => allowance.take(0));
+    expect(decisions).not.toContain('close');
+    expect(decisions.filter((d) => d === 'pass')).toHaveLength(limit.capacity);
+    // A loop is still closed within a fraction of a second of its flood: 36,000 frames a second.
+    const loop = new MessageAllowance(limit, closeAfterMs, 0);
+    const closedAt = Array.from({ length: 36_000 }, (_, i) => loop.take(i / 36)).indexOf('close');
+    expect(closedAt).toBeGreaterThan(0);
+    expect(closedAt / 36).toBeLessThan(100);
+  });
+
+  it('refills at the rate: one a second at 60 a minute, and says when the next one passes', () => {
+    const allowance = new MessageAllowance({ perMinute: 60, capacity: 1 }, 1000, 0);
+    expect([allowance.take(0), allowance.take(500)]).toEqual(['pass', 'drop']);
+    expect(allowance.nextPassAt(500)).toBe(1000);
+    expect(allowance.nextPassAt(1200)).toBe(1200);
+    expect(allowance.take(1000)).toBe('pass');
   });
 
   it('at twice the rate, sustained, drops half and is never closed; above it, is closed', () => {
     const run = (perSecond: number) => {
-      const allowance = new MessageAllowance({ perMinute: 60, capacity: 5 }, 0);
+      const allowance = new MessageAllowance({ perMinute: 60, capacity: 5 }, 5000, 0);
       const decisions = Array.from({ length: perSecond * 60 }, (_, i) => allowance.take((i * 1000) / perSecond));
       return { closed: decisions.includes('close'), dropped: decisions.filter((d) => d === 'drop').length };
     };
@@ -67,15 +90,50 @@ describe('SocketFloodGuard on a served scene', () => {
     return guard;
   };
 
-  it('drops awareness over the rate, and closes the socket past twice it; then ignores everything', () => {
+  it('holds awareness over the rate, and closes the socket past twice it; then ignores everything', () => {
     const guard = served();
     const verdicts = Array.from({ length: 12 }, (_, i) => guard.decide(awareness(SCENE, i + 1), 0));
-    expect(actions(verdicts)).toEqual([...Array(5).fill('pass'), ...Array(5).fill('drop'), 'close-socket', 'ignore']);
+    expect(actions(verdicts)).toEqual([...Array(5).fill('pass'), ...Array(5).fill('hold'), 'close-socket', 'ignore']);
+    expect(verdicts[5]).toMatchObject({ at: 1000, refusal: { kind: 'awareness-flood' } });
     const closing = verdicts[10] as Extract<FrameVerdict<string>, { action: 'close-socket' }>;
     expect(closing.refusal).toMatchObject({ kind: 'awareness-flood', code: 4429 });
     expect(closing.refusal.reason).toBe('awareness-flood: awareness sent at over twice the limit of 60 a minute');
     expect(closing.document).toBe('connection');
     expect(guard.decide(stateless(SCENE), 1_000_000).action).toBe('ignore');
+    expect(guard.release(1_000_000)).toEqual([]);
+    expect(guard.nextReleaseAt(1_000_000)).toBeNull();
+  });
+
+  it('gives back the newest held awareness update once the allowance has room, and only once', () => {
+    const guard = served();
+    for (let clock = 1; clock <= 5; clock += 1) guard.decide(awareness(SCENE, clock), 0);
+    expect(guard.nextReleaseAt(0)).toBeNull();
+    expect(actions([guard.decide(awareness(SCENE, 6), 0), guard.decide(awareness(SCENE, 7), 0)])).toEqual(['hold', 'hold']);
+    expect(guard.nextReleaseAt(0)).toBe(1000);
+    expect(guard.release(999)).toEqual([]);
+    expect(guard.release(1000)).toEqual([awareness(SCENE, 7)]);
+    expect(guard.release(5000)).toEqual([]);
+    expect(guard.nextReleaseAt(5000)).toBeNull();
+    // The release took the allowance's token: the next update at that moment is over the rate again.
+    expect(guard.decide(awareness(SCENE, 8), 1000).action).toBe('hold');
+  });
+
+  it('forgets a held update once a newer one passes, or its scene connection closes', () => {
+    const guard = served();
+    for (let clock = 1; clock <= 6; clock += 1) guard.decide(awareness(SCENE, clock), 0);
+    expect(guard.decide(awareness(SCENE, 7), 1000).action).toBe('pass');
+    expect(guard.release(10_000)).toEqual([]);
+    guard.decide(awareness(SCENE, 8), 1000);
+    expect(guard.nextReleaseAt(1000)).toBe(2000);
+    guard.closed(SCENE, 'connection');
+    expect(guard.release(10_000)).toEqual([]);
+  });
+
+  it('does not hold a query for awareness over the rate: it is dropped', () => {
+    const guard = served();
+    for (let clock = 1; clock <= 5; clock += 1) guard.decide(awareness(SCENE, clock), 0);
+    expect(guard.decide(frames.queryAwareness(SCENE), 0).action).toBe('drop');
+    expect(guard.nextReleaseAt(0)).toBeNull();
   });
 
   it('counts queries for awareness against the same allowance', () => {
@@ -105,14 +163,14 @@ describe('SocketFloodGuard on a served scene', () => {
   it('routes a session address to a scene served under its plain name, as Hocuspocus does', () => {
     const guard = served();
     const verdicts = Array.from({ length: 6 }, (_, i) => guard.decide(awareness(`${SCENE}\0session`, i + 1), 0));
-    expect(actions(verdicts)).toEqual([...Array(5).fill('pass'), 'drop']);
+    expect(actions(verdicts)).toEqual([...Array(5).fill('pass'), 'hold']);
   });
 
   it('a scene whose connection closed waits again, with fresh allowances', () => {
     const guard = served();
     for (let i = 0; i < 5; i += 1) guard.decide(awareness(), 0);
     guard.closed(SCENE, 'another connection');
-    expect(guard.decide(awareness(), 0).action).toBe('drop');
+    expect(guard.decide(awareness(), 0).action).toBe('hold');
     guard.closed(SCENE, 'connection');
     expect(guard.decide(awareness(), 0).action).toBe('pass');
   });
@@ -156,7 +214,7 @@ describe('SocketFloodGuard before a scene is served', () => {
     const early = Array.from({ length: 7 }, (_, i) => guard.decide(awareness(SCENE, i + 1), 0));
     expect(actions(early)).toEqual([...Array(5).fill('pass'), 'drop', 'drop']);
     guard.serve(SCENE, 'connection', 0);
-    expect(guard.decide(awareness(SCENE, 8), 0).action).toBe('drop');
+    expect(guard.decide(awareness(SCENE, 8), 0).action).toBe('hold');
   });
 
   it('drops an awareness update too large while there is no scene connection to close', () => {
@@ -216,7 +274,9 @@ describe('refusal reasons', () => {
     const guard = new SocketFloodGuard<string>({ ...floods, unauthenticated: { ...floods.unauthenticated, maxMessages: 1 } });
     guard.serve(SCENE, 'connection', 0);
     const reasons: string[] = [];
-    for (let i = 0; i < 3 * floods.awareness.capacity + 1; i += 1) {
+    // The burst, then what FLOOD_CLOSE_AFTER_SECONDS holds of the rate, then the one that closes.
+    const untilClosed = floods.awareness.capacity + (floods.awareness.perMinute * floods.closeAfterMs) / 60_000 + 1;
+    for (let i = 0; i < untilClosed; i += 1) {
       const verdict = guard.decide(awareness(SCENE, i + 1), 0);
       if (verdict.action === 'close-socket') reasons.push(verdict.refusal.reason);
     }

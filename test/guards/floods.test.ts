@@ -152,6 +152,25 @@ describeEachDatabase('flood guards', (db) => {
     expect(logged('messages over their rate dropped (logged once per scene connection)', /^awareness-flood: /)).toBe(true);
   });
 
+  it('takes an editor’s caret moves read all at once (a stalled server) for a burst, not a flood: nothing closed, the newest caret arrives', async () => {
+    const scene = await newScene();
+    const peer = await clients.open(scene, owner);
+    const writer = await clients.open(scene, editor);
+    const [droppedBefore, closedBefore] = [await refused('messagesRefused', 'awareness-flood'), await refused('socketsRefused', 'awareness-flood')];
+    // Half as many again as the burst, sent in one go: the rest of the burst (the provider spent two
+    // on connecting) passes, the others are over the rate of 60 a minute and below the 10 s of it
+    // that closes a socket.
+    const MOVES = 15;
+    for (let anchor = 1; anchor <= MOVES; anchor += 1) writer.provider.awareness!.setLocalStateField('cursor', { anchor });
+    const peerSees = () => (peer.provider.awareness!.getStates().get(writer.doc.clientID) as { cursor?: { anchor: number } } | undefined)?.cursor?.anchor;
+    await waitFor(() => peerSees() === MOVES, 'the newest caret position reaches the peer');
+    expect(await refused('messagesRefused', 'awareness-flood')).toBeGreaterThan(droppedBefore);
+    expect(await refused('socketsRefused', 'awareness-flood')).toBe(closedBefore);
+    expect(writer.socket.status).toBe('connected');
+    typeInto(writer.doc, 'still typing');
+    await waitForAcked(writer);
+  });
+
   it('closes the scene connection of a provider whose awareness state is over the size limit, and relays none of it', async () => {
     const scene = await newScene();
     const peer = await clients.open(scene, owner);
