@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AuthRefusal } from '../auth/errors.ts';
+import { HistoryError } from '../history/errors.ts';
 import type { Logger } from '../logger.ts';
 import { InvalidRestBlocksError } from '../screenplay/errors.ts';
 
@@ -45,6 +46,11 @@ export function errorHandler(logger: Logger) {
     if (error instanceof AuthRefusal) {
       if (error.httpStatus >= 500) logger.warn({ err: error }, 'access check unavailable');
       res.status(error.httpStatus).json({ error: error.reason, code: httpCodeOfRefusal(error) });
+      return;
+    }
+    // src/history's refusals (a point before the retained history, an unknown label) carry their status.
+    if (error instanceof HistoryError) {
+      res.status(error.status).json({ error: error.message, code: error.code });
       return;
     }
     if (error instanceof InvalidRestBlocksError) {
