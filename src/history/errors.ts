@@ -44,3 +44,20 @@ export class UnknownLabelError extends HistoryError {
     super(404, 'UNKNOWN_LABEL', `No label ${JSON.stringify(label.length > 64 ? `${label.slice(0, 64)}…` : label)} on ${where}`);
   }
 }
+
+/** The scene (or script) already has a label of that name. */
+export class LabelNameTakenError extends HistoryError {
+  constructor(name: string, where: string) {
+    super(409, 'LABEL_NAME_TAKEN', `${where} already has a label named ${JSON.stringify(name)}`);
+  }
+}
+
+/** A scene label made by a script label is deleted with the script label, not on its own. */
+export class LabelOfScriptError extends HistoryError {
+  constructor(
+    readonly labelId: string,
+    readonly scriptLabelId: string,
+  ) {
+    super(409, 'LABEL_OF_SCRIPT_LABEL', `Label ${labelId} is part of script label ${scriptLabelId}; delete that one instead`);
+  }
+}

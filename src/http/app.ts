@@ -2,6 +2,9 @@ import type { Hocuspocus } from '@hocuspocus/server';
 import express, { type Express } from 'express';
 import type { AuthServices } from '../auth/index.ts';
 import type { DivergenceDetector } from '../restCopy/divergenceDetector.ts';
+import type { SqlExecutor } from '../db/sql.ts';
+import { Labels } from '../history/labels.ts';
+import { SceneRestorer } from '../history/restore.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { GroupCommitQueue } from '../log/groupCommit.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
@@ -15,13 +18,17 @@ import { devTokenRoutes } from './devToken.ts';
 import { editorPageRoutes, type EditorPageOptions } from './editorPage.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { healthRoutes } from './health.ts';
+import { labelRoutes } from './labels.ts';
 import { openApiDocument } from './openapi.ts';
+import { restoreRoutes } from './restore.ts';
 import { sceneRoutes } from './scenes.ts';
 import { SceneContentWriter } from '../scenes/writer.ts';
 import { snapshotRoutes } from './snapshots.ts';
 
 export interface HttpAppDeps {
   prisma: PrismaClient;
+  /** The database's statements outside Prisma (the label tables of src/history). */
+  sql: SqlExecutor;
   logger: Logger;
   metrics: Metrics;
   bodyLimitBytes: number;
@@ -84,6 +91,10 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   if (auth.devTokens) app.use(devTokenRoutes({ devTokens: auth.devTokens, prisma, logger }));
   app.use(sceneRoutes({ verifier: auth.verifier, access: auth.access, reader, writer, logger }));
   app.use(snapshotRoutes({ verifier: auth.verifier, access: auth.access, snapshots, divergence }));
+  const labels = new Labels({ sql: deps.sql, sceneLog, prisma });
+  app.use(labelRoutes({ verifier: auth.verifier, access: auth.access, labels }));
+  const restorer = new SceneRestorer({ points: labels.points, writer, ...(deps.work ? { work: deps.work } : {}) });
+  app.use(restoreRoutes({ verifier: auth.verifier, access: auth.access, restorer, logger: logger.child({ component: 'restore' }) }));
 
   if (deps.editorPage) app.use(editorPageRoutes({ ...deps.editorPage, prisma, devTokens: auth.devTokens !== null }));
 

@@ -167,7 +167,8 @@ function parseContent(req: Request): { input: SceneContentInput; baseSeq: bigint
   return { input: { doc: body.doc! }, baseSeq };
 }
 
-function mapWriteError(error: unknown, sceneId: string, logger: Logger): unknown {
+/** What a failed `SceneContentWriter.write` means to the client (PATCH, restore). */
+export function mapWriteError(error: unknown, sceneId: string, logger: Logger): unknown {
   if (error instanceof HttpError) return error;
   if (error instanceof SceneNotFoundError) return notFound(`Scene ${sceneId} was deleted`, 'UNKNOWN_SCENE');
   if (error instanceof QueueClosedError) return unavailable(error.message, 'SHUTTING_DOWN');

@@ -33,3 +33,11 @@ export function optionalJsonBody(req: Request): unknown {
   }
   return req.body;
 }
+
+/** The body of a route that needs one: it must be JSON (a form or text is a 400, never read as `{}`). */
+export function jsonBody(req: Request): unknown {
+  if (req.is('application/json') !== 'application/json') {
+    throw badRequest('The body must be JSON (Content-Type: application/json)', 'UNSUPPORTED_CONTENT_TYPE');
+  }
+  return req.body;
+}

@@ -100,6 +100,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
 
   const httpApp = createHttpApp({
     prisma,
+    sql: deps.sql,
     logger,
     metrics,
     bodyLimitBytes: config.limits.httpBodyBytes,

@@ -45,11 +45,13 @@ export interface TestDatabase {
 export const MIGRATED_TABLES = [
   '_prisma_migrations',
   'quarantined_updates',
+  'scene_labels',
   'scene_log_heads',
   'scene_snapshot_metadata',
   'scene_versions',
   'scenes',
   'script_collaborators',
+  'script_labels',
   'scripts',
   'users',
 ];
