@@ -41,6 +41,7 @@ export async function createJobScheduler(deps: BackgroundJobsDeps): Promise<JobS
   return new JobScheduler({
     logger,
     metrics,
+    dutyCycle: config.jobs.dutyCycle,
     jobs: [
       snapshotJob({ snapshots: deps.snapshots, locks, logger, intervalMs: config.snapshots.intervalMs }),
       compactionJob({

@@ -23,7 +23,7 @@ export function compactionJob(deps: {
   return {
     name: 'compaction',
     intervalMs: deps.intervalMs,
-    run: ({ signal, progress }) => {
+    run: ({ signal, progress, pace }) => {
       let done = 0;
       return runCompactionPass({
         sql: deps.sql,
@@ -32,6 +32,7 @@ export function compactionJob(deps: {
         thresholds: deps.thresholds,
         replayer: deps.replayer,
         signal,
+        pace,
         onProgress: ({ sceneId, result, summary }) => {
           done += 1;
           const detail =

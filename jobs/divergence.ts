@@ -7,6 +7,7 @@ import { jobLocksFor, LOCK_NAMESPACES, type JobLocks } from '../src/db/locks.ts'
 import { SnapshotService } from '../src/restCopy/snapshots.ts';
 import { EXIT, parseJobArgs, UsageError, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
+import { fullSpeed } from './pacing.ts';
 import type { BackgroundJob, JobContext } from './scheduler.ts';
 
 export type DivergencePassSummary = Omit<DivergenceSweep, 'diverged' | 'severity_counts'> & { skipped: boolean };
@@ -65,6 +66,7 @@ export const divergenceCommand: JobCommand<DivergenceArgs> = {
     const lines: string[] = [];
     const summary = await job.run({
       signal: new AbortController().signal,
+      pace: fullSpeed,
       progress: ({ sceneId, detail }) => lines.push(sceneId ? `  ${sceneId}: ${detail}` : `divergence: ${detail}`),
     });
     for (const line of lines) output.progress(line);

@@ -1,5 +1,6 @@
 import type { Logger } from '../src/logger.ts';
 import type { Metrics } from '../src/metrics.ts';
+import { DutyCycle, fullSpeed, type Pace } from './pacing.ts';
 
 /** What a job reports while it runs (the command line prints it; the scheduler logs it at debug). */
 export interface JobProgress {
@@ -14,6 +15,11 @@ export interface JobContext {
   /** Aborted on shutdown: a pass stops between two units of work. */
   signal: AbortSignal;
   progress: (progress: JobProgress) => void;
+  /**
+   * Called between two units of work: waits as long as the scheduler's duty cycle asks
+   * (jobs/pacing.ts). A pass run on demand (`runNow`) is not paced.
+   */
+  pace: Pace;
 }
 
 /** One background job: a pass over the work that is due, given its dependencies. */
@@ -47,6 +53,8 @@ export interface JobSchedulerConfiguration {
   /** Each pause is stretched or shrunk by up to this fraction, so instances drift apart (0.1). */
   jitter?: number;
   random?: () => number;
+  /** Fraction of its wall time a scheduled pass may be busy (`JOBS_DUTY_CYCLE`; default 1, never paused). */
+  dutyCycle?: number;
 }
 
 interface JobState {
@@ -77,6 +85,7 @@ export class JobScheduler {
       jitter: 0.1,
       random,
       ...configuration,
+      dutyCycle: configuration.dutyCycle ?? 1,
     };
     for (const job of configuration.jobs) {
       if (this.states.has(job.name)) throw new Error(`two background jobs are named ${job.name}`);
@@ -154,26 +163,30 @@ export class JobScheduler {
     state.timer.unref();
   }
 
-  private runPass(state: JobState, progress: JobContext['progress'], rethrow: boolean): Promise<object | undefined> {
+  /** A scheduled pass is paced by the duty cycle and logs its failure; one run on demand (`onDemand`) is neither. */
+  private runPass(state: JobState, progress: JobContext['progress'], onDemand: boolean): Promise<object | undefined> {
     const { logger, metrics } = this.configuration;
     const { job, status } = state;
     const started = Date.now();
     status.running = true;
     status.lastStartedAt = new Date(started);
     const endTimer = metrics?.backgroundJobDuration.startTimer({ job: job.name });
-    const pass = job.run({ signal: this.abort.signal, progress }).then(
+    const dutyCycle = this.configuration.dutyCycle ?? 1;
+    const pacing = onDemand || dutyCycle >= 1 ? null : new DutyCycle({ dutyCycle }, this.abort.signal);
+    const pass = job.run({ signal: this.abort.signal, progress, pace: pacing?.pause ?? fullSpeed }).then(
       (summary) => {
         status.lastSummary = summary;
         status.lastError = null;
         metrics?.backgroundJobRuns.inc({ job: job.name, result: 'ok' });
-        logger.info({ job: job.name, durationMs: Date.now() - started, ...summary }, 'background job pass finished');
+        const paused = pacing ? { pausedMs: Math.round(pacing.pausedMs) } : {};
+        logger.info({ job: job.name, durationMs: Date.now() - started, ...paused, ...summary }, 'background job pass finished');
         return summary;
       },
       (error: unknown) => {
         status.lastError = error instanceof Error ? error.message : String(error);
         metrics?.backgroundJobRuns.inc({ job: job.name, result: 'failed' });
         logger.error({ err: error, job: job.name, durationMs: Date.now() - started }, 'background job pass failed; it runs again at its next interval');
-        if (rethrow) throw error;
+        if (onDemand) throw error;
         return undefined;
       },
     );

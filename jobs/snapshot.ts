@@ -10,6 +10,7 @@ import { jobLocksFor, LOCK_NAMESPACES, type JobLocks } from '../src/db/locks.ts'
 import { SnapshotService } from '../src/restCopy/snapshots.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
+import { fullSpeed } from './pacing.ts';
 import type { BackgroundJob, JobContext } from './scheduler.ts';
 
 export interface SnapshotPassSummary {
@@ -36,7 +37,7 @@ export function snapshotJob(deps: { snapshots: SnapshotService; locks: JobLocks;
   return {
     name: 'snapshot',
     intervalMs: deps.intervalMs,
-    async run({ signal, progress }: JobContext) {
+    async run({ signal, progress, pace }: JobContext) {
       const summary: SnapshotPassSummary = { scenesDue: 0, written: 0, superseded: 0, busy: 0, failed: 0, aborted: false };
       const olderThan = new Date(now().getTime() - deps.snapshots.intervalMs);
       const tried = new Set<string>();
@@ -70,6 +71,7 @@ export function snapshotJob(deps: { snapshots: SnapshotService; locks: JobLocks;
             deps.logger.error({ err: error, sceneId: scene.sceneId }, 'snapshot of a scene failed; the pass goes on');
           }
           progress({ done: summary.scenesDue, sceneId: scene.sceneId, detail });
+          await pace();
         }
       }
       return summary;
@@ -138,6 +140,7 @@ export const snapshotCommand: JobCommand<SnapshotArgs> = {
     const job = snapshotJob({ snapshots, locks: jobLocksFor(database.sql, database.kind), logger, intervalMs: config.snapshots.intervalMs, now });
     const summary = await job.run({
       signal: new AbortController().signal,
+      pace: fullSpeed,
       progress: ({ done }) => {
         if (Date.now() - last < 1000) return;
         last = Date.now();

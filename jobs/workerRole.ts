@@ -39,7 +39,7 @@ export interface RunningJobsWorker {
 export async function startJobsWorker(deps: JobsWorkerDeps): Promise<RunningJobsWorker> {
   const { config, prisma, sql, logger } = deps;
   const metrics = deps.metrics ?? createMetrics();
-  const work = createYjsWork({ threads: config.workers.threads, logger: logger.child({ component: 'yjs-workers' }) });
+  const work = createYjsWork({ threads: config.workers.threads, nice: config.workers.nice, logger: logger.child({ component: 'yjs-workers' }) });
   const sceneLog = new SceneLog(sql, { replayer: work });
   const snapshots = new SnapshotService({ prisma, sceneLog, metrics, logger: logger.child({ component: 'snapshots' }), intervalMs: config.snapshots.intervalMs, work });
   const divergence = new DivergenceDetector({ prisma, sceneLog, snapshots, metrics, logger: logger.child({ component: 'divergence' }), work });

@@ -108,12 +108,18 @@ export interface Config {
       batchSize: number;
     };
     divergence: { intervalMs: number };
+    /** Fraction of its wall time a scheduled pass may be busy; it pauses between units of work for the rest (jobs/pacing.ts). */
+    dutyCycle: number;
   };
   /**
    * The worker threads that replay logs, compact, derive snapshots and compute PATCH changes off
    * the event loop serving editors (src/workers); 0 runs that work on the event loop itself.
    */
-  workers: { threads: number };
+  workers: {
+    threads: number;
+    /** The threads' nice value (0-19): they give way to the serving event loop for a core. */
+    nice: number;
+  };
   shutdownTimeoutMs: number;
 }
 
@@ -245,9 +251,16 @@ const envSchema = z.object({
   RETENTION_INTERVAL_MS: nonNegativeInt(6 * 60 * 60_000),
   RETENTION_BATCH_SIZE: positiveInt(1000),
   DIVERGENCE_INTERVAL_MS: nonNegativeInt(15 * 60_000),
+  // A scheduled pass works a quarter of its wall time and pauses the rest (jobs/pacing.ts): on a
+  // 2-core machine a pass at full speed queued the editors' commits and broadcasts behind it. 1 turns
+  // the pauses off.
+  JOBS_DUTY_CYCLE: z.coerce.number({ error: 'must be a number' }).gt(0, 'must be above 0').max(1, 'must be 1 or less').default(0.25),
   // One core is left to the event loop (and PostgreSQL, when it shares the machine); past four,
   // the jobs and replays of one instance rarely keep more threads busy.
   WORKER_THREADS: nonNegativeInt(Math.max(1, Math.min(4, availableParallelism() - 1))),
+  // The worker threads' nice value (Linux: per thread), so a replay gives way to the serving loop
+  // when both want a core. 0 keeps the process's priority.
+  WORKER_THREAD_NICE: nonNegativeInt(10).pipe(z.number().max(19, 'must be 19 or less')),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 });
 
@@ -334,8 +347,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         batchSize: e.RETENTION_BATCH_SIZE,
       },
       divergence: { intervalMs: e.DIVERGENCE_INTERVAL_MS },
+      dutyCycle: e.JOBS_DUTY_CYCLE,
     },
-    workers: { threads: e.WORKER_THREADS },
+    workers: { threads: e.WORKER_THREADS, nice: e.WORKER_THREAD_NICE },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -116,6 +116,12 @@ export interface CompactionPassOptions {
    * another's marks. On PGlite transactions queue on its one connection anyway.
    */
   concurrency?: number;
+  /**
+   * Called between two compactions and between the chunks of one compaction's marks: the job
+   * scheduler's duty cycle (jobs/pacing.ts) waits there, so a pass never holds the database and a
+   * worker thread for long at a stretch. Default: no wait.
+   */
+  pace?: () => Promise<void>;
   /** Called after each scene the pass worked on. */
   onProgress?: (progress: { summary: CompactionPassSummary; sceneId: string; result: CompactionResult | Error }) => void;
 }
@@ -157,8 +163,9 @@ export async function runCompactionPass(options: CompactionPassOptions): Promise
           summary.aborted = true;
           return;
         }
-        const result = await compactCandidate(sql, candidate, { thresholds, now, summary, logger, metrics, replayer: options.replayer });
+        const result = await compactCandidate(sql, candidate, { thresholds, now, summary, logger, metrics, replayer: options.replayer, pace: options.pace });
         options.onProgress?.({ summary, sceneId: candidate.sceneId, result });
+        await options.pace?.();
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
@@ -172,16 +179,16 @@ export async function runCompactionPass(options: CompactionPassOptions): Promise
 async function compactCandidate(
   sql: SqlExecutor,
   candidate: CompactionCandidate,
-  context: Pick<CompactionPassOptions, 'thresholds' | 'logger' | 'metrics' | 'replayer'> & { now: () => Date; summary: CompactionPassSummary },
+  context: Pick<CompactionPassOptions, 'thresholds' | 'logger' | 'metrics' | 'replayer' | 'pace'> & { now: () => Date; summary: CompactionPassSummary },
 ): Promise<CompactionResult | Error> {
-  const { thresholds, now, summary, logger, metrics, replayer } = context;
+  const { thresholds, now, summary, logger, metrics, replayer, pace } = context;
   // The age bound is fixed once per scene so successive compactions of a long tail agree on it.
   const createdBefore = candidate.trigger === 'age' ? new Date(now().getTime() - thresholds.minAgeMs) : undefined;
   let last: CompactionResult | Error | undefined;
   let compactedAny = false;
   try {
     for (let round = 0; round < MAX_COMPACTIONS_PER_SCENE; round += 1) {
-      const result = await compactScene(sql, candidate.sceneId, { createdBefore, maxRows: thresholds.maxRowsPerCompaction, replayer });
+      const result = await compactScene(sql, candidate.sceneId, { createdBefore, maxRows: thresholds.maxRowsPerCompaction, replayer, pace });
       last = result;
       summary.undecodableRows += result.undecodable;
       if (result.status === 'skipped') {
@@ -204,6 +211,7 @@ async function compactCandidate(
         logger.warn({ sceneId: candidate.sceneId, seq: result.seq.toString() }, 'compacted rows wait for updates missing from the log; kept as pending in the compacted row');
       }
       if (!result.truncated) break;
+      await pace?.();
     }
   } catch (error) {
     summary.scenesFailed += 1;

@@ -62,7 +62,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const metrics = deps.metrics ?? createMetrics();
   // Compaction, snapshots, divergence checks, history and PATCH replay in these threads, so that
   // none of them stalls the event loop that serves the editors.
-  const work = createYjsWork({ threads: config.workers.threads, logger: logger.child({ component: 'yjs-workers' }) });
+  const work = createYjsWork({ threads: config.workers.threads, nice: config.workers.nice, logger: logger.child({ component: 'yjs-workers' }) });
   const sceneLog = new SceneLog(deps.sql, { replayer: work });
   const queue = new GroupCommitQueue(sceneLog, {
     maxBatch: config.limits.appendBatchMax,

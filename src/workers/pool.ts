@@ -79,13 +79,23 @@ const WORKER_ENTRY = new URL('./worker.ts', import.meta.url).href;
  * thread that dies mid-task (out of memory, killed) fails that task with `YjsWorkerError`; the
  * pool starts a new thread for the next one.
  */
+/**
+ * What each thread is started with. `nice`: the threads' scheduling priority (`WORKER_THREAD_NICE`).
+ * On Linux a thread has its own nice value, so the threads can yield the CPU to the serving event
+ * loop without slowing it: on a 2-core machine a replay at the same priority took a core the
+ * editors' broadcasts were queued for.
+ */
+export interface WorkerSettings {
+  nice: number;
+}
+
 export class YjsWorkerPool implements YjsWork {
   readonly threads: number;
   private readonly pool: Piscina;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | null = null;
 
-  constructor(options: { threads: number; logger: Logger }) {
+  constructor(options: { threads: number; logger: Logger; nice?: number }) {
     if (!Number.isInteger(options.threads) || options.threads < 1) throw new RangeError(`a worker pool needs at least one thread, not ${options.threads}`);
     this.threads = options.threads;
     this.pool = new Piscina({
@@ -95,6 +105,7 @@ export class YjsWorkerPool implements YjsWork {
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
       execArgv: threadExecArgv(),
+      workerData: { nice: options.nice ?? 0 } satisfies WorkerSettings,
     });
     // Without a listener an 'error' event (a thread that failed to start) would throw in the
     // process; the task it took is rejected and handled by its caller.
@@ -159,6 +170,6 @@ export class YjsWorkerPool implements YjsWork {
 }
 
 /** The pool for `threads` > 0, else the work on the calling thread (`config.workers.threads`). */
-export function createYjsWork(options: { threads: number; logger: Logger }): YjsWork {
+export function createYjsWork(options: { threads: number; logger: Logger; nice?: number }): YjsWork {
   return options.threads === 0 ? inlineYjsWork : new YjsWorkerPool(options);
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { expect, it } from 'vitest';
-import { compactScene, type CompactionStep } from '../../src/log/compaction.ts';
+import { compactScene, MARK_CHUNK, type CompactionStep } from '../../src/log/compaction.ts';
 import { pgExecutor } from '../../src/db/sql.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
@@ -100,6 +100,35 @@ describeEachDatabase('compactScene', (db, kind) => {
       status: 'skipped',
       reason: 'nothing_to_compact',
     });
+  });
+
+  it('marks more rows than one statement takes in chunks, pacing between them, all in one transaction', async () => {
+    const updates = typingUpdates(2 * MARK_CHUNK + 300);
+    const sceneId = await sceneWith(updates);
+    const sql = db().database.sql;
+    let paces = 0;
+    const result = await compactScene(sql, sceneId, { maxRows, pace: async () => void (paces += 1) });
+    expect(result).toMatchObject({ status: 'compacted', mergedRows: updates.length });
+    expect(paces).toBe(2);
+    const after = await logRows(sql, sceneId);
+    expect(after.filter((row) => !row.isCompacted).every((row) => row.compactedBy === (result as { versionId: string }).versionId)).toBe(true);
+    expect(sameDocument((await loadDocument(sql, sceneId)).doc, expectedDocument(updates))).toBe(true);
+  });
+
+  it('rolls back every chunk of marks when a later chunk fails', async () => {
+    const updates = typingUpdates(MARK_CHUNK + 50);
+    const sceneId = await sceneWith(updates);
+    const sql = db().database.sql;
+    const before = await logRows(sql, sceneId);
+    await expect(
+      compactScene(sql, sceneId, {
+        maxRows,
+        pace: async () => {
+          throw new Error('stopped between two chunks');
+        },
+      }),
+    ).rejects.toThrow('stopped between two chunks');
+    expect(await logRows(sql, sceneId)).toEqual(before);
   });
 
   it('merges a long tail in bounded steps, oldest rows first', async () => {

@@ -12,7 +12,7 @@ import { createScript } from '../helpers/fixtures.ts';
 import { typingUpdates } from '../helpers/typing.ts';
 import { logRows } from '../compaction/support.ts';
 
-const noProgress = { signal: new AbortController().signal, progress: () => {} };
+const noProgress = { signal: new AbortController().signal, progress: () => {}, pace: async () => {} };
 
 describeEachDatabase('job locks', (db, kind) => {
   it('detects which database it runs on', async () => {

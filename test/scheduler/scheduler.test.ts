@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
+import { fullSpeed } from '../../jobs/pacing.ts';
 import { JobScheduler, type BackgroundJob, type JobContext } from '../../jobs/scheduler.ts';
 import { waitFor } from '../helpers/clients.ts';
 
@@ -49,6 +50,29 @@ describe('JobScheduler', () => {
     const status = scheduler.status().find((s) => s.name === 'failing')!;
     expect(status.lastStartedAt).toBeInstanceOf(Date);
     expect(status.nextRunAt).toBeNull();
+  });
+
+  it('paces a scheduled pass by its duty cycle, and runs a pass asked for on demand at full speed', async () => {
+    const seen: Array<{ onDemand: boolean; paused: number }> = [];
+    const busy = probeJob('busy', 60_000, async (_, context) => {
+      const start = Date.now();
+      while (Date.now() - start < 20) {
+        // 20 ms of work before the pause
+      }
+      const before = Date.now();
+      await context.pace();
+      seen.push({ onDemand: context.pace === fullSpeed, paused: Date.now() - before });
+      return {};
+    });
+    const scheduler = new JobScheduler({ jobs: [busy.job], logger: silentLogger(), initialDelayMs: () => 0, dutyCycle: 0.5 });
+    scheduler.start();
+    await waitFor(() => seen.length === 1, 'the scheduled pass');
+    await scheduler.runNow('busy');
+    await scheduler.stop();
+    expect(seen[0]!.onDemand).toBe(false);
+    // At half the wall time, 20 ms of work or more is followed by as long a pause.
+    expect(seen[0]!.paused).toBeGreaterThanOrEqual(19);
+    expect(seen[1]!.onDemand).toBe(true);
   });
 
   it('never overlaps two passes of one job, also when an operator asks for one', async () => {

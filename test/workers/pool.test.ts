@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { YjsWorkClosedError, YjsWorkerError } from '../../src/workers/errors.ts';
@@ -21,6 +22,18 @@ describe('the Yjs worker pool', () => {
   // even received the task when `terminate` or `close` is called in the same turn.
   const large = rowsOf(typedParagraphs(20_000));
   const small = rowsOf(typedParagraphs(50));
+
+  it.runIf(process.platform === 'linux')('runs its threads at the nice value it is given, the serving thread at its own', async () => {
+    const pool = new YjsWorkerPool({ threads: 1, logger: silentLogger(), nice: 7 });
+    pools.push(pool);
+    await pool.replay(small);
+    // /proc/self/task/<tid>/stat: field 19 is the thread's nice value (after the parenthesised name).
+    const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const tasks = await readdir('/proc/self/task');
+    const nices = await Promise.all(tasks.map(async (tid) => niceOf(await readFile(`/proc/self/task/${tid}/stat`, 'utf8'))));
+    expect(nices).toContain(7);
+    expect(niceOf(await readFile(`/proc/self/task/${process.pid}/stat`, 'utf8'))).toBe(0);
+  });
 
   it('fails the task of a thread that dies with a clear error, and runs the next task on a new thread', async () => {
     const pool = newPool();
