@@ -161,11 +161,13 @@ export class LabelStore {
     return rows.map(toScriptLabel);
   }
 
-  /** Deletes a script label and, by the foreign key's cascade, its scene labels; null when there was none. */
+  /** Deletes a script label and, by the foreign key's cascade, its scene labels (counted in `sceneCount`); null when there was none. */
   async deleteScriptLabel(scriptId: string, labelId: string): Promise<ScriptLabelRow | null> {
     const [row] = await this.sql.query<ScriptLabelDbRow>(
       'script_labels_delete',
-      `DELETE FROM script_labels WHERE script_id = $1::uuid AND label_id = $2::uuid RETURNING ${SCRIPT_LABEL_COLUMNS}`,
+      // The count reads the snapshot before the statement: the scene labels the cascade deletes.
+      `WITH gone AS (DELETE FROM script_labels WHERE script_id = $1::uuid AND label_id = $2::uuid RETURNING ${SCRIPT_LABEL_COLUMNS})
+       SELECT gone.*, (SELECT count(*) FROM scene_labels s WHERE s.script_label_id = gone.label_id) AS scene_count FROM gone`,
       [scriptId, labelId],
     );
     return row ? toScriptLabel(row) : null;

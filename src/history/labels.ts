@@ -41,6 +41,12 @@ export interface LabelsConfiguration {
   sceneLog: SceneLog;
   /** Lists a script's scenes for a script label. */
   prisma: PrismaClient;
+  /**
+   * Loads a scene the way an editor's connection does (Hocuspocus's direct connection), which
+   * seeds its log from the REST copy when that is due: a scene with REST content and no log yet is
+   * then labelled with that content, not as empty. Absent: such a scene is labelled empty.
+   */
+  loadScene?: (sceneId: string) => Promise<void>;
   now?: () => Date;
 }
 
@@ -138,7 +144,12 @@ export class Labels implements LabelLookup {
   /** The scene at `at`, or as it is now: the log up to its head. */
   private async stateToLabel(sceneId: string, at: Date | undefined): Promise<PointState> {
     if (at !== undefined) return this.points.stateOf(sceneId, { at });
-    const head = await this.configuration.sceneLog.head(sceneId);
+    const { sceneLog, loadScene } = this.configuration;
+    let head = await sceneLog.head(sceneId);
+    if (head === null && loadScene) {
+      await loadScene(sceneId);
+      head = await sceneLog.head(sceneId);
+    }
     return this.points.stateOf(sceneId, { seq: head ?? 0n });
   }
 }

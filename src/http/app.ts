@@ -91,7 +91,16 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   if (auth.devTokens) app.use(devTokenRoutes({ devTokens: auth.devTokens, prisma, logger }));
   app.use(sceneRoutes({ verifier: auth.verifier, access: auth.access, reader, writer, logger }));
   app.use(snapshotRoutes({ verifier: auth.verifier, access: auth.access, snapshots, divergence }));
-  const labels = new Labels({ sql: deps.sql, sceneLog, prisma });
+  const labels = new Labels({
+    sql: deps.sql,
+    sceneLog,
+    prisma,
+    // Seeds a scene that has only its REST copy, so labelling it now keeps that content.
+    loadScene: async (sceneId) => {
+      const connection = await hocuspocus.openDirectConnection(sceneId, {});
+      await connection.disconnect();
+    },
+  });
   app.use(labelRoutes({ verifier: auth.verifier, access: auth.access, labels }));
   const restorer = new SceneRestorer({ points: labels.points, writer, ...(deps.work ? { work: deps.work } : {}) });
   app.use(restoreRoutes({ verifier: auth.verifier, access: auth.access, restorer, logger: logger.child({ component: 'restore' }) }));

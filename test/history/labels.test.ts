@@ -57,6 +57,24 @@ describeEachServer('labels over HTTP', ({ db, app }) => {
     expect((await request(app(), 'GET', `/api/scenes/${sceneId}/labels`, { token: owner })).body.labels).toEqual([]);
   });
 
+  it('labels a scene that has only its REST copy with that content (seeding it first), and restores it', async () => {
+    const rest = [{ type: 'scene_heading', text: 'INT. ATTIC - NIGHT' }, { type: 'action', text: 'Dust.' }];
+    const { scriptId, sceneIds } = await createScript(db().prisma, { sceneContents: [rest, rest] });
+    const owner = await tokenFor((await db().prisma.script.findUniqueOrThrow({ where: { scriptId } })).ownerId);
+    const made = await request(app(), 'POST', `/api/scenes/${sceneIds[0]}/labels`, { token: owner, body: { name: 'Before' } });
+    expect(made.status).toBe(201);
+    expect(made.body.seq).toBe(1);
+    const whole = await request(app(), 'POST', `/api/scripts/${scriptId}/labels`, { token: owner, body: { name: 'Script before' } });
+    expect(whole.body.scenes.map((l: { seq: number | null }) => l.seq)).toEqual([1, 1]);
+    await request(app(), 'PATCH', `/api/scenes/${sceneIds[0]}/content`, { token: owner, body: { blocks: block('changed') } });
+    const restored = await request(app(), 'POST', `/api/scenes/${sceneIds[0]}/restore`, { token: owner, body: { label: 'Before' } });
+    expect(restored.body.changed).toBe(true);
+    const read = await request(app(), 'GET', `/api/scenes/${sceneIds[0]}`, { token: owner });
+    expect(read.body.content.blocks).toEqual(rest);
+    const deleted = await request(app(), 'DELETE', `/api/scripts/${scriptId}/labels/${whole.body.labelUUID}`, { token: owner });
+    expect(deleted.body.deleted.scene_count).toBe(2);
+  });
+
   it('labels a past instant, and refuses one retention no longer holds', async () => {
     const { sceneId, owner } = await scriptWithRoles();
     const [first] = await appendVersions(app(), sceneId, [block('early')]);
