@@ -97,6 +97,34 @@ describeEachServer('labels over HTTP', ({ db, app }) => {
     expect((await request(app(), 'GET', `/api/scenes/${sceneId}/labels`, { token: owner })).body.labels.map((l: { name: string }) => l.name)).toEqual(['early']);
   });
 
+  it('gives a name to exactly one of several writers labelling at once', async () => {
+    const { sceneId, owner, editor } = await scriptWithRoles();
+    await appendVersions(app(), sceneId, [block('one')]);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => request(app(), 'POST', `/api/scenes/${sceneId}/labels`, { token: i % 2 === 0 ? owner : editor, body: { name: 'Race' } })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    expect((await request(app(), 'GET', `/api/scenes/${sceneId}/labels`, { token: owner })).body.labels).toHaveLength(1);
+  });
+
+  it('refuses a script label at an instant one scene no longer retains, and labels nothing', async () => {
+    const { scriptId, sceneIds, owner } = await scriptWithRoles(2);
+    await appendVersions(app(), sceneIds[0]!, [block('a'), block('b')]);
+    await appendVersions(app(), sceneIds[1]!, [block('c'), block('d')]);
+    const then = new Date();
+    const sql = db().database.sql;
+    await compactScene(sql, sceneIds[1]!, { maxRows: JOB_DEFAULTS.compaction.maxRowsPerCompaction });
+    for (const sceneId of sceneIds) await ageRows(sql, sceneId, 31 * DAY);
+    await purgeMergedRows(sql, sceneIds[1]!, { cutoff: new Date(Date.now() - 30 * DAY), batchSize: 1000 });
+    // Scene 0 still has every original; scene 1's were merged and deleted.
+    const at = new Date(then.getTime() - 31 * DAY - 1).toISOString();
+    const refused = await request(app(), 'POST', `/api/scripts/${scriptId}/labels`, { token: owner, body: { name: 'Old', at } });
+    expect(refused.status).toBe(410);
+    expect(refused.body.code).toBe('HISTORY_NOT_RETAINED');
+    expect((await request(app(), 'GET', `/api/scripts/${scriptId}/labels`, { token: owner })).body.labels).toEqual([]);
+    for (const sceneId of sceneIds) expect((await request(app(), 'GET', `/api/scenes/${sceneId}/labels`, { token: owner })).body.labels).toEqual([]);
+  });
+
   it('refuses bad input with a clear 4xx and stores nothing', async () => {
     const { sceneId, scriptId, owner, viewer, stranger } = await scriptWithRoles();
     const post = (body: unknown, token = owner) => request(app(), 'POST', `/api/scenes/${sceneId}/labels`, { token, body });
