@@ -85,6 +85,10 @@ export interface Config {
      */
     freshness: { freshMs: number; staleMs: number };
   };
+  history: {
+    /** A writer's editing session ends after this long without a row of theirs (the history panel's sessions). */
+    sessionGapSeconds: number;
+  };
   /** Background jobs (architecture 4.6, 6.3, 6.4); an interval of 0 keeps that job out of the schedule. */
   jobs: {
     /**
@@ -240,6 +244,7 @@ const envSchema = z.object({
   APPEND_RETRIES: nonNegativeInt(2),
   CORRUPTION_POLICY: z.enum(['log', 'reseed']).default('log'),
   SNAPSHOT_INTERVAL_MS: positiveInt(5 * 60_000),
+  HISTORY_SESSION_GAP_SECONDS: positiveInt(300),
   // Unset: on, except under NODE_ENV=test (test servers run no job behind a test's back).
   JOBS_ENABLED: z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).optional(),
   COMPACTION_INTERVAL_MS: nonNegativeInt(10 * 60_000),
@@ -332,6 +337,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // section 12.1 on (30 minutes), or from the interval when that is longer.
       freshness: { freshMs: e.SNAPSHOT_INTERVAL_MS, staleMs: Math.max(SNAPSHOT_LAG_ALERT_MS, e.SNAPSHOT_INTERVAL_MS) },
     },
+    history: { sessionGapSeconds: e.HISTORY_SESSION_GAP_SECONDS },
     jobs: {
       enabled: e.JOBS_ENABLED === undefined || e.JOBS_ENABLED === '' ? e.NODE_ENV !== 'test' : ['true', '1', 'yes'].includes(e.JOBS_ENABLED),
       compaction: {

@@ -1,12 +1,14 @@
 // The block-level difference between two versions of a scene's REST blocks: a pure function of the
 // two lists (src/history/diffs.ts resolves the points and hands it the blocks).
-import { diffArrays, diffChars } from 'diff';
+import { diffArrays, diffWordsWithSpace } from 'diff';
 import { canonicalizeBlocks, type CanonicalRestBlock } from '../screenplay/index.ts';
 
 /**
  * A changed stretch of a block's text: `before.text[from, to)` became `after.text[new_from, new_to)`.
- * Offsets are UTF-16 code units, as the marks count them; a stretch never splits a surrogate pair
- * (jsdiff's `diffChars` compares code points).
+ * Offsets are UTF-16 code units, as the marks count them. Stretches are whole words (jsdiff's
+ * `diffWordsWithSpace`: words, runs of whitespace and punctuation are the tokens), so "NIGHT" ->
+ * "DAWN" is one replaced word rather than letters kept by chance, and no stretch splits a
+ * surrogate pair.
  */
 export interface TextRange {
   from: number;
@@ -183,7 +185,7 @@ export function textRanges(before: string, after: string): TextRange[] {
   let oldAt = 0;
   let newAt = 0;
   let open: TextRange | null = null;
-  for (const part of diffChars(before, after)) {
+  for (const part of diffWordsWithSpace(before, after)) {
     if (!part.added && !part.removed) {
       if (open) ranges.push(open);
       open = null;

@@ -14,6 +14,7 @@ import type { FreshnessThresholds } from '../scenes/freshness.ts';
 import { SceneReader } from '../scenes/reader.ts';
 import type { SnapshotService } from '../restCopy/snapshots.ts';
 import type { YjsWork } from '../workers/pool.ts';
+import { UserDirectory } from '../auth/users.ts';
 import { devTokenRoutes } from './devToken.ts';
 import { editorPageRoutes, type EditorPageOptions } from './editorPage.ts';
 import { errorHandler, notFound } from './errors.ts';
@@ -24,6 +25,7 @@ import { restoreRoutes } from './restore.ts';
 import { sceneRoutes } from './scenes.ts';
 import { SceneContentWriter } from '../scenes/writer.ts';
 import { snapshotRoutes } from './snapshots.ts';
+import { versionRoutes } from './versions.ts';
 
 export interface HttpAppDeps {
   prisma: PrismaClient;
@@ -45,6 +47,8 @@ export interface HttpAppDeps {
   freshness: FreshnessThresholds;
   /** The screenplay editor page at `/` (src/http/editorPage.ts); absent, the app is the API only. */
   editorPage?: EditorPageOptions;
+  /** A writer's editing session ends after this many seconds without a row of theirs (default 300). */
+  sessionGapSeconds?: number;
   /** Where reads that replay a log, history and PATCH do their Yjs work (the worker pool); default: this thread. */
   work?: YjsWork;
 }
@@ -104,6 +108,10 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.use(labelRoutes({ verifier: auth.verifier, access: auth.access, labels }));
   const restorer = new SceneRestorer({ points: labels.points, writer, ...(deps.work ? { work: deps.work } : {}) });
   app.use(restoreRoutes({ verifier: auth.verifier, access: auth.access, restorer, logger: logger.child({ component: 'restore' }) }));
+
+  app.use(
+    versionRoutes({ verifier: auth.verifier, access: auth.access, sceneLog, snapshots, users: new UserDirectory(prisma), sessionGapSeconds: deps.sessionGapSeconds ?? 300 }),
+  );
 
   if (deps.editorPage) app.use(editorPageRoutes({ ...deps.editorPage, prisma, devTokens: auth.devTokens !== null }));
 

@@ -84,6 +84,19 @@ const divergenceReport = {
   },
 };
 
+const listingParameters = [
+  { name: 'cursor', in: 'query', required: false, description: 'next_cursor of the previous page (opaque; bound to the scene and the listing)', schema: { type: 'string' } },
+  { name: 'limit', in: 'query', required: false, description: 'Page size, 1..200 (default 50)', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+];
+
+const windowParameters = [
+  { name: 'user', in: 'query', required: false, description: 'Only this writer: a users.user_id (lower-case UUID) or an email (case-insensitive)', schema: { type: 'string' } },
+  { name: 'from', in: 'query', required: false, description: 'Rows created at or after (ISO 8601 date-time with a time zone)', schema: { type: 'string', format: 'date-time' } },
+  { name: 'to', in: 'query', required: false, description: 'Rows created at or before (ISO 8601 date-time with a time zone)', schema: { type: 'string', format: 'date-time' } },
+];
+
+const nextCursor = { type: ['string', 'null'], description: 'Pass as cursor for the next page; null on the last page' };
+
 export const openApiDocument = {
   openapi: '3.1.0',
   info: {
@@ -109,6 +122,82 @@ export const openApiDocument = {
         },
       },
       RestBlock: restBlock,
+      VersionList: {
+        type: 'object',
+        properties: {
+          sceneUUID: { type: 'string', format: 'uuid' },
+          versions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                version_id: { type: 'string', format: 'uuid' },
+                seq: { type: 'integer' },
+                created_at: { type: 'string', format: 'date-time' },
+                created_by: { type: ['string', 'null'], format: 'uuid', description: 'null: written by the server (seeding, repairs) or a compacted row' },
+                created_by_email: { type: ['string', 'null'] },
+                size_bytes: { type: 'integer' },
+                compacted_count: { type: 'integer', description: 'Updates the row holds' },
+                is_compacted: { type: 'boolean' },
+                merged: { type: 'boolean', description: 'Compaction merged this row into compacted_by; retention deletes it later' },
+                compacted_by: { type: ['string', 'null'], format: 'uuid' },
+              },
+            },
+          },
+          next_cursor: nextCursor,
+        },
+      },
+      SessionList: {
+        type: 'object',
+        properties: {
+          sceneUUID: { type: 'string', format: 'uuid' },
+          gap_seconds: { type: 'integer' },
+          sessions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                user_id: { type: ['string', 'null'], format: 'uuid' },
+                email: { type: ['string', 'null'] },
+                started_at: { type: 'string', format: 'date-time' },
+                ended_at: { type: 'string', format: 'date-time' },
+                rows: { type: 'integer' },
+                updates: { type: 'integer' },
+                bytes: { type: 'integer', description: 'Bytes of the rows (the size of the change as stored)' },
+                first_seq: { type: 'integer' },
+                last_seq: { type: 'integer' },
+              },
+            },
+          },
+          next_cursor: nextCursor,
+        },
+      },
+      SnapshotList: {
+        type: 'object',
+        properties: {
+          sceneUUID: { type: 'string', format: 'uuid' },
+          snapshots: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                snapshot_id: { type: 'string', format: 'uuid' },
+                created_at: { type: 'string', format: 'date-time' },
+                snapshot_source: { type: 'string' },
+                created_by: { type: ['string', 'null'], format: 'uuid' },
+                created_by_email: { type: ['string', 'null'] },
+                yjs_version_count: { type: 'integer' },
+                yjs_latest_version_id: { type: ['string', 'null'], format: 'uuid' },
+                yjs_latest_seq: { type: ['integer', 'null'] },
+                yjs_checksum: { type: 'string' },
+                generation_time_ms: { type: ['integer', 'null'] },
+                snapshot_size_bytes: { type: ['integer', 'null'] },
+              },
+            },
+          },
+          next_cursor: nextCursor,
+        },
+      },
       Scene: {
         type: 'object',
         properties: {
@@ -454,6 +543,56 @@ export const openApiDocument = {
         },
       },
     },
+    // Audit listings and editing sessions: src/http/versions.ts, src/log/versions.ts.
+    '/api/scenes/{sceneId}/versions': {
+      get: {
+        summary: "The scene's log rows, newest first (architecture document 13.3)",
+        description:
+          'Newest first by created_at, then seq. Each row: its size in bytes, how many updates it holds (compacted_count), whether it is a compacted row (is_compacted) and whether compaction merged it into one (merged, compacted_by; retention deletes it later). Keyset-paged: pass next_cursor as cursor. Owner, collaborators and administrators.',
+        tags: ['history'],
+        security: [{ bearerAuth: [] }],
+        parameters: [sceneIdParameter, ...listingParameters, ...windowParameters],
+        responses: {
+          '200': json('VersionList', 'One page of rows'),
+          '400': errorResponse('Malformed id, unknown query field, limit out of 1..200, a cursor that is not one of this listing (INVALID_CURSOR), a non-ISO date, from after to (INVALID_RANGE), a user filter naming no user (UNKNOWN_USER)'),
+          '403': errorResponse('Not the owner, a collaborator or an administrator'),
+          '404': errorResponse('Unknown scene'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scenes/{sceneId}/sessions': {
+      get: {
+        summary: "The scene's editing sessions by writer, newest end first",
+        description:
+          "A writer's consecutive original rows form one session until that writer is idle longer than HISTORY_SESSION_GAP_SECONDS (gap_seconds, default 300); another writer's rows in between do not end it, so two writers typing at once have overlapping sessions. Compacted rows are not sessions (one stands for many writers). from/to select the rows before they are grouped. Keyset-paged by the session's end.",
+        tags: ['history'],
+        security: [{ bearerAuth: [] }],
+        parameters: [sceneIdParameter, ...listingParameters, ...windowParameters],
+        responses: {
+          '200': json('SessionList', 'One page of sessions'),
+          '400': errorResponse('As for /versions'),
+          '403': errorResponse('Not the owner, a collaborator or an administrator'),
+          '404': errorResponse('Unknown scene'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scenes/{sceneId}/snapshots': {
+      get: {
+        summary: "The scene's snapshot metadata rows, newest first (architecture document 13.3)",
+        tags: ['history'],
+        security: [{ bearerAuth: [] }],
+        parameters: [sceneIdParameter, ...listingParameters],
+        responses: {
+          '200': json('SnapshotList', 'One page of snapshot rows'),
+          '400': errorResponse('Malformed id, unknown query field, limit out of range, a cursor that is not one of this listing (INVALID_CURSOR)'),
+          '403': errorResponse('Not the owner, a collaborator or an administrator'),
+          '404': errorResponse('Unknown scene'),
+          ...authErrors,
+        },
+      },
+    },
     // Labels (named versions) and restore: src/history, src/http/labels.ts, src/http/restore.ts.
     '/api/scenes/{sceneId}/labels': {
       post: {
@@ -572,6 +711,142 @@ export const openApiDocument = {
           '410': errorResponse('Retention already deleted updates that point depends on (HISTORY_NOT_RETAINED)'),
           ...authErrors,
           '503': errorResponse('Access could not be checked, or the change could not be stored (nothing was applied); retry'),
+        },
+      },
+    },
+    // Diff and blame: src/http/diff.ts, src/history/diff.ts, diffPoints.ts, blame.ts.
+    '/api/scenes/{sceneId}/diff': {
+      get: {
+        summary: "Block-level difference between the scene's content at two points of its history",
+        description:
+          'Points are one string each: all digits a seq (0 = before the first update), an ISO 8601 date-time with zone an instant, anything else a label name or id. Blocks are matched by a unique string id, else by the longest common subsequence of the block lists; changed blocks carry the fields that differ and the changed text ranges (UTF-16 offsets: from/to in the older text, new_from/new_to in the newer). Owner, collaborators (editors, viewers), administrators.',
+        tags: ['history'],
+        security: [{ bearerAuth: [] }],
+        parameters: [
+          sceneIdParameter,
+          { name: 'from', in: 'query', required: true, description: 'The older point: seq, instant or label', schema: { type: 'string', minLength: 1 } },
+          { name: 'to', in: 'query', required: false, description: 'The newer point (default: now, the log head)', schema: { type: 'string', minLength: 1 } },
+        ],
+        responses: {
+          '200': {
+            description: 'The difference',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    sceneUUID: { type: 'string', format: 'uuid' },
+                    from: {
+                      type: 'object',
+                      description: 'A point as asked (point), the newest seq its content includes, and the label it named',
+                      properties: { point: { $ref: '#/components/schemas/HistoryPoint' }, seq: { type: ['integer', 'null'] }, label: { type: ['object', 'null'] } },
+                    },
+                    to: {
+                      type: 'object',
+                      description: 'A point as asked (point), the newest seq its content includes, and the label it named',
+                      properties: { point: { $ref: '#/components/schemas/HistoryPoint' }, seq: { type: ['integer', 'null'] }, label: { type: ['object', 'null'] } },
+                    },
+                    added: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, block: restBlock } } },
+                    removed: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, block: restBlock } } },
+                    changed: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: {
+                          from_index: { type: 'integer' },
+                          to_index: { type: 'integer' },
+                          before: restBlock,
+                          after: restBlock,
+                          fields: { type: 'array', items: { type: 'string' } },
+                          text: {
+                            type: 'array',
+                            items: {
+                              type: 'object',
+                              properties: {
+                                from: { type: 'integer' },
+                                to: { type: 'integer' },
+                                new_from: { type: 'integer' },
+                                new_to: { type: 'integer' },
+                                removed: { type: 'string' },
+                                inserted: { type: 'string' },
+                              },
+                            },
+                          },
+                        },
+                      },
+                    },
+                    unchanged: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+          '400': errorResponse('Malformed id, missing or empty point, unknown query field, a seq ahead of the log (SEQ_AHEAD), from later than to (FROM_AFTER_TO)'),
+          '403': errorResponse('Not the owner, a collaborator or an administrator'),
+          '404': errorResponse('Unknown scene or label (UNKNOWN_LABEL)'),
+          '409': errorResponse('The content at a point cannot be converted (YJS_CONTENT_UNCONVERTIBLE)'),
+          '410': errorResponse('Retention already deleted updates a point depends on (HISTORY_NOT_RETAINED)'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scenes/{sceneId}/blame': {
+      get: {
+        summary: 'Who last changed each block of the current content, and when',
+        description:
+          "Derived from the log rows, replayed in pages in the worker pool. Each block's last_change names the row (seq, created_at) and its writer (user_id, email); by is user, server (seeding, repairs) or compacted. Where retention deleted the originals, a compacted row stands for everything up to its seq and resolution says so: {complete: false, before_seq}. A scene with no Yjs log answers with its REST copy and last_change null. Owner, collaborators, administrators.",
+        tags: ['history'],
+        security: [{ bearerAuth: [] }],
+        parameters: [sceneIdParameter],
+        responses: {
+          '200': {
+            description: 'Each block with its last change',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    sceneUUID: { type: 'string', format: 'uuid' },
+                    seq: { type: ['integer', 'null'], description: 'The blocks are the scene after every update up to this seq' },
+                    blocks: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: {
+                          index: { type: 'integer' },
+                          block: restBlock,
+                          last_change: {
+                            type: ['object', 'null'],
+                            properties: {
+                              seq: { type: 'integer' },
+                              created_at: { type: 'string', format: 'date-time' },
+                              by: { enum: ['user', 'server', 'compacted'] },
+                              user: { type: ['object', 'null'], properties: { user_id: { type: 'string', format: 'uuid' }, email: { type: ['string', 'null'] } } },
+                            },
+                          },
+                        },
+                      },
+                    },
+                    resolution: {
+                      type: 'object',
+                      properties: {
+                        complete: { type: 'boolean' },
+                        before_seq: { type: ['integer', 'null'], description: 'Changes at or below this seq are known only as the compacted row' },
+                        reason: { enum: ['compacted', 'no_yjs_log'] },
+                      },
+                    },
+                    cost: { type: 'object', properties: { rows: { type: 'integer' }, pages: { type: 'integer' } } },
+                  },
+                },
+              },
+            },
+          },
+          '400': errorResponse('Malformed id or a query field (blame takes none)'),
+          '403': errorResponse('Not the owner, a collaborator or an administrator'),
+          '404': errorResponse('Unknown scene'),
+          '409': errorResponse('The content cannot be converted (YJS_CONTENT_UNCONVERTIBLE), or the log lacks updates no compacted row covers (LOG_HOLE)'),
+          ...authErrors,
+          '503': errorResponse('Access could not be checked, or retention kept deleting rows under the replay (BLAME_LOG_CHANGED); retry'),
         },
       },
     },

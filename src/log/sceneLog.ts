@@ -17,6 +17,7 @@ import { LogFigures } from './figures.ts';
 import { LogHistory } from './history.ts';
 import { unpackUpdates } from './packed.ts';
 import { replayOnThisThread, type Replayer } from './replay.ts';
+import { LogVersions } from './versions.ts';
 import { STORED_UPDATE_COLUMNS, toBuffer, toSeq, toStoredUpdate, type LoadedRow, type Numeric, type StoredUpdate } from './rows.ts';
 
 /** One update to append to a scene's log. */
@@ -147,6 +148,8 @@ export class SceneLog {
   readonly figures: LogFigures;
   /** Exporting and deleting whole logs (clear-yjs); meant for `withTransaction` under the head locks. */
   readonly clear: LogClear;
+  /** The audit listings: a scene's rows newest first, and its editing sessions (src/log/versions.ts). */
+  readonly versions: LogVersions;
 
   /** Where history replays run (a worker pool given by the composition root; default: this thread). */
   readonly replayer: Replayer;
@@ -163,6 +166,7 @@ export class SceneLog {
     this.history = new LogHistory(sql, this, this.replayer);
     this.figures = new LogFigures(sql);
     this.clear = new LogClear(sql);
+    this.versions = new LogVersions(sql);
   }
 
   /**

@@ -56,6 +56,41 @@ export type SnapshotOutcome =
   /** The scene has no Yjs log: its REST copy is still the source, there is nothing to derive. */
   | { status: 'no_versions'; sceneId: string };
 
+/** Where a newest-first listing of snapshot rows stands: the instant in microseconds, then the id. */
+export interface SnapshotListingPosition {
+  atMicros: bigint;
+  snapshotId: string;
+}
+
+/** One `scene_snapshot_metadata` row (`SnapshotService.snapshotHistory`). */
+export interface SnapshotRecord {
+  snapshotId: string;
+  createdAt: Date;
+  source: string;
+  createdBy: string | null;
+  yjsVersionCount: number;
+  latestVersionId: string | null;
+  latestSeq: bigint | null;
+  checksum: string;
+  generationTimeMs: number | null;
+  sizeBytes: number | null;
+  position: SnapshotListingPosition;
+}
+
+interface SnapshotRecordRow {
+  snapshot_id: string;
+  created_at: Date;
+  snapshot_source: string;
+  created_by: string | null;
+  yjs_version_count: number | bigint;
+  yjs_latest_version_id: string | null;
+  yjs_latest_seq: bigint | number | string | null;
+  yjs_checksum: string;
+  generation_time_ms: number | null;
+  snapshot_size_bytes: number | null;
+  at_micros: bigint | number | string;
+}
+
 export interface SnapshotServiceConfiguration {
   prisma: PrismaClient;
   sceneLog: SceneLog;
@@ -182,6 +217,38 @@ export class SnapshotService {
       SELECT snapshot_at FROM scenes WHERE scene_id = ${sceneId}::uuid`;
     if (rows.length === 0) throw new SceneNotFoundError(sceneId);
     return rows[0]!.snapshot_at;
+  }
+
+  /**
+   * The scene's `scene_snapshot_metadata` rows newest first (architecture document 13.3), a page
+   * after `after` (keyset on the instant in microseconds and the id, through the
+   * (scene_id, created_at DESC) index).
+   */
+  async snapshotHistory(sceneId: string, after: SnapshotListingPosition | null, limit: number): Promise<SnapshotRecord[]> {
+    const rows = await this.configuration.prisma.$queryRaw<SnapshotRecordRow[]>`
+      SELECT snapshot_id, created_at, snapshot_source::text AS snapshot_source, created_by, yjs_version_count,
+             yjs_latest_version_id, yjs_latest_seq, yjs_checksum, generation_time_ms, snapshot_size_bytes,
+             (extract(epoch FROM created_at) * 1000000)::bigint AS at_micros
+      FROM scene_snapshot_metadata
+      WHERE scene_id = ${sceneId}::uuid
+        AND (${after?.atMicros.toString() ?? null}::bigint IS NULL
+             OR (created_at, snapshot_id) < (timestamptz 'epoch' + ${after?.atMicros.toString() ?? null}::bigint * interval '1 microsecond',
+                                            ${after?.snapshotId ?? null}::uuid))
+      ORDER BY created_at DESC, snapshot_id DESC
+      LIMIT ${limit}::int`;
+    return rows.map((row) => ({
+      snapshotId: row.snapshot_id,
+      createdAt: row.created_at,
+      source: row.snapshot_source,
+      createdBy: row.created_by,
+      yjsVersionCount: Number(row.yjs_version_count),
+      latestVersionId: row.yjs_latest_version_id,
+      latestSeq: row.yjs_latest_seq == null ? null : BigInt(row.yjs_latest_seq),
+      checksum: row.yjs_checksum,
+      generationTimeMs: row.generation_time_ms == null ? null : Number(row.generation_time_ms),
+      sizeBytes: row.snapshot_size_bytes == null ? null : Number(row.snapshot_size_bytes),
+      position: { atMicros: BigInt(row.at_micros), snapshotId: row.snapshot_id },
+    }));
   }
 
   /**

@@ -111,6 +111,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     snapshots,
     divergence,
     freshness: config.snapshots.freshness,
+    sessionGapSeconds: config.history.sessionGapSeconds,
     editorPage: { wsPort: collab.address.port },
     work,
   });

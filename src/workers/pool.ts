@@ -5,6 +5,8 @@ import type { ListReplay, Replayer, ReplayResult } from '../log/replay.ts';
 import { replayUpdateList, replayUpdates, withRowsNamed } from '../log/replay.ts';
 import type { StoredUpdate } from '../log/rows.ts';
 import type { Logger } from '../logger.ts';
+import type { BlamePage } from '../history/blameReplay.ts';
+import { blamePage } from '../history/blameReplay.ts';
 import type { CanonicalRestBlock } from '../screenplay/index.ts';
 import { YjsWorkClosedError, YjsWorkerError } from './errors.ts';
 import {
@@ -40,6 +42,8 @@ export interface YjsWork extends Replayer {
   blocksFromState(state: Uint8Array): Promise<CanonicalRestBlock[]>;
   /** The update that turns the state `base` into `input` (a PATCH); null when nothing changes. */
   contentUpdate(base: Uint8Array, input: SceneContentInput): Promise<Uint8Array | null>;
+  /** One page of blame: packed rows replayed on `state`, with the blocks each row touched (src/history/blameReplay.ts). */
+  blamePage(state: Uint8Array | null, packed: Uint8Array): Promise<BlamePage>;
   /** Waits for the tasks already handed in, then stops the threads; later tasks are refused. */
   close(): Promise<void>;
 }
@@ -52,6 +56,7 @@ export const inlineYjsWork: YjsWork = {
   derive: async (packed) => deriveBlocks(unpackUpdates(packed)),
   blocksFromState: async (state) => blocksFromState(state),
   contentUpdate: async (base, input) => contentUpdate(base, input),
+  blamePage: async (state, packed) => blamePage(state, packed),
   close: async () => {},
 };
 
@@ -133,6 +138,11 @@ export class YjsWorkerPool implements YjsWork {
 
   contentUpdate(base: Uint8Array, input: SceneContentInput): Promise<Uint8Array | null> {
     return this.run({ kind: 'contentUpdate', base, input }, []);
+  }
+
+  blamePage(state: Uint8Array | null, packed: Uint8Array): Promise<BlamePage> {
+    // The page is packed by the caller for this call alone (moved); the state is copied.
+    return this.run({ kind: 'blamePage', state, packed }, [packed.buffer as ArrayBuffer]);
   }
 
   /** Live worker threads, for diagnostics and for tests that stop one mid-task. */

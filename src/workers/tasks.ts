@@ -2,6 +2,7 @@
 // function of plain data, run either in a worker thread (worker.ts) or on the calling thread
 // (the inline `YjsWork` of pool.ts). Both run exactly this code, so their results are the same.
 import * as Y from 'yjs';
+import { blamePage, type BlamePage } from '../history/blameReplay.ts';
 import { unpackUpdates } from '../log/packed.ts';
 import { replayUpdateList, type ListReplay } from '../log/replay.ts';
 import {
@@ -38,13 +39,16 @@ export type YjsTask =
   /** The blocks of a state. */
   | { kind: 'blocks'; state: Uint8Array }
   /** The update that turns `base` into `input` with the fewest changes (a PATCH). */
-  | { kind: 'contentUpdate'; base: Uint8Array; input: SceneContentInput };
+  | { kind: 'contentUpdate'; base: Uint8Array; input: SceneContentInput }
+  /** One page of blame (src/history/blameReplay.ts): the page's rows on top of the state before them. */
+  | { kind: 'blamePage'; state: Uint8Array | null; packed: Uint8Array };
 
 export interface YjsTaskResults {
   replay: ListReplay;
   derive: DerivedBlocks;
   blocks: CanonicalRestBlock[];
   contentUpdate: Uint8Array | null;
+  blamePage: BlamePage;
 }
 
 /** Turns a replayed Yjs state into REST blocks; throws `ScreenplayConversionError` when it cannot do so losslessly. */
@@ -90,6 +94,8 @@ export function runTask(task: YjsTask): YjsTaskResults[YjsTask['kind']] {
       return blocksFromState(task.state);
     case 'contentUpdate':
       return contentUpdate(task.base, task.input);
+    case 'blamePage':
+      return blamePage(task.state, task.packed);
   }
 }
 

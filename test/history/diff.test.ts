@@ -64,8 +64,8 @@ describe('diffBlocks', () => {
     expect(diff.added).toHaveLength(1);
   });
 
-  it('joins an adjacent removal and insertion into one range', () => {
-    expect(textRanges('abcdef', 'abXYef')).toEqual([{ from: 2, to: 4, new_from: 2, new_to: 4, removed: 'cd', inserted: 'XY' }]);
+  it('gives whole words, an adjacent removal and insertion joined into one range', () => {
+    expect(textRanges('the rain falls', 'the snow falls')).toEqual([{ from: 4, to: 8, new_from: 4, new_to: 8, removed: 'rain', inserted: 'snow' }]);
     expect(textRanges('', 'new')).toEqual([{ from: 0, to: 0, new_from: 0, new_to: 3, removed: '', inserted: 'new' }]);
     expect(textRanges('same', 'same')).toEqual([]);
   });

@@ -75,6 +75,7 @@ function observed(work: YjsWork, writer: TestClient): { work: YjsWork; acksDurin
       derive: (packed) => watch(() => work.derive(packed)),
       blocksFromState: (state) => watch(() => work.blocksFromState(state)),
       contentUpdate: (base, input) => watch(() => work.contentUpdate(base, input)),
+      blamePage: (state, packed) => watch(() => work.blamePage(state, packed)),
       close: () => work.close(),
     },
   };
