@@ -3,7 +3,10 @@ import express, { type Express } from 'express';
 import type { AuthServices } from '../auth/index.ts';
 import type { DivergenceDetector } from '../restCopy/divergenceDetector.ts';
 import type { SqlExecutor } from '../db/sql.ts';
+import { SceneBlamer } from '../history/blame.ts';
+import { SceneDiffs } from '../history/diffPoints.ts';
 import { Labels } from '../history/labels.ts';
+import { LogAuthorship } from '../log/authorship.ts';
 import { SceneRestorer } from '../history/restore.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { GroupCommitQueue } from '../log/groupCommit.ts';
@@ -16,6 +19,7 @@ import type { SnapshotService } from '../restCopy/snapshots.ts';
 import type { YjsWork } from '../workers/pool.ts';
 import { UserDirectory } from '../auth/users.ts';
 import { devTokenRoutes } from './devToken.ts';
+import { diffRoutes } from './diff.ts';
 import { editorPageRoutes, type EditorPageOptions } from './editorPage.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { healthRoutes } from './health.ts';
@@ -108,6 +112,16 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.use(labelRoutes({ verifier: auth.verifier, access: auth.access, labels }));
   const restorer = new SceneRestorer({ points: labels.points, writer, ...(deps.work ? { work: deps.work } : {}) });
   app.use(restoreRoutes({ verifier: auth.verifier, access: auth.access, restorer, logger: logger.child({ component: 'restore' }) }));
+  const diffs = new SceneDiffs({ points: labels.points, log: sceneLog, ...(deps.work ? { work: deps.work } : {}) });
+  const blamer = new SceneBlamer({
+    authorship: new LogAuthorship(deps.sql),
+    emails: async (userIds) => {
+      const users = await prisma.user.findMany({ where: { userId: { in: [...userIds] } }, select: { userId: true, email: true } });
+      return new Map(users.map((user) => [user.userId, user.email]));
+    },
+    ...(deps.work ? { work: deps.work } : {}),
+  });
+  app.use(diffRoutes({ verifier: auth.verifier, access: auth.access, diffs, blamer, reader }));
 
   app.use(
     versionRoutes({ verifier: auth.verifier, access: auth.access, sceneLog, snapshots, users: new UserDirectory(prisma), sessionGapSeconds: deps.sessionGapSeconds ?? 300 }),
