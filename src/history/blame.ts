@@ -1,3 +1,4 @@
+import type { UserDirectory } from '../auth/users.ts';
 import type { AuthoredRow, LogAuthorship } from '../log/authorship.ts';
 import { packUpdates } from '../log/packed.ts';
 import type { CanonicalRestBlock } from '../screenplay/index.ts';
@@ -36,12 +37,10 @@ export interface SceneBlame {
   cost: { rows: number; pages: number };
 }
 
-/** Finds users' emails by id (`users`); ids that are gone are absent from the map. */
-export type EmailLookup = (userIds: readonly string[]) => Promise<Map<string, string>>;
-
 export interface BlameConfiguration {
   authorship: LogAuthorship;
-  emails: EmailLookup;
+  /** The writers' emails (`users` is read there, not by the log). */
+  users: Pick<UserDirectory, 'emailsOf'>;
   /** Where the replay runs (the worker pool); default: this thread. */
   work?: Pick<YjsWork, 'blamePage' | 'blocksFromState'>;
   /** Rows per page (a database read and a worker task each). */
@@ -131,8 +130,7 @@ export class SceneBlamer {
 
     const restBlocks = await this.work.blocksFromState(state);
     if (restBlocks.length !== blocks.length) throw new Error(`blame of scene ${sceneId}: ${blocks.length} blocks in the fragment but ${restBlocks.length} REST blocks`);
-    const userIds = [...new Set([...lastChange.values()].flatMap((change) => (change.userId === null ? [] : [change.userId])))];
-    const emails = userIds.length === 0 ? new Map<string, string>() : await this.configuration.emails(userIds);
+    const emails = await this.configuration.users.emailsOf([...lastChange.values()].map((change) => change.userId));
     return {
       seq: base.upTo,
       blocks: restBlocks.map((block, index) => {

@@ -115,10 +115,7 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   const diffs = new SceneDiffs({ points: labels.points, log: sceneLog, ...(deps.work ? { work: deps.work } : {}) });
   const blamer = new SceneBlamer({
     authorship: new LogAuthorship(deps.sql),
-    emails: async (userIds) => {
-      const users = await prisma.user.findMany({ where: { userId: { in: [...userIds] } }, select: { userId: true, email: true } });
-      return new Map(users.map((user) => [user.userId, user.email]));
-    },
+    users: new UserDirectory(prisma),
     ...(deps.work ? { work: deps.work } : {}),
   });
   app.use(diffRoutes({ verifier: auth.verifier, access: auth.access, diffs, blamer, reader }));

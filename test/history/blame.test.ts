@@ -2,6 +2,7 @@
 // HocuspocusProviders, the project's compaction pass and retention in between; and the blame
 // replay paged small against the real log, page boundaries falling anywhere.
 import { afterEach, expect, it } from 'vitest';
+import { UserDirectory } from '../../src/auth/users.ts';
 import { SceneBlamer } from '../../src/history/blame.ts';
 import { LogAuthorship } from '../../src/log/authorship.ts';
 import { runCompactionPass } from '../../src/log/compactionPass.ts';
@@ -167,12 +168,9 @@ describeEachServer('GET /api/scenes/:sceneId/blame', { env: { WORKER_THREADS: '1
     const rowCount = (await logRows(db().database.sql, sceneId)).length;
     expect(served.body.cost).toEqual({ rows: rowCount, pages: 1 });
 
-    const emails = async (ids: readonly string[]) => {
-      const users = await db().prisma.user.findMany({ where: { userId: { in: [...ids] } } });
-      return new Map(users.map((user) => [user.userId, user.email]));
-    };
+    const users = new UserDirectory(db().prisma);
     for (const pageRows of [1, 2, 3, rowCount - 1, rowCount]) {
-      const blamer = new SceneBlamer({ authorship: new LogAuthorship(db().database.sql), emails, pageRows });
+      const blamer = new SceneBlamer({ authorship: new LogAuthorship(db().database.sql), users, pageRows });
       const paged = await blamer.blame(sceneId);
       expect(paged!.cost).toEqual({ rows: rowCount, pages: Math.ceil(rowCount / pageRows) });
       expect(paged!.blocks.map(({ block, lastChange }) => [block.text, lastChange?.email ?? lastChange?.by ?? null])).toEqual(writers(served.body));
@@ -191,6 +189,8 @@ describeEachServer('GET /api/scenes/:sceneId/blame', { env: { WORKER_THREADS: '1
     expect(restOnly.body.blocks).toEqual([{ index: 0, block: HEADING, last_change: null }]);
 
     expect((await blame(sceneId, stranger)).status).toBe(403);
+    const admin = await tokenFor(await createUser(db().prisma), { admin: true });
+    expect((await blame(sceneId, admin)).status).toBe(200);
     expect((await request(app(), 'GET', `/api/scenes/${sceneId}/blame`)).status).toBe(401);
     const badId = await blame('not-a-uuid', owner.token);
     expect(badId.status).toBe(400);

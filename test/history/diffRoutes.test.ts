@@ -137,7 +137,11 @@ describeEachServer('GET /api/scenes/:sceneId/diff', ({ db, app }) => {
     expect(fromStart.status).toBe(200);
     expect(fromStart.body.added).toHaveLength(V2.length);
 
-    expect((await diff(sceneId, stranger, '?from=1')).status).toBe(403);
+    const refused = await diff(sceneId, stranger, '?from=1');
+    expect(refused.status).toBe(403);
+    expect(typeof refused.body.code).toBe('string');
+    const admin = await tokenFor(await createUser(db().prisma), { admin: true });
+    expect((await diff(sceneId, admin, '?from=1')).status).toBe(200);
     expect((await request(app(), 'GET', `/api/scenes/${sceneId}/diff?from=1`)).status).toBe(401);
     expect((await diff('not-a-uuid', owner, '?from=1')).status).toBe(400);
     expect((await diff(crypto.randomUUID(), owner, '?from=1')).status).toBe(404);
