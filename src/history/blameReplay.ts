@@ -2,6 +2,7 @@
 // and tells which top-level blocks each row touched. Pure (plain data in and out), so it runs in a
 // worker thread (src/workers/tasks.ts, task `blamePage`) as well as on the calling thread.
 import * as Y from 'yjs';
+import { quicklySound } from '../guards/quickCheck.ts';
 import { updateProblem } from '../guards/updateValidation.ts';
 import { unpackUpdates } from '../log/packed.ts';
 import { SCREENPLAY_FRAGMENT_NAME } from '../screenplay/index.ts';
@@ -51,9 +52,10 @@ export function blamePage(state: Uint8Array | null, packed: Uint8Array): BlamePa
       }
     });
     for (const [index, update] of unpackUpdates(packed).entries()) {
-      // The guards' full check first: an update that passes it applies whole, so a corrupt row
-      // cannot leave half of itself in the document (src/log/replay.ts does the same).
-      if (updateProblem(update, Number.POSITIVE_INFINITY)) {
+      // The guards' check first (`allSound` in src/log/replay.ts: a walk over the bytes, the full
+      // check only for what the walk cannot vouch for): an update that passes applies whole, so a
+      // corrupt row cannot leave half of itself in the document.
+      if (!quicklySound(update) && updateProblem(update, Number.POSITIVE_INFINITY) !== null) {
         undecodable.push(index);
         continue;
       }
