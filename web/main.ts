@@ -4,6 +4,7 @@
  * dist/web and served at `/` by src/http/editorPage.ts.
  */
 import { ApiError, fetchPageConfig, fetchScenes, sceneTitle, type PageConfig, type SceneSummary } from './api.ts';
+import { HistoryPanel } from './historyPanel.ts';
 import { SceneEditor } from './sceneEditor.ts';
 import { BLOCK_SHORTCUTS, labelOf, NEXT_ON_ENTER, NEXT_ON_TAB } from './screenplayKeymap.ts';
 import { forgetSession, resolveSession, saveSession, type Session } from './session.ts';
@@ -18,6 +19,7 @@ const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 const modAlt = isMac ? '⌘⌥' : 'Ctrl+Alt+';
 
 let current: SceneEditor | null = null;
+let historyPanel: HistoryPanel | null = null;
 
 function showBanner(message: string | null, kind: 'error' | 'info' = 'error'): void {
   const banner = element('banner');
@@ -191,6 +193,8 @@ async function boot(): Promise<void> {
     renderSceneList(scenes, sceneId, (id) => void open(id));
     const host = element('editor');
     host.replaceChildren();
+    historyPanel?.destroy();
+    historyPanel = new HistoryPanel(sceneId, () => token);
     current = new SceneEditor({
       element: host,
       wsUrl: wsUrlOf(config),
