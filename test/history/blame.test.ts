@@ -178,6 +178,44 @@ describeEachServer('GET /api/scenes/:sceneId/blame', { env: { WORKER_THREADS: '1
     }
   });
 
+  it('starts again when retention deletes rows between two pages, and answers from what is left', async () => {
+    const { sceneId, owner, editor } = await setup();
+    const ownerClient = await connect(sceneId, owner.token);
+    await write(ownerClient, [HEADING, ACTION]);
+    const editorClient = await connect(sceneId, editor.token);
+    await waitFor(() => fragmentText(editorClient) === fragmentText(ownerClient), 'the editor sees the owner\'s blocks');
+    await write(editorClient, [HEADING, ACTION_EDITED]);
+    await write(editorClient, [HEADING, ACTION_EDITED, MAYA]);
+    const sql = db().database.sql;
+    await runCompactionPass({ sql, logger: silentLogger(), thresholds: { ...JOB_DEFAULTS.compaction, hotLiveRows: 2 } });
+    await ageRows(sql, sceneId, 31 * DAY);
+
+    const authorship = new LogAuthorship(sql);
+    let bases = 0;
+    let pages = 0;
+    const racing: typeof authorship = Object.assign(Object.create(authorship) as LogAuthorship, {
+      base: async (id: string) => {
+        bases += 1;
+        return authorship.base(id);
+      },
+      page: async (...args: Parameters<LogAuthorship['page']>) => {
+        const rows = await authorship.page(...args);
+        pages += 1;
+        // Retention runs right after the first page was read: the next page finds a hole.
+        if (pages === 1) expect((await purgeMergedRows(sql, sceneId, { cutoff: new Date(Date.now() - 30 * DAY), batchSize: 1000 })).deletedRows).toBeGreaterThan(0);
+        return rows;
+      },
+    });
+    const blamed = await new SceneBlamer({ authorship: racing, users: new UserDirectory(db().prisma), pageRows: 1 }).blame(sceneId);
+    expect(bases).toBe(2);
+    expect(blamed!.resolution.complete).toBe(false);
+    expect(blamed!.blocks.map(({ block, lastChange }) => [block.text, lastChange?.by])).toEqual([
+      [HEADING.text, 'compacted'],
+      [ACTION_EDITED.text, 'compacted'],
+      [MAYA.text, 'compacted'],
+    ]);
+  });
+
   it('refuses bad input and strangers with a clear 4xx; an empty log answers with the REST copy and says no row names a writer', async () => {
     const { sceneId, owner, stranger } = await setup();
     const empty = await blame(sceneId, owner.token);
