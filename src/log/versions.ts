@@ -16,7 +16,11 @@ export interface ListingPosition {
   compacted?: boolean;
 }
 
-/** Which rows a listing covers; every bound is optional and inclusive. */
+/**
+ * Which rows a listing covers; every bound is optional and inclusive. `to` includes the whole
+ * millisecond it names: the API's times carry milliseconds and the log microseconds, so a row's own
+ * `created_at` given back as `to` still includes that row.
+ */
 export interface VersionFilter {
   /** `users.user_id` of the writer; the caller resolves an email first (the log does not know `users`). */
   createdBy?: string;
@@ -106,7 +110,7 @@ export class LogVersions {
        WHERE scene_id = $1::uuid
          AND ($2::uuid IS NULL OR created_by = $2::uuid)
          AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
-         AND ($4::timestamptz IS NULL OR created_at <= $4::timestamptz)
+         AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz + interval '1 millisecond')
          AND ($5::bigint IS NULL OR (created_at, seq, is_compacted) < (${FROM_MICROS('$5')}, $6::bigint, $7::boolean))
        ORDER BY created_at DESC, seq DESC, is_compacted DESC
        LIMIT $8`,
@@ -151,10 +155,7 @@ export class LogVersions {
          WHERE scene_id = $1::uuid AND NOT is_compacted
            AND ($2::uuid IS NULL OR created_by = $2::uuid)
            AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
-           AND ($4::timestamptz IS NULL OR created_at <= $4::timestamptz)
-           -- A session that ends at or before the cursor holds only rows up to it, and whether a
-           -- row starts a session depends only on the writer's earlier rows: later ones are not read.
-           AND ($6::bigint IS NULL OR created_at <= ${FROM_MICROS('$6')})
+           AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz + interval '1 millisecond')
          WINDOW writer AS (PARTITION BY created_by ORDER BY created_at, seq)
        ),
        numbered AS (
@@ -167,6 +168,9 @@ export class LogVersions {
          FROM numbered
          GROUP BY created_by, session
        )
+       -- Every row of the window is grouped, whatever the cursor: a session that began before the
+       -- cursor and ends after it was on an earlier page, and cutting the rows at the cursor would
+       -- list its older part again as a session of its own.
        SELECT *, (extract(epoch FROM ended_at) * 1000000)::bigint AS at_micros
        FROM sessions
        WHERE $6::bigint IS NULL OR (ended_at, last_seq) < (${FROM_MICROS('$6')}, $7::bigint)
