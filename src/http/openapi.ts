@@ -92,7 +92,7 @@ const listingParameters = [
 const windowParameters = [
   { name: 'user', in: 'query', required: false, description: 'Only this writer: a users.user_id (lower-case UUID) or an email (case-insensitive)', schema: { type: 'string' } },
   { name: 'from', in: 'query', required: false, description: 'Rows created at or after (ISO 8601 date-time with a time zone)', schema: { type: 'string', format: 'date-time' } },
-  { name: 'to', in: 'query', required: false, description: 'Rows created at or before (ISO 8601 date-time with a time zone)', schema: { type: 'string', format: 'date-time' } },
+  { name: 'to', in: 'query', required: false, description: 'Rows created at or before, the whole millisecond named included (ISO 8601 date-time with a time zone)', schema: { type: 'string', format: 'date-time' } },
 ];
 
 const nextCursor = { type: ['string', 'null'], description: 'Pass as cursor for the next page; null on the last page' };
