@@ -44,8 +44,9 @@ export class HistoryApi {
     return parsed;
   }
 
-  async sessions(limit = 50): Promise<EditingSession[]> {
-    return (await this.call<{ sessions: EditingSession[] }>('GET', `/sessions?limit=${limit}`)).sessions;
+  /** One page of sessions, newest first; `cursor` is the previous page's `next_cursor`. */
+  async sessions(cursor: string | null, limit = 50): Promise<{ sessions: EditingSession[]; next_cursor: string | null }> {
+    return this.call('GET', `/sessions?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
   }
 
   async labels(): Promise<SceneLabel[]> {

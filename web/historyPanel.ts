@@ -17,7 +17,9 @@ import {
   timelineEntries,
   writerColor,
   writerName,
+  type EditingSession,
   type HistoryPoint,
+  type SceneLabel,
   type TimelineEntry,
 } from './historyTimeline.ts';
 
@@ -52,6 +54,10 @@ export class HistoryPanel {
   /** Routes this server does not have (404 NOT_FOUND): their buttons are hidden. */
   private readonly missing = new Set<'labels' | 'diff' | 'restore'>();
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Sessions loaded so far (the newest page, plus older pages asked for) and where the next page starts. */
+  private sessions: EditingSession[] = [];
+  private labels: SceneLabel[] = [];
+  private olderCursor: string | null = null;
   private destroyed = false;
   private readonly onSubmit = (event: Event) => {
     event.preventDefault();
@@ -59,6 +65,7 @@ export class HistoryPanel {
   };
   private readonly onRefresh = () => void this.refresh();
   private readonly onClose = () => this.closeView();
+  private readonly onOlder = () => void this.loadOlder();
 
   constructor(sceneId: string, token: TokenSource) {
     this.api = new HistoryApi(sceneId, token);
@@ -66,6 +73,7 @@ export class HistoryPanel {
     element('history-label-form').addEventListener('submit', this.onSubmit);
     element('history-refresh').addEventListener('click', this.onRefresh);
     element('history-view-close').addEventListener('click', this.onClose);
+    element('history-older').addEventListener('click', this.onOlder);
     this.closeView();
     this.say(null);
     element('history-timeline').replaceChildren();
@@ -81,16 +89,34 @@ export class HistoryPanel {
     element('history-label-form').removeEventListener('submit', this.onSubmit);
     element('history-refresh').removeEventListener('click', this.onRefresh);
     element('history-view-close').removeEventListener('click', this.onClose);
+    element('history-older').removeEventListener('click', this.onOlder);
   }
 
-  /** Reads sessions and labels again and redraws the timeline. */
+  /** Reads the newest sessions and the labels again and redraws the timeline (older pages are dropped). */
   async refresh(): Promise<void> {
     try {
-      const [sessions, labels] = await Promise.all([this.api.sessions(), this.optional('labels', () => this.api.labels(), [])]);
+      const [page, labels] = await Promise.all([this.api.sessions(null), this.optional('labels', () => this.api.labels(), [])]);
       if (this.destroyed) return;
-      this.render(timelineEntries(sessions, labels));
+      this.sessions = page.sessions;
+      this.olderCursor = page.next_cursor;
+      this.labels = labels;
+      this.render();
     } catch (error) {
       if (!this.destroyed) this.say(`History could not be read: ${(error as Error).message}`, 'error');
+    }
+  }
+
+  /** The next page of older sessions, appended below. */
+  private async loadOlder(): Promise<void> {
+    if (this.olderCursor === null) return;
+    try {
+      const page = await this.api.sessions(this.olderCursor);
+      if (this.destroyed) return;
+      this.sessions = [...this.sessions, ...page.sessions];
+      this.olderCursor = page.next_cursor;
+      this.render();
+    } catch (error) {
+      this.say(`Older sessions could not be read: ${(error as Error).message}`, 'error');
     }
   }
 
@@ -108,9 +134,11 @@ export class HistoryPanel {
     }
   }
 
-  private render(entries: TimelineEntry[]): void {
+  private render(): void {
+    const entries = timelineEntries(this.sessions, this.labels, this.olderCursor === null);
     const list = element('history-timeline');
     element('history-label-form').hidden = this.missing.has('labels');
+    element('history-older').hidden = this.olderCursor === null;
     if (entries.length === 0) {
       const empty = document.createElement('li');
       empty.className = 'history__empty';

@@ -32,10 +32,16 @@ export type TimelineEntry =
   | { kind: 'session'; key: string; at: number; session: EditingSession }
   | { kind: 'label'; key: string; at: number; label: SceneLabel };
 
-/** Sessions (by their end) and labels (by the instant they name), newest first; ties keep labels first. */
-export function timelineEntries(sessions: readonly EditingSession[], labels: readonly SceneLabel[]): TimelineEntry[] {
+/**
+ * Sessions (by their end) and labels (by the instant they name), newest first; ties keep labels
+ * first. While older sessions are still to be loaded (`complete` false), labels older than the
+ * oldest loaded session wait for them, so the timeline never shows a label out of its place.
+ */
+export function timelineEntries(sessions: readonly EditingSession[], labels: readonly SceneLabel[], complete = true): TimelineEntry[] {
+  const oldest = sessions.reduce((min, session) => Math.min(min, Date.parse(session.ended_at)), Infinity);
+  const shown = complete || sessions.length === 0 ? labels : labels.filter((label) => Date.parse(label.labelled_at) >= oldest);
   const entries: TimelineEntry[] = [
-    ...labels.map((label) => ({ kind: 'label' as const, key: `label:${label.labelUUID}`, at: Date.parse(label.labelled_at), label })),
+    ...shown.map((label) => ({ kind: 'label' as const, key: `label:${label.labelUUID}`, at: Date.parse(label.labelled_at), label })),
     ...sessions.map((session) => ({ kind: 'session' as const, key: `session:${session.last_seq}`, at: Date.parse(session.ended_at), session })),
   ];
   // Array.prototype.sort is stable: at equal instants labels stay ahead of sessions.

@@ -52,6 +52,18 @@ describe('the history timeline', () => {
     expect(timelineEntries([], [])).toEqual([]);
   });
 
+  it('holds back labels older than the oldest loaded session while older sessions are still to come', () => {
+    const loaded = session({ ended_at: '2026-12-03T10:05:00.000Z', last_seq: 3 });
+    const newer = label({ labelled_at: '2026-12-03T11:00:00.000Z' });
+    const same = label({ labelUUID: '44444444-4444-4444-8444-444444444444', labelled_at: loaded.ended_at });
+    const older = label({ labelUUID: '33333333-3333-4333-8333-333333333333', labelled_at: '2026-12-03T09:00:00.000Z' });
+    const keys = (complete: boolean) => timelineEntries([loaded], [older, same, newer], complete).map((entry) => entry.key);
+    expect(keys(false)).toEqual([`label:${newer.labelUUID}`, `label:${same.labelUUID}`, 'session:3']);
+    expect(keys(true)).toEqual([`label:${newer.labelUUID}`, `label:${same.labelUUID}`, 'session:3', `label:${older.labelUUID}`]);
+    // No session at all: every label shows.
+    expect(timelineEntries([], [older], false)).toHaveLength(1);
+  });
+
   it('acts on exact points: a session by its last seq, a label by its id', () => {
     expect(pointOfSession(session({ last_seq: 42 }))).toEqual({ seq: 42 });
     expect(pointOfLabel(label({}))).toEqual({ label: '22222222-2222-4222-8222-222222222222' });
