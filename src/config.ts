@@ -85,6 +85,15 @@ export interface Config {
      */
     freshness: { freshMs: number; staleMs: number };
   };
+  /** The REST copy follower (extensions/RestCopyFollower.ts): the copy written from the live document on Hocuspocus's debounced store. */
+  restCopy: {
+    /** On by default, off under NODE_ENV=test (test servers write no snapshot behind a test's back). */
+    follow: boolean;
+    /** Hocuspocus's `debounce`: a store runs this long after the last change... */
+    debounceMs: number;
+    /** ...or this long after the first change it holds, however busy the scene (`maxDebounce`). */
+    maxDebounceMs: number;
+  };
   history: {
     /** A writer's editing session ends after this long without a row of theirs (the history panel's sessions). */
     sessionGapSeconds: number;
@@ -245,6 +254,9 @@ const envSchema = z.object({
   CORRUPTION_POLICY: z.enum(['log', 'reseed']).default('log'),
   SNAPSHOT_INTERVAL_MS: positiveInt(5 * 60_000),
   HISTORY_SESSION_GAP_SECONDS: positiveInt(300),
+  REST_COPY_FOLLOW: z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).optional(),
+  REST_COPY_DEBOUNCE_MS: positiveInt(2000),
+  REST_COPY_MAX_DEBOUNCE_MS: positiveInt(10_000),
   // Unset: on, except under NODE_ENV=test (test servers run no job behind a test's back).
   JOBS_ENABLED: z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).optional(),
   COMPACTION_INTERVAL_MS: nonNegativeInt(10 * 60_000),
@@ -338,6 +350,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       freshness: { freshMs: e.SNAPSHOT_INTERVAL_MS, staleMs: Math.max(SNAPSHOT_LAG_ALERT_MS, e.SNAPSHOT_INTERVAL_MS) },
     },
     history: { sessionGapSeconds: e.HISTORY_SESSION_GAP_SECONDS },
+    restCopy: {
+      follow: e.REST_COPY_FOLLOW === undefined || e.REST_COPY_FOLLOW === '' ? e.NODE_ENV !== 'test' : ['true', '1', 'yes'].includes(e.REST_COPY_FOLLOW),
+      debounceMs: e.REST_COPY_DEBOUNCE_MS,
+      maxDebounceMs: Math.max(e.REST_COPY_DEBOUNCE_MS, e.REST_COPY_MAX_DEBOUNCE_MS),
+    },
     jobs: {
       enabled: e.JOBS_ENABLED === undefined || e.JOBS_ENABLED === '' ? e.NODE_ENV !== 'test' : ['true', '1', 'yes'].includes(e.JOBS_ENABLED),
       compaction: {

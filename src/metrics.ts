@@ -31,6 +31,8 @@ export interface Metrics {
   documentsLoaded: Gauge;
   divergenceRate: Gauge;
   snapshotLagMinutes: Gauge;
+  /** REST copies written from live documents (extensions/RestCopyFollower.ts), and why the others were not. */
+  restCopyFollowerSnapshots: Counter<'result'>;
   redisConnected: Gauge;
   redisFanoutEnabled: Gauge;
   compactions: Counter<'result'>;
@@ -182,6 +184,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Age in minutes of the oldest REST snapshot among scenes with newer Yjs updates',
       registers,
     }),
+    restCopyFollowerSnapshots: new Counter({
+      name: 'rest_copy_follower_snapshots_total',
+      help: 'REST snapshots derived from live documents on their debounced store, by result (written; skipped: current, superseded, unproven, unconvertible, failed)',
+      labelNames: ['result'],
+      registers,
+    }),
     redisConnected: new Gauge({
       name: 'redis_fanout_connected',
       help: '1 when Redis fan-out across instances is up, 0 in single-server mode',
@@ -226,5 +234,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   // section 12.1 (e.g. persist errors per minute) need a 0 to compute a rate from, not a gap.
   for (const reason of ['database', 'scene_not_found']) metrics.persistErrors.inc({ reason }, 0);
   for (const origin of ['client', 'server']) metrics.updatesAppended.inc({ origin }, 0);
+  for (const result of ['written', 'current', 'superseded', 'unproven', 'unconvertible', 'failed']) metrics.restCopyFollowerSnapshots.inc({ result }, 0);
   return metrics;
 }

@@ -91,6 +91,12 @@ interface SnapshotRecordRow {
   at_micros: bigint | number | string;
 }
 
+/** `derived.blocks` serialised (`JSON.stringify`) and hashed (`checksumBlocks`) already. */
+export interface EncodedBlocks {
+  json: string;
+  checksum: string;
+}
+
 export interface SnapshotServiceConfiguration {
   prisma: PrismaClient;
   sceneLog: SceneLog;
@@ -147,11 +153,13 @@ export class SnapshotService {
   async writeSnapshot(
     sceneId: string,
     derived: DerivedScene,
-    options: SnapshotOptions & { startedAt?: number } = {},
+    options: SnapshotOptions & { startedAt?: number; encoded?: EncodedBlocks } = {},
   ): Promise<SnapshotOutcome> {
     const { prisma, sceneLog, logger } = this.configuration;
-    const json = JSON.stringify(derived.blocks);
-    const checksum = checksumBlocks(derived.blocks);
+    // `encoded` comes from where the blocks were made (a worker thread), so that a scene's JSON and
+    // hash need not be computed again on the thread serving editors.
+    const json = options.encoded?.json ?? JSON.stringify(derived.blocks);
+    const checksum = options.encoded?.checksum ?? checksumBlocks(derived.blocks);
     const sizeBytes = Buffer.byteLength(json, 'utf8');
     const trigger = options.trigger ?? 'yjs';
     const allowSameSeq = options.allowSameSeq ?? false;
@@ -209,6 +217,17 @@ export class SnapshotService {
       sizeBytes,
       blocks: derived.blocks,
     };
+  }
+
+  /**
+   * The sequence number the scene's REST copy was derived from (null: none, or an unknown scene): a
+   * cheap look before deriving one that could only be superseded.
+   */
+  async snapshotSeq(sceneId: string): Promise<bigint | null> {
+    const rows = await this.configuration.prisma.$queryRaw<Array<{ snapshot_seq: bigint | number | string | null }>>`
+      SELECT snapshot_seq FROM scenes WHERE scene_id = ${sceneId}::uuid`;
+    const seq = rows[0]?.snapshot_seq;
+    return seq == null ? null : BigInt(seq);
   }
 
   /** When the scene's REST copy was last written by a snapshot (null: never). Throws for an unknown scene. */

@@ -75,6 +75,45 @@ export async function deriveFromLiveDocument(
   if (hasMissingDependencies(doc)) return null;
   const snapshot = Y.snapshot(doc);
   const blocks = yDocToRestBlocks(doc);
+  const position = await committedPosition(log, sceneId, snapshot, window);
+  return position === null ? null : { ...position, blocks, hasGap: false, undecodable: 0 };
+}
+
+/** A live document's state, encoded, and the log position it provably is (see `deriveFromLiveDocument`). */
+export interface CommittedLiveState {
+  /** `Y.encodeStateAsUpdate` of the document, taken in the same synchronous step as the proof's snapshot. */
+  state: Uint8Array;
+  seq: bigint;
+  updateCount: number;
+  latestVersionId: string;
+  lastModifiedAt: Date;
+}
+
+/**
+ * `deriveFromLiveDocument` without the conversion: the document's state, encoded on this thread
+ * (cheap), and the sequence number it is exactly, so that the conversion can run elsewhere (the
+ * REST copy follower hands it to the worker pool). Null under the same conditions.
+ */
+export async function committedLiveState(
+  log: SceneLog,
+  sceneId: string,
+  doc: Y.Doc,
+  window = LIVE_CHECK_WINDOW,
+): Promise<CommittedLiveState | null> {
+  if (hasMissingDependencies(doc)) return null;
+  const snapshot = Y.snapshot(doc);
+  const state = Y.encodeStateAsUpdate(doc);
+  const position = await committedPosition(log, sceneId, snapshot, window);
+  return position === null ? null : { ...position, state };
+}
+
+/** The proof shared by both: read the newest rows after the snapshot, find the one it is exactly. */
+async function committedPosition(
+  log: SceneLog,
+  sceneId: string,
+  snapshot: Y.Snapshot,
+  window: number,
+): Promise<Pick<DerivedScene, 'seq' | 'updateCount' | 'latestVersionId' | 'lastModifiedAt'> | null> {
   const rows = await log.loadNewest(sceneId, window);
   const contained = rows.map((row) => Y.snapshotContainsUpdate(snapshot, row.update));
   const newestContained = liveDocumentPosition(contained);
@@ -82,14 +121,11 @@ export async function deriveFromLiveDocument(
   const newest = rows[newestContained]!;
   const counts = await log.counts(sceneId);
   return {
-    blocks,
     seq: newest.seq,
     // Rows committed after the document was read are not in it.
     updateCount: counts.updates - newestContained,
     latestVersionId: newest.versionId,
     lastModifiedAt: counts.lastAt ?? new Date(),
-    hasGap: false,
-    undecodable: 0,
   };
 }
 

@@ -75,7 +75,6 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   // One set of auth services for both servers: development tokens are signed with a key made in
   // this process, so the route that issues them and the extension that checks them must share it.
   const auth = createAuthServices({ config, prisma, logger, metrics });
-  const { extensions, fanout } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue, auth });
   const snapshots = new SnapshotService({
     prisma,
     sceneLog,
@@ -84,6 +83,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     intervalMs: config.snapshots.intervalMs,
     work,
   });
+  const { extensions, fanout } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue, auth, snapshots, work });
   const divergence = new DivergenceDetector({ prisma, sceneLog, snapshots, metrics, logger: logger.child({ component: 'divergence' }), work });
 
   const collab = createCollabServer({
@@ -95,6 +95,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     // and resend it forever).
     maxFrameBytes: 2 * config.limits.maxUpdateBytes + 4096,
     unauthenticated: config.floods.unauthenticated,
+    storeDebounce: config.restCopy,
   });
   await collab.listen();
 

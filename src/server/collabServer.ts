@@ -12,6 +12,8 @@ export interface CollabServerOptions {
    * scenes). extensions/FloodGuards.ts refuses at the same limits first, with a reason of its own.
    */
   unauthenticated: { maxBytes: number; maxMessages: number; maxDocuments: number };
+  /** Hocuspocus's store debounce (`REST_COPY_DEBOUNCE_MS`, `REST_COPY_MAX_DEBOUNCE_MS`): when extensions/RestCopyFollower.ts runs. */
+  storeDebounce: { debounceMs: number; maxDebounceMs: number };
 }
 
 /** The Hocuspocus WebSocket server. It does not read the environment and handles no signals. */
@@ -27,8 +29,10 @@ export function createCollabServer(options: CollabServerOptions): Server {
     maxUnauthenticatedQueueSize: options.unauthenticated.maxBytes,
     maxUnauthenticatedQueueMessages: options.unauthenticated.maxMessages,
     maxPendingDocuments: options.unauthenticated.maxDocuments,
-    // The log is the store: nothing is written on a debounce, so a document can unload as soon as
-    // its last connection leaves.
+    // The log is the store; only the REST copy follower writes on the debounce, and a pending
+    // store runs at once when the last connection leaves, so a document unloads right after it.
     unloadImmediately: true,
+    debounce: options.storeDebounce.debounceMs,
+    maxDebounce: options.storeDebounce.maxDebounceMs,
   });
 }

@@ -4,6 +4,7 @@ import { Authentication } from '../../extensions/Authentication.ts';
 import { ConnectionLimits } from '../../extensions/ConnectionLimits.ts';
 import { FloodGuards } from '../../extensions/FloodGuards.ts';
 import { RedisFanout } from '../../extensions/RedisFanout.ts';
+import { RestCopyFollower } from '../../extensions/RestCopyFollower.ts';
 import { SceneSeeding } from '../../extensions/SceneSeeding.ts';
 import { SchemaGate } from '../../extensions/SchemaGate.ts';
 import { UpdateGuards } from '../../extensions/UpdateGuards.ts';
@@ -12,7 +13,9 @@ import type { Config } from '../config.ts';
 import { OpenConnections } from '../collab/openConnections.ts';
 import { UpdateAdmission } from '../guards/admission.ts';
 import { ConnectionLedger } from '../guards/connectionLimits.ts';
+import { LiveSnapshotWriter } from '../restCopy/liveSnapshots.ts';
 import { SceneLoadValidator } from '../restCopy/loadValidation.ts';
+import type { SnapshotService } from '../restCopy/snapshots.ts';
 import { SceneSeeder } from '../restCopy/seeding.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { GroupCommitQueue } from '../log/groupCommit.ts';
@@ -20,6 +23,7 @@ import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { SCREENPLAY_SCHEMA_VERSION } from '../screenplay/schema.ts';
+import type { YjsWork } from '../workers/pool.ts';
 
 export interface ExtensionDeps {
   config: Config;
@@ -30,6 +34,10 @@ export interface ExtensionDeps {
   queue: GroupCommitQueue;
   /** The server's auth services, shared with the HTTP API (dev tokens are signed with a per-process key). */
   auth: AuthServices;
+  /** The guarded REST copy write the follower uses, shared with the snapshot job. */
+  snapshots: SnapshotService;
+  /** The server's worker pool: the follower converts there. */
+  work: YjsWork;
 }
 
 export interface CollabExtensions {
@@ -45,7 +53,7 @@ export interface CollabExtensions {
  * says why it sits where it does.
  */
 export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
-  const { config, prisma, logger, metrics, sceneLog, queue, auth } = deps;
+  const { config, prisma, logger, metrics, sceneLog, queue, auth, snapshots, work } = deps;
   // 1300, onConnect: an outdated editor is told to reload before any token or row is looked at.
   const schemaGate = new SchemaGate({
     serverSchemaVersion: SCREENPLAY_SCHEMA_VERSION,
@@ -118,7 +126,15 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
         logger: logger.child({ component: 'redis-fanout' }),
       })
     : null;
+  // 100, onStoreDocument (REST_COPY_FOLLOW): the REST copy follows the live document, written on
+  // Hocuspocus's debounced store; the only store hook.
+  const follower = config.restCopy.follow
+    ? new RestCopyFollower({
+        writer: new LiveSnapshotWriter({ sceneLog, snapshots, work, metrics, logger: logger.child({ component: 'rest-copy-follower' }) }),
+      })
+    : null;
   const extensions: Extension[] = [floodGuards, schemaGate, authentication, connectionLimits, guards, persistence, seeding];
   if (fanout) extensions.push(fanout);
+  if (follower) extensions.push(follower);
   return { extensions, fanout };
 }

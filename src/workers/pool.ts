@@ -14,7 +14,9 @@ import {
   contentUpdate,
   deriveBlocks,
   rebuildTaskError,
+  restCopyFromState,
   type DerivedBlocks,
+  type RestCopyOfState,
   type SceneContentInput,
   type TaskOutcome,
   type YjsTask,
@@ -44,6 +46,8 @@ export interface YjsWork extends Replayer {
   contentUpdate(base: Uint8Array, input: SceneContentInput): Promise<Uint8Array | null>;
   /** One page of blame: packed rows replayed on `state`, with the blocks each row touched (src/history/blameReplay.ts). */
   blamePage(state: Uint8Array | null, packed: Uint8Array): Promise<BlamePage>;
+  /** A state's REST copy (blocks, JSON, checksum) for the snapshot write; throws `ScreenplayConversionError` when not lossless. */
+  restCopyFromState(state: Uint8Array): Promise<RestCopyOfState>;
   /** Waits for the tasks already handed in, then stops the threads; later tasks are refused. */
   close(): Promise<void>;
 }
@@ -57,6 +61,7 @@ export const inlineYjsWork: YjsWork = {
   blocksFromState: async (state) => blocksFromState(state),
   contentUpdate: async (base, input) => contentUpdate(base, input),
   blamePage: async (state, packed) => blamePage(state, packed),
+  restCopyFromState: async (state) => restCopyFromState(state),
   close: async () => {},
 };
 
@@ -143,6 +148,11 @@ export class YjsWorkerPool implements YjsWork {
   blamePage(state: Uint8Array | null, packed: Uint8Array): Promise<BlamePage> {
     // The page is packed by the caller for this call alone (moved); the state is copied.
     return this.run({ kind: 'blamePage', state, packed }, [packed.buffer as ArrayBuffer]);
+  }
+
+  restCopyFromState(state: Uint8Array): Promise<RestCopyOfState> {
+    // Copied, not moved: the caller may still hold the state.
+    return this.run({ kind: 'restCopy', state }, []);
   }
 
   /** Live worker threads, for diagnostics and for tests that stop one mid-task. */

@@ -8,6 +8,7 @@ import { replayUpdateList, type ListReplay } from '../log/replay.ts';
 import {
   applyRestBlocksToYDoc,
   applyTiptapJSONToYDoc,
+  checksumBlocks,
   InvalidRestBlocksError,
   ScreenplayConversionError,
   yDocToRestBlocks,
@@ -41,7 +42,9 @@ export type YjsTask =
   /** The update that turns `base` into `input` with the fewest changes (a PATCH). */
   | { kind: 'contentUpdate'; base: Uint8Array; input: SceneContentInput }
   /** One page of blame (src/history/blameReplay.ts): the page's rows on top of the state before them. */
-  | { kind: 'blamePage'; state: Uint8Array | null; packed: Uint8Array };
+  | { kind: 'blamePage'; state: Uint8Array | null; packed: Uint8Array }
+  /** A state's REST copy as the snapshot write stores it: blocks, their JSON and checksum. */
+  | { kind: 'restCopy'; state: Uint8Array };
 
 export interface YjsTaskResults {
   replay: ListReplay;
@@ -49,6 +52,16 @@ export interface YjsTaskResults {
   blocks: CanonicalRestBlock[];
   contentUpdate: Uint8Array | null;
   blamePage: BlamePage;
+  restCopy: RestCopyOfState;
+}
+
+/** What `SnapshotService.writeSnapshot` stores for a state, computed where the conversion runs. */
+export interface RestCopyOfState {
+  blocks: CanonicalRestBlock[];
+  /** `JSON.stringify(blocks)`, the `content_blocks` written. */
+  json: string;
+  /** `checksumBlocks(blocks)`, the `yjs_checksum` written. */
+  checksum: string;
 }
 
 /** Turns a replayed Yjs state into REST blocks; throws `ScreenplayConversionError` when it cannot do so losslessly. */
@@ -60,6 +73,12 @@ export function blocksFromState(state: Uint8Array): CanonicalRestBlock[] {
   } finally {
     doc.destroy();
   }
+}
+
+/** The REST copy of a state: the conversion, the serialisation and the hash, all off the serving thread. */
+export function restCopyFromState(state: Uint8Array): RestCopyOfState {
+  const blocks = blocksFromState(state);
+  return { blocks, json: JSON.stringify(blocks), checksum: checksumBlocks(blocks) };
 }
 
 export function deriveBlocks(updates: readonly Uint8Array[]): DerivedBlocks {
@@ -96,6 +115,8 @@ export function runTask(task: YjsTask): YjsTaskResults[YjsTask['kind']] {
       return contentUpdate(task.base, task.input);
     case 'blamePage':
       return blamePage(task.state, task.packed);
+    case 'restCopy':
+      return restCopyFromState(task.state);
   }
 }
 

@@ -76,6 +76,7 @@ function observed(work: YjsWork, writer: TestClient): { work: YjsWork; acksDurin
       blocksFromState: (state) => watch(() => work.blocksFromState(state)),
       contentUpdate: (base, input) => watch(() => work.contentUpdate(base, input)),
       blamePage: (state, packed) => watch(() => work.blamePage(state, packed)),
+      restCopyFromState: (state) => watch(() => work.restCopyFromState(state)),
       close: () => work.close(),
     },
   };
