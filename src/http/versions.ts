@@ -62,11 +62,17 @@ function encodeCursor(body: CursorBody): string {
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
 
+/**
+ * The instant of a forged cursor must still be a timestamp the database can add to its epoch
+ * (within 2^53 microseconds, about 285 years either way), and its seq an int8: a cursor is bad
+ * input, never a 500.
+ */
+const MAX_CURSOR_MICROS = 2n ** 53n;
 const cursorBody = z.strictObject({
   k: z.enum(['versions', 'sessions', 'snapshots']),
   s: z.string(),
-  t: z.string().regex(/^-?\d{1,19}$/),
-  q: z.string().regex(/^\d{1,19}$/).optional(),
+  t: z.string().refine((text) => /^-?\d{1,16}$/.test(text) && BigInt(text) < MAX_CURSOR_MICROS && BigInt(text) > -MAX_CURSOR_MICROS),
+  q: z.string().regex(/^\d{1,18}$/).optional(),
   c: z.boolean().optional(),
   i: uuidParam.optional(),
 });
