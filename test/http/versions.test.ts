@@ -280,3 +280,27 @@ describeEachServer('GET /api/scenes/:sceneId/versions, /sessions, /snapshots', (
     }
   });
 });
+
+describeEachServer('GET /api/scenes/:sceneId/sessions with HISTORY_SESSION_GAP_SECONDS', { env: { HISTORY_SESSION_GAP_SECONDS: '15' } }, ({ db, app }) => {
+  it("breaks a writer's session at an idle gap longer than the configured one", async () => {
+    const prisma = db().prisma;
+    const fixture = await createScript(prisma, { scenes: 1 });
+    const sceneId = fixture.sceneIds[0]!;
+    const doc = new Y.Doc();
+    // One writer at 0 s, 10 s, 30 s: the 20 s pause is longer than 15 s, the 10 s one is not.
+    for (const [index, seconds] of [0, 10, 30].entries()) {
+      const { update } = applyRestBlocksToYDoc(doc, [{ type: 'action', text: `Take ${index}` }]);
+      const [appended] = await app().sceneLog.append([{ sceneId, update: update!, createdBy: fixture.userId }]);
+      if (!appended || !('versionId' in appended)) throw new Error('append failed');
+      await prisma.sceneVersion.update({ where: { versionId: appended.versionId }, data: { createdAt: at(seconds) } });
+    }
+    doc.destroy();
+    const res = await request(app(), 'GET', `/api/scenes/${sceneId}/sessions`, { token: await tokenFor(fixture.userId) });
+    expect(res.status).toBe(200);
+    expect(res.body.gap_seconds).toBe(15);
+    expect(res.body.sessions.map((s: { first_seq: number; last_seq: number }) => [s.first_seq, s.last_seq])).toEqual([
+      [3, 3],
+      [1, 2],
+    ]);
+  });
+});
