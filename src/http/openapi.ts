@@ -157,7 +157,7 @@ export const openApiDocument = {
             items: {
               type: 'object',
               properties: {
-                user_id: { type: ['string', 'null'], format: 'uuid' },
+                user_id: { type: ['string', 'null'], format: 'uuid', description: 'The writer; null for rows the server wrote (seeding, repairs) or whose user was deleted' },
                 email: { type: ['string', 'null'] },
                 started_at: { type: 'string', format: 'date-time' },
                 ended_at: { type: 'string', format: 'date-time' },
