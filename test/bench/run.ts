@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs|throughput|flood]`: the figures a user compares collaboration backends on, for this
+ * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs|throughput|flood|rest]`: the figures a user compares collaboration backends on, for this
  * project and, in the same run, for plain Hocuspocus with no persistence (the floor) and for
  * Hocuspocus with @hocuspocus/extension-database storing the whole document in PostgreSQL on its
  * default debounce (the common setup). Every server runs as its own process on the PostgreSQL at
@@ -17,6 +17,7 @@ import { barChart, type ChartRow } from './chart.ts';
 import { floodScenario } from './floodScenario.ts';
 import { jobsScenario } from './jobsScenario.ts';
 import { restScenario } from './rest.ts';
+import { restFollowScenario } from './restFollowScenario.ts';
 import { connectToEachOnce, connectToSynced, editToDurable, maxThroughput, memoryPerScene, peerLatency, type Percentiles } from './scenarios.ts';
 import { compactFully, compactionThroughput, fullState, populateScene, settleDatabase, storeUpdates } from './storage.ts';
 import { startComparison, startDurable, type Target } from './targets.ts';
@@ -45,14 +46,15 @@ function parseOrder(value: string | undefined): TargetName[] {
  * `--only=jobs`: only the jobs-on-versus-off scenario (jobsScenario.ts), for this project's server.
  * `--only=throughput`: only the two throughput runs, for the servers `--order` names (the append
  * hot path's figure). `--only=flood`: only the awareness flood scenario (floodScenario.ts), for
- * this project's server.
+ * this project's server. `--only=rest`: a 120-scene script just edited by connected writers, then
+ * its listing read, with the REST copy follower off and on (restFollowScenario.ts).
  */
 const only = parseOnly(process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length));
 
-function parseOnly(value: string | undefined): 'jobs' | 'throughput' | 'flood' | undefined {
+function parseOnly(value: string | undefined): 'jobs' | 'throughput' | 'flood' | 'rest' | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'jobs' && value !== 'throughput' && value !== 'flood') {
-    process.stderr.write(`--only takes jobs, throughput or flood; got "${value}"\n`);
+  if (value !== 'jobs' && value !== 'throughput' && value !== 'flood' && value !== 'rest') {
+    process.stderr.write(`--only takes jobs, throughput, flood or rest; got "${value}"\n`);
     process.exit(2);
   }
   return value;
@@ -159,10 +161,22 @@ async function runFloodScenario(): Promise<void> {
   log(`  server counters: ${Object.entries(flood.refusals).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
 }
 
+/** A 120-scene script just edited by connected writers, then its listing read: REST copy follower off, then on (restFollowScenario.ts). */
+async function runRestFollowScenario(): Promise<void> {
+  const rest = await restFollowScenario({ rounds: quick ? 1 : 3, seed: SEED, log });
+  const scenario = 'rest-follow';
+  record({ scenario, label: 'GET scenes of a 120-scene script just edited by connected writers, follower off (median round p50)', unit: 'ms', higherIsBetter: false }, 'durable', rest.median.off.p50);
+  record({ scenario, label: 'GET scenes of a 120-scene script just edited by connected writers, follower on (median round p50)', unit: 'ms', higherIsBetter: false, goal: '< 30 ms' }, 'durable', rest.median.on.p50);
+  for (const [i, round] of rest.rounds.entries()) {
+    record({ scenario, label: `GET scenes just edited, round ${i + 1}, follower off p50`, unit: 'ms', higherIsBetter: false }, 'durable', round.off.p50);
+    record({ scenario, label: `GET scenes just edited, round ${i + 1}, follower on p50`, unit: 'ms', higherIsBetter: false }, 'durable', round.on.p50);
+  }
+}
+
 async function main(): Promise<void> {
   log(`writersroom-collab benchmark (${quick ? 'quick' : 'full'}${only ? `, only ${only}` : ''}), ${new Date().toISOString()}, node ${process.version}`);
   if (only) {
-    await { jobs: runJobsScenario, throughput: runThroughputScenario, flood: runFloodScenario }[only]();
+    await { jobs: runJobsScenario, throughput: runThroughputScenario, flood: runFloodScenario, rest: runRestFollowScenario }[only]();
     printTable();
     await writeResults();
     return;
@@ -299,6 +313,7 @@ async function main(): Promise<void> {
   }
   await runJobsScenario();
   await runFloodScenario();
+  await runRestFollowScenario();
 
   printTable();
   await writeResults();
