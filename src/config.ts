@@ -353,7 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     restCopy: {
       follow: e.REST_COPY_FOLLOW === undefined || e.REST_COPY_FOLLOW === '' ? e.NODE_ENV !== 'test' : ['true', '1', 'yes'].includes(e.REST_COPY_FOLLOW),
       debounceMs: e.REST_COPY_DEBOUNCE_MS,
-      maxDebounceMs: Math.max(e.REST_COPY_DEBOUNCE_MS, e.REST_COPY_MAX_DEBOUNCE_MS),
+      maxDebounceMs: e.REST_COPY_MAX_DEBOUNCE_MS,
     },
     jobs: {
       enabled: e.JOBS_ENABLED === undefined || e.JOBS_ENABLED === '' ? e.NODE_ENV !== 'test' : ['true', '1', 'yes'].includes(e.JOBS_ENABLED),

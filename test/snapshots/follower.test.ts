@@ -6,6 +6,7 @@ import { SceneLog } from '../../src/log/sceneLog.ts';
 import { DivergenceDetector } from '../../src/restCopy/divergenceDetector.ts';
 import { LiveSnapshotWriter } from '../../src/restCopy/liveSnapshots.ts';
 import { SnapshotService } from '../../src/restCopy/snapshots.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { checksumBlocks } from '../../src/screenplay/index.ts';
@@ -75,6 +76,26 @@ async function listing(httpUrl: string, scriptId: string, token: string): Promis
   return body.scenes;
 }
 
+
+describe('REST copy follower configuration', () => {
+  it('follows by default, not under NODE_ENV=test, with Hocuspocus\'s debounces', () => {
+    expect(loadConfig({}).restCopy).toEqual({ follow: true, debounceMs: 2000, maxDebounceMs: 10_000 });
+    expect(loadConfig({ NODE_ENV: 'test' }).restCopy.follow).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test', REST_COPY_FOLLOW: 'true' }).restCopy.follow).toBe(true);
+    expect(loadConfig({ REST_COPY_FOLLOW: 'no' }).restCopy.follow).toBe(false);
+  });
+
+  it('refuses bad values, naming each', () => {
+    let problems: string[] = [];
+    try {
+      loadConfig({ REST_COPY_FOLLOW: 'sometimes', REST_COPY_DEBOUNCE_MS: '-5', REST_COPY_MAX_DEBOUNCE_MS: 'soon' });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems = error.problems;
+    }
+    for (const name of ['REST_COPY_FOLLOW', 'REST_COPY_DEBOUNCE_MS', 'REST_COPY_MAX_DEBOUNCE_MS']) expect(problems.join('\n')).toContain(name);
+  });
+});
 
 describeEachServer('REST copy follower', { env: FOLLOWING }, ({ db, app }) => {
   it('writes the copy of what writers typed, at the log head, before anyone reads or the job runs', async () => {
@@ -186,6 +207,32 @@ describeEachServer('REST copy follower', { env: FOLLOWING }, ({ db, app }) => {
       expect(await counterValue(metrics.restCopyFollowerSnapshots, { result: 'unproven' })).toBe(1);
       expect(await copyOf(db().prisma, sceneId)).toEqual(before);
       holey.destroy();
+    } finally {
+      writer.destroy();
+    }
+  });
+});
+
+describeEachServer('REST copy follower, a scene typed into without a pause', { env: { ...FOLLOWING, REST_COPY_DEBOUNCE_MS: '600000', REST_COPY_MAX_DEBOUNCE_MS: String(MAX_DEBOUNCE_MS) } }, ({ db, app }) => {
+  it('writes after the max debounce while the typing goes on (the debounce alone never would)', async () => {
+    const fixture = await createScript(db().prisma);
+    const sceneId = fixture.sceneIds[0]!;
+    const token = await tokenFor(fixture.userId);
+    const writer = connectClient(app().wsUrl, sceneId, { token });
+    try {
+      await waitForSynced(writer);
+      // Every keystroke restarts the 10-minute debounce: only the max debounce can write.
+      let keystrokes = 0;
+      await within(TRIES, async () => {
+        typeInto(writer.doc, 'x');
+        keystrokes += 1;
+        await waitForAcked(writer);
+        return (await counterValue(app().metrics.restCopyFollowerSnapshots, { result: 'written' })) > 0;
+      }, 'a snapshot while typing');
+      expect(keystrokes).toBeGreaterThan(1);
+      const copy = await copyOf(db().prisma, sceneId);
+      expect(copy.snapshot_seq).not.toBeNull();
+      expect(copy.snapshot_source).toBe('yjs');
     } finally {
       writer.destroy();
     }
