@@ -27,8 +27,9 @@ export interface RedisFanoutLinkConfiguration {
   disconnectDelayMs: number;
 }
 
+// The identifier is not among them: it is made per link (the constructor), so that two instances in
+// one process (tests, an embedding) do not take each other's messages for their own and drop them.
 const defaults = {
-  identifier: `writersroom-${randomUUID()}`,
   reconnectMinMs: 250,
   reconnectMaxMs: 5000,
   connectTimeoutMs: 2000,
@@ -37,8 +38,8 @@ const defaults = {
   disconnectDelayMs: 1000,
 };
 
-export type RedisFanoutLinkOptions = Omit<RedisFanoutLinkConfiguration, keyof typeof defaults> &
-  Partial<Pick<RedisFanoutLinkConfiguration, keyof typeof defaults>>;
+export type RedisFanoutLinkOptions = Omit<RedisFanoutLinkConfiguration, keyof typeof defaults | 'identifier'> &
+  Partial<Pick<RedisFanoutLinkConfiguration, keyof typeof defaults | 'identifier'>>;
 
 /** One connection to Redis: an `@hocuspocus/extension-redis` instance and its two clients. */
 interface Session {
@@ -82,7 +83,7 @@ export class RedisFanoutLink {
   private readonly documents = new Map<string, Document>();
 
   constructor(configuration: RedisFanoutLinkOptions) {
-    this.configuration = { ...defaults, ...configuration };
+    this.configuration = { ...defaults, identifier: `writersroom-${randomUUID()}`, ...configuration };
     this.endpoint = parseRedisUrl(this.configuration.url);
     this.description = describeRedisEndpoint(this.endpoint);
     this.configuration.metrics.redisFanoutEnabled.set(1);
