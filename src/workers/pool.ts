@@ -89,16 +89,6 @@ const WORKER_ENTRY = new URL('./worker.ts', import.meta.url).href;
  * thread that dies mid-task (out of memory, killed) fails that task with `YjsWorkerError`; the
  * pool starts a new thread for the next one.
  */
-/**
- * What each thread is started with. `nice`: the threads' scheduling priority (`WORKER_THREAD_NICE`).
- * On Linux a thread has its own nice value, so the threads can yield the CPU to the serving event
- * loop without slowing it: on a 2-core machine a replay at the same priority took a core the
- * editors' broadcasts were queued for.
- */
-export interface WorkerSettings {
-  nice: number;
-}
-
 export class YjsWorkerPool implements YjsWork {
   readonly threads: number;
   private readonly pool: Piscina;
@@ -115,7 +105,9 @@ export class YjsWorkerPool implements YjsWork {
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
       execArgv: threadExecArgv(),
-      workerData: { nice: options.nice ?? 0 } satisfies WorkerSettings,
+      // piscina's own nice (through its optional @napi-rs/nice): on Linux each thread has its own nice
+      // value, so the threads give way to the serving event loop when both want a core.
+      niceIncrement: options.nice ?? 0,
     });
     // Without a listener an 'error' event (a thread that failed to start) would throw in the
     // process; the task it took is rejected and handled by its caller.

@@ -1,24 +1,10 @@
 // The entry point of each worker thread of the pool (pool.ts): runs one task and answers with its
 // outcome. A task's own error comes back as data (`TaskOutcome`), so that a rejection of the pool's
 // promise always means the thread itself failed.
-import { setPriority } from 'node:os';
-import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import type { WorkerSettings } from './pool.ts';
 import { describeTaskError, runTask, type TaskOutcome, type YjsTask, type YjsTaskResults } from './tasks.ts';
 
 type Result = YjsTaskResults[YjsTask['kind']];
-
-// `setPriority(0, ...)` is this thread's on Linux (a thread's nice value is its own); where a
-// platform refuses it (no permission to raise the priority, another OS), the thread runs as it is.
-const { nice } = (workerData ?? { nice: 0 }) as WorkerSettings;
-if (nice !== 0) {
-  try {
-    setPriority(0, nice);
-  } catch {
-    // keep the inherited priority
-  }
-}
 
 /**
  * The state or update a task made goes back without a copy: this thread keeps no reference to it.
