@@ -4,51 +4,23 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebPage } from '../../scripts/build-web.ts';
-import * as Y from 'yjs';
 import { DEMO_USERS } from '../../src/demo/demoScript.ts';
-import { replayUpdates } from '../../src/log/replay.ts';
-import { SceneLog } from '../../src/log/sceneLog.ts';
-import { yDocToRestBlocks } from '../../src/screenplay/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { freePort, spawnServer, waitUntilReady, type ServerProcess } from '../helpers/process.ts';
 import { launchChromium } from './browser.ts';
+import { caretToEnd, DevServer, openAs as openPage, waitForSaved, type RestBlock } from './devServer.ts';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 const [DANA, SAM] = DEMO_USERS as [(typeof DEMO_USERS)[number], (typeof DEMO_USERS)[number]];
 
-interface RestBlock {
-  type: string;
-  text: string;
-}
-
 describe('the editor page in Chromium', () => {
-  let db: TestDatabase;
   let browser: Browser;
-  let server: ServerProcess | null = null;
-  let env: Record<string, string>;
-  let httpPort: number;
+  let dev: DevServer;
   let baseUrl: string;
   let dana: Page;
   let sam: Page;
   let firstSceneId: string;
   const pageErrors: string[] = [];
 
-  async function startServer(): Promise<void> {
-    server = spawnServer(env);
-    await waitUntilReady(httpPort, server);
-  }
-
-  async function openAs(email: string, query = ''): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-    page.on('pageerror', (error) => pageErrors.push(`${email}: ${error.message}`));
-    await page.goto(`${baseUrl}/?user=${encodeURIComponent(email)}${query}`);
-    await waitForSaved(page);
-    return page;
-  }
-
-  function waitForSaved(page: Page, timeout = 15_000): Promise<unknown> {
-    return page.waitForSelector('#save-status[data-state="saved"]', { timeout });
-  }
+  const openAs = (email: string, query = '') => openPage(browser, baseUrl, email, { query, viewport: { width: 1440, height: 1000 }, errors: pageErrors });
 
   function saveState(page: Page): Promise<string | null> {
     return page.locator('#save-status').getAttribute('data-state');
@@ -56,17 +28,6 @@ describe('the editor page in Chromium', () => {
 
   function waitForText(page: Page, text: string, timeout = 10_000): Promise<unknown> {
     return page.waitForFunction((wanted) => document.querySelector('.ProseMirror')?.textContent?.includes(wanted), text, { timeout });
-  }
-
-  /**
-   * Puts the caret at the end of the scene and waits until the editor's own selection is there:
-   * ProseMirror takes a caret moved by the browser (a click, Ctrl+End) from a selectionchange event
-   * that runs after the key press, so a key pressed at once could still act on the old position.
-   */
-  async function caretToEnd(page: Page): Promise<void> {
-    await page.locator('.ProseMirror > *').last().click();
-    await page.keyboard.press('Control+End');
-    await page.waitForSelector('#block-type[data-at-scene-end="true"]', { timeout: 5000 });
   }
 
   async function blockType(page: Page): Promise<string> {
@@ -93,38 +54,22 @@ describe('the editor page in Chromium', () => {
 
   /** The scene as its stored log replays it: what is on disk, whatever the server holds in memory. */
   async function loggedBlocks(sceneId: string): Promise<RestBlock[]> {
-    const rows = await new SceneLog(db.database.sql).load(sceneId);
-    const doc = new Y.Doc();
-    try {
-      const replay = replayUpdates(rows);
-      Y.applyUpdate(doc, replay.state);
-      expect(replay.hasGap).toBe(false);
-      return yDocToRestBlocks(doc) as RestBlock[];
-    } finally {
-      doc.destroy();
-    }
+    const { blocks, hasGap } = await dev.loggedBlocks(sceneId);
+    expect(hasGap).toBe(false);
+    return blocks;
   }
 
   beforeAll(async () => {
     // Fails here, with the instruction, when Chromium is missing; then builds what web/ holds now.
     browser = await launchChromium();
     await buildWebPage();
-    db = await createTestDatabase('postgres');
-    const [port, http] = [await freePort(), await freePort()];
-    httpPort = http;
-    baseUrl = `http://127.0.0.1:${httpPort}`;
-    // Development mode on an empty database: the server seeds the demo and issues its own tokens.
-    env = { NODE_ENV: 'development', AUTH_JWT_SECRET: '', DATABASE_URL: db.databaseUrl!, PORT: String(port), HTTP_PORT: String(httpPort) };
-    await startServer();
+    dev = await DevServer.start();
+    baseUrl = dev.baseUrl;
   });
 
   afterAll(async () => {
     await browser?.close();
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGTERM');
-      await server.exited;
-    }
-    await db?.close();
+    await dev?.close();
   });
 
   it('opens the demo script by itself: scenes listed, the first scene seeded from its REST content', async () => {
@@ -170,11 +115,11 @@ describe('the editor page in Chromium', () => {
     // a writer's typing arrive as one burst, which the flood guards must not take for a flood.
     await caretToEnd(sam);
     await sam.keyboard.press('Enter');
-    server!.child.kill('SIGSTOP');
+    dev.process.child.kill('SIGSTOP');
     try {
       await sam.keyboard.type('The whiteboard wobbles but holds.');
     } finally {
-      server!.child.kill('SIGCONT');
+      dev.process.child.kill('SIGCONT');
     }
     await waitForText(dana, 'The whiteboard wobbles but holds.');
     await Promise.all([waitForSaved(dana), waitForSaved(sam)]);
@@ -249,8 +194,8 @@ describe('the editor page in Chromium', () => {
   });
 
   it('an empty scene gets its first block, a scene heading, when the writer clicks into it', async () => {
-    const first = await db.prisma.scene.findUniqueOrThrow({ where: { sceneId: firstSceneId } });
-    const empty = await db.prisma.scene.create({ data: { scriptId: first.scriptId, position: 3, contentBlocks: [] } });
+    const first = await dev.db.prisma.scene.findUniqueOrThrow({ where: { sceneId: firstSceneId } });
+    const empty = await dev.db.prisma.scene.create({ data: { scriptId: first.scriptId, position: 3, contentBlocks: [] } });
     await dana.goto(`${baseUrl}/?user=${encodeURIComponent(DANA.email)}&scene=${empty.sceneId}`);
     await waitForSaved(dana);
     await expect.poll(() => dana.locator('.scene-link').count()).toBe(4);
@@ -275,8 +220,8 @@ describe('the editor page in Chromium', () => {
     await Promise.all([waitForSaved(dana), waitForSaved(sam)]);
 
     // Everything on screen says saved, so everything is on disk: SIGKILL, no graceful shutdown.
-    server!.child.kill('SIGKILL');
-    await server!.exited;
+    dev.process.child.kill('SIGKILL');
+    await dev.process.exited;
     await expect.poll(() => saveState(dana), { timeout: 10_000 }).toMatch(/^(offline|connecting)$/);
 
     await caretToEnd(dana);
@@ -284,7 +229,7 @@ describe('the editor page in Chromium', () => {
     await dana.keyboard.type('Typed while the server was down.');
     await expect.poll(() => saveState(dana)).toBe('unsaved-offline');
 
-    await startServer();
+    await dev.run();
     // The page reconnects by itself; its development token died with the old process, so it gets a new one.
     await waitForSaved(dana, 45_000);
     await waitForSaved(sam, 45_000);

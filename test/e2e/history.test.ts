@@ -3,15 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
 import { buildWebPage } from '../../scripts/build-web.ts';
 import { DEMO_USERS } from '../../src/demo/demoScript.ts';
-import { replayUpdates } from '../../src/log/replay.ts';
-import { SceneLog } from '../../src/log/sceneLog.ts';
-import { yDocToRestBlocks } from '../../src/screenplay/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { freePort, spawnServer, waitUntilReady, type ServerProcess } from '../helpers/process.ts';
 import { launchChromium } from './browser.ts';
+import { caretToEnd, DevServer, openAs as openPage, waitForSaved } from './devServer.ts';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 const [DANA, SAM] = DEMO_USERS as [(typeof DEMO_USERS)[number], (typeof DEMO_USERS)[number]];
@@ -22,41 +17,14 @@ const [DANA, SAM] = DEMO_USERS as [(typeof DEMO_USERS)[number], (typeof DEMO_USE
  * writer while the other has the scene open, and the restored text after a server restart.
  */
 describe('the history panel in Chromium', () => {
-  let db: TestDatabase;
   let browser: Browser;
-  let server: ServerProcess | null = null;
-  let env: Record<string, string>;
-  let httpPort: number;
-  let baseUrl: string;
+  let dev: DevServer;
   let dana: Page;
   let sam: Page;
   let sceneId: string;
   const pageErrors: string[] = [];
 
-  async function startServer(): Promise<void> {
-    server = spawnServer(env);
-    await waitUntilReady(httpPort, server);
-  }
-
-  async function stopServer(): Promise<void> {
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGTERM');
-      await server.exited;
-    }
-    server = null;
-  }
-
-  async function openAs(email: string, query = ''): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (error) => pageErrors.push(`${email}: ${error.message}`));
-    await page.goto(`${baseUrl}/?user=${encodeURIComponent(email)}${query}`);
-    await waitForSaved(page);
-    return page;
-  }
-
-  function waitForSaved(page: Page, timeout = 15_000): Promise<unknown> {
-    return page.waitForSelector('#save-status[data-state="saved"]', { timeout });
-  }
+  const openAs = (email: string, query = '') => openPage(browser, dev.baseUrl, email, { query, viewport: { width: 1280, height: 800 }, errors: pageErrors });
 
   function editorText(page: Page): Promise<string> {
     return page.evaluate(() => document.querySelector('.ProseMirror')?.textContent ?? '');
@@ -70,12 +38,6 @@ describe('the history panel in Chromium', () => {
     );
   }
 
-  async function caretToEnd(page: Page): Promise<void> {
-    await page.locator('.ProseMirror > *').last().click();
-    await page.keyboard.press('Control+End');
-    await page.waitForSelector('#block-type[data-at-scene-end="true"]', { timeout: 5000 });
-  }
-
   async function typeLine(page: Page, text: string): Promise<void> {
     await caretToEnd(page);
     await page.keyboard.press('Enter');
@@ -85,31 +47,18 @@ describe('the history panel in Chromium', () => {
 
   /** The scene as its stored log replays it: what is on disk, whatever the server holds in memory. */
   async function loggedText(): Promise<string> {
-    const rows = await new SceneLog(db.database.sql).load(sceneId);
-    const doc = new Y.Doc();
-    try {
-      Y.applyUpdate(doc, replayUpdates(rows).state);
-      return (yDocToRestBlocks(doc) as Array<{ text?: string }>).map((block) => block.text ?? '').join('\n');
-    } finally {
-      doc.destroy();
-    }
+    return (await dev.loggedBlocks(sceneId)).blocks.map((block) => block.text ?? '').join('\n');
   }
 
   beforeAll(async () => {
     browser = await launchChromium();
     await buildWebPage();
-    db = await createTestDatabase('postgres');
-    const [port, http] = [await freePort(), await freePort()];
-    httpPort = http;
-    baseUrl = `http://127.0.0.1:${httpPort}`;
-    env = { NODE_ENV: 'development', AUTH_JWT_SECRET: '', DATABASE_URL: db.databaseUrl!, PORT: String(port), HTTP_PORT: String(httpPort) };
-    await startServer();
+    dev = await DevServer.start();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await stopServer();
-    await db?.close();
+    await dev?.close();
   });
 
   it("shows both writers' sessions and a label on the timeline; preview and diff read the past", async () => {
@@ -172,8 +121,8 @@ describe('the history panel in Chromium', () => {
     }
     expect(await loggedText()).not.toContain('Sam tears the outline down.');
 
-    await stopServer();
-    await startServer();
+    await dev.stop();
+    await dev.run();
     for (const page of [dana, sam]) {
       await page.reload();
       await waitForSaved(page);
