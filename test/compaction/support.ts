@@ -2,6 +2,7 @@ import * as Y from 'yjs';
 import { loadConfig } from '../../src/config.ts';
 import type { SqlExecutor } from '../../src/db/sql.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
+import { purgeMergedRows } from '../../src/log/retention.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 
 /** The configuration's compaction and retention settings (`config.jobs`), for the calls that take them. */
@@ -61,4 +62,15 @@ export async function ageRows(sql: SqlExecutor, sceneId: string, ms: number): Pr
     sceneId,
     ms / 1000,
   ]);
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Makes retention delete the scene's merged originals now: its rows are moved 31 days back and the
+ * retention pass runs with a 30-day cutoff. Returns how many rows it deleted.
+ */
+export async function retireMergedOriginals(sql: SqlExecutor, sceneId: string): Promise<number> {
+  await ageRows(sql, sceneId, 31 * DAY_MS);
+  return (await purgeMergedRows(sql, sceneId, { cutoff: new Date(Date.now() - 30 * DAY_MS), batchSize: 1000 })).deletedRows;
 }

@@ -4,7 +4,7 @@ import { purgeMergedRows } from '../../src/log/retention.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { createScript, createUser } from '../helpers/fixtures.ts';
 import { describeEachServer } from '../helpers/server.ts';
-import { ageRows, JOB_DEFAULTS } from '../compaction/support.ts';
+import { ageRows, JOB_DEFAULTS, retireMergedOriginals } from '../compaction/support.ts';
 import { appendVersions, request } from '../http/support.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -87,8 +87,7 @@ describeEachServer('labels over HTTP', ({ db, app }) => {
 
     const sql = db().database.sql;
     await compactScene(sql, sceneId, { maxRows: JOB_DEFAULTS.compaction.maxRowsPerCompaction });
-    await ageRows(sql, sceneId, 31 * DAY);
-    await purgeMergedRows(sql, sceneId, { cutoff: new Date(Date.now() - 30 * DAY), batchSize: 1000 });
+    await retireMergedOriginals(sql, sceneId);
     const aged = new Date(between.getTime() - 31 * DAY);
     const gone = await request(app(), 'POST', `/api/scenes/${sceneId}/labels`, { token: owner, body: { name: 'too old', at: aged.toISOString() } });
     expect(gone.status).toBe(410);

@@ -3,12 +3,11 @@ import { expect, it } from 'vitest';
 import { HistoryNotRetainedError, InvalidPointError, SeqAheadError, UnknownLabelError } from '../../src/history/errors.ts';
 import { HistoryPoints, parsePointText, pointBodySchema, readsAsSeqOrInstant } from '../../src/history/points.ts';
 import { compactScene } from '../../src/log/compaction.ts';
-import { purgeMergedRows } from '../../src/log/retention.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { Typist } from '../helpers/typing.ts';
-import { ageRows, expectedDocument, JOB_DEFAULTS, sameDocument } from '../compaction/support.ts';
+import { expectedDocument, JOB_DEFAULTS, retireMergedOriginals, sameDocument } from '../compaction/support.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -86,8 +85,7 @@ describeEachDatabase('history points', (db) => {
     const points = new HistoryPoints(log);
     // Before retention the originals are still there.
     expect((await points.stateOf(sceneId, { seq: 4n })).seq).toBe(4n);
-    await ageRows(sql, sceneId, 31 * DAY);
-    await purgeMergedRows(sql, sceneId, { cutoff: new Date(Date.now() - 30 * DAY), batchSize: 1000 });
+    await retireMergedOriginals(sql, sceneId);
 
     await expect(points.stateOf(sceneId, { seq: 4n })).rejects.toBeInstanceOf(HistoryNotRetainedError);
     await expect(points.stateOf(sceneId, { seq: 4n })).rejects.toMatchObject({ status: 410, code: 'HISTORY_NOT_RETAINED' });
