@@ -1,5 +1,6 @@
 import type { SqlExecutor } from '../db/sql.ts';
 import { replayOnThisThread, type Replayer } from './replay.ts';
+import { unpackUpdates } from './packed.ts';
 import { toBuffer, type Numeric } from './rows.ts';
 import { advisoryXactLock, LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
 
@@ -107,15 +108,15 @@ const NEWEST_OLD_UPDATE_SQL = `
 
 // One statement, so it sees a prefix of the log (seq is commit order). No row locks: if a selected
 // row is changed before the marks are written (a quarantine moved it out), the marks come up short
-// and the compaction rolls back. Packed (src/log/packed.ts), with one array per row fact: 10,000
-// rows parsed one by one held the event loop for tens of milliseconds; one buffer and four arrays
-// do not, and the buffer goes to the replay as it is.
+// and the compaction rolls back. Everything travels packed, nothing as a row or an array: 10,000
+// rows parsed one by one held the event loop for tens of milliseconds, and so did four text
+// arrays of 10,000 elements (postgres-array parses each element in JavaScript). `packed` is the
+// updates as src/log/packed.ts packs them, and goes to the replay as it is; `facts` is
+// `ROW_FACTS_BYTES` per row, in the same order: the version id (16 bytes, as `uuid_send`), the seq
+// (8, big-endian) and the compacted count (4).
 const SELECT_LIVE_SQL = `
   SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY ord) AS packed,
-         array_agg(version_id ORDER BY ord) AS version_ids,
-         array_agg(seq ORDER BY ord) AS seqs,
-         array_agg(compacted_count ORDER BY ord) AS counts,
-         array_agg(length(yjs_update) ORDER BY ord) AS lengths
+         string_agg(uuid_send(version_id) || int8send(seq) || int4send(compacted_count), ''::bytea ORDER BY ord) AS facts
   FROM (
     SELECT version_id, seq, yjs_update, compacted_count, row_number() OVER (ORDER BY seq, is_compacted DESC) AS ord
     FROM scene_versions
@@ -126,10 +127,29 @@ const SELECT_LIVE_SQL = `
 
 interface SelectedLive {
   packed: Uint8Array | null;
-  version_ids: string[] | null;
-  seqs: Numeric[] | null;
-  counts: Numeric[] | null;
-  lengths: Numeric[] | null;
+  facts: Uint8Array | null;
+}
+
+const ROW_FACTS_BYTES = 16 + 8 + 4;
+
+/** One selected row, as `facts` describes it; `id` is the version id's 16 bytes. */
+interface LiveRow {
+  id: Uint8Array;
+  seq: bigint;
+  count: number;
+  /** Bytes of its update. */
+  length: number;
+}
+
+function liveRows(selected: SelectedLive | undefined): LiveRow[] {
+  const facts = selected?.facts ?? new Uint8Array(0);
+  const updates = unpackUpdates(selected?.packed ?? new Uint8Array(0));
+  if (facts.byteLength !== updates.length * ROW_FACTS_BYTES) throw new Error(`compaction read ${updates.length} updates but ${facts.byteLength} bytes of row facts`);
+  const view = new DataView(facts.buffer, facts.byteOffset, facts.byteLength);
+  return updates.map((update, index) => {
+    const at = index * ROW_FACTS_BYTES;
+    return { id: facts.subarray(at, at + 16), seq: view.getBigInt64(at + 16), count: view.getInt32(at + 24), length: update.byteLength };
+  });
 }
 
 const INSERT_COMPACTED_SQL = `
@@ -140,16 +160,28 @@ const INSERT_COMPACTED_SQL = `
 /** Rows marked per statement; a compaction's marks are several statements of one transaction. */
 export const MARK_CHUNK = 1000;
 
-// By id, never by a range: a row that is not in the list is never touched. Counted in the
-// database: returning the ids would parse a row per mark.
+// By id, never by a range: a row that is not in the list is never touched. The ids arrive packed,
+// 16 bytes each (as the select read them), and are taken apart here. Counted in the database:
+// returning the ids would parse a row per mark.
 const MARK_MERGED_SQL = `
-  WITH marked AS (
+  WITH merged AS (
+    SELECT encode(substring($3::bytea FROM i * 16 + 1 FOR 16), 'hex')::uuid AS version_id
+    FROM generate_series(0, length($3::bytea) / 16 - 1) AS i
+  ),
+  marked AS (
     UPDATE scene_versions AS v SET compacted_by = $2::uuid
-    FROM unnest($3::uuid[]) AS merged(version_id)
+    FROM merged
     WHERE v.version_id = merged.version_id AND v.scene_id = $1::uuid AND v.compacted_by IS NULL
     RETURNING 1
   )
   SELECT count(*) AS marked FROM marked`;
+
+/** The 16-byte ids of these rows, one after another, as `MARK_MERGED_SQL` takes them. */
+function packedIds(rows: readonly LiveRow[]): Uint8Array {
+  const ids = new Uint8Array(rows.length * 16);
+  rows.forEach((row, index) => ids.set(row.id, index * 16));
+  return ids;
+}
 
 export async function compactScene(sql: SqlExecutor, sceneId: string, options: CompactSceneOptions): Promise<CompactionResult> {
   const { maxRows } = options;
@@ -181,24 +213,24 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
       bound = bound === null || newestOld < bound ? newestOld : bound;
     }
 
-    const [live] = await tx.query<SelectedLive>('compaction_select_live_packed', SELECT_LIVE_SQL, [
+    const [selected] = await tx.query<SelectedLive>('compaction_select_live_packed', SELECT_LIVE_SQL, [
       sceneId,
       bound === null ? null : bound.toString(),
       maxRows,
     ]);
-    const ids = live?.version_ids ?? [];
+    const rows = liveRows(selected);
     await step('selected');
 
-    const replay = await (options.replayer ?? replayOnThisThread).replayPacked(live?.packed ?? new Uint8Array(0));
+    const replay = await (options.replayer ?? replayOnThisThread).replayPacked(selected?.packed ?? new Uint8Array(0));
     const undecodable = new Set(replay.undecodable.map(({ index }) => index));
-    // Indices of the merged rows, in seq order.
-    const merged = ids.map((_, index) => index).filter((index) => !undecodable.has(index));
+    // The merged rows, in seq order.
+    const merged = rows.filter((_, index) => !undecodable.has(index));
     if (!worthMerging(merged)) return skipped('nothing_to_compact', undecodable.size);
     await step('built');
 
     // Rows come in seq order, so the last merged row has the highest merged seq.
-    const seq = BigInt(live!.seqs![merged[merged.length - 1]!]!);
-    const mergedUpdates = merged.reduce((sum, index) => sum + Number(live!.counts![index]), 0);
+    const seq = merged[merged.length - 1]!.seq;
+    const mergedUpdates = merged.reduce((sum, row) => sum + row.count, 0);
     const [inserted] = await tx.query<{ version_id: string }>('compaction_insert', INSERT_COMPACTED_SQL, [
       sceneId,
       seq.toString(),
@@ -208,11 +240,14 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
     const versionId = inserted!.version_id;
     await step('inserted');
 
-    const mergedIds = merged.map((index) => ids[index]!);
     let marked = 0;
-    for (let from = 0; from < mergedIds.length; from += MARK_CHUNK) {
+    for (let from = 0; from < merged.length; from += MARK_CHUNK) {
       if (from > 0) await options.pace?.();
-      const [marks] = await tx.query<{ marked: Numeric }>('compaction_mark_merged_count', MARK_MERGED_SQL, [sceneId, versionId, mergedIds.slice(from, from + MARK_CHUNK)]);
+      const [marks] = await tx.query<{ marked: Numeric }>('compaction_mark_merged_packed', MARK_MERGED_SQL, [
+        sceneId,
+        versionId,
+        toBuffer(packedIds(merged.slice(from, from + MARK_CHUNK))),
+      ]);
       marked += Number(marks?.marked ?? 0);
     }
     if (marked !== merged.length) throw new CompactionConflictError(sceneId, merged.length, marked);
@@ -225,10 +260,10 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
       seq,
       mergedRows: merged.length,
       mergedUpdates,
-      bytesBefore: merged.reduce((sum, index) => sum + Number(live!.lengths![index]), 0),
+      bytesBefore: merged.reduce((sum, row) => sum + row.length, 0),
       bytesAfter: replay.state.byteLength,
       undecodable: undecodable.size,
-      truncated: ids.length === maxRows,
+      truncated: rows.length === maxRows,
       hasGap: replay.hasGap,
     };
   });
