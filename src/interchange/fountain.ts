@@ -107,7 +107,8 @@ export function writeFountainInline(text: string, marks: readonly RestMark[] | u
   };
   for (const run of runs) {
     transition(run.marks);
-    out += escapeFountainText(run.text);
+    // A "/" right before the next run's asterisks would open a boneyard ("/**").
+    out += escapeFountainText(run.text).replace(/\/$/, '\\/');
   }
   transition(new Set());
   return out;
@@ -119,7 +120,6 @@ export function writeFountainInline(text: string, marks: readonly RestMark[] | u
 const BLOCK_TYPE_OF_TOKEN: Record<string, string> = {
   action: 'action',
   centered: 'centered',
-  transition: 'transition',
   parenthetical: 'parenthetical',
   dialogue: 'dialogue',
   lyrics: 'lyric',
@@ -130,10 +130,22 @@ const BLOCK_TYPE_OF_TOKEN: Record<string, string> = {
 // fountain-js keeps the state "the paragraph after this one is the left half of a dual dialogue"
 // in a private static field and never resets it between calls: a file ending in a dual dialogue
 // would mark the last cue of the next file read as dual. Reset it before every tokenize.
+// Its lexer also deletes every "/* ... */" first, escaped or not ("\/**" opens one for it): what is
+// left of them once our boneyards are out is hidden from it and restored in the tokens' text.
 function tokenize(source: string): [Token[], Token[]] {
   (Lexer as unknown as { lastLineWasDualDialogue: boolean }).lastLineWasDualDialogue = false;
-  return Lexer.tokenize(source);
+  const [titleTokens, scriptTokens] = Lexer.tokenize(source.replaceAll('/*', HIDDEN_OPEN).replaceAll('*/', HIDDEN_CLOSE));
+  const restore = (token: Token) => {
+    if (token.text !== undefined) token.text = token.text.replaceAll(HIDDEN_OPEN, '/*').replaceAll(HIDDEN_CLOSE, '*/');
+  };
+  titleTokens.forEach(restore);
+  scriptTokens.forEach(restore);
+  return [titleTokens, scriptTokens];
 }
+
+// Noncharacters (U+FDD0-U+FDEF are reserved for internal use): they never stand for text.
+const HIDDEN_OPEN = '\uFDD1';
+const HIDDEN_CLOSE = '\uFDD2';
 
 function inlineBlock(type: string, raw: string, extra: Record<string, string | number> = {}): CanonicalRestBlock {
   const { text, marks } = parseFountainInline(raw);
@@ -151,6 +163,10 @@ function blocksOfTokens(tokens: readonly Token[], boneyards: readonly string[]):
     switch (token.type) {
       case 'scene_heading':
         blocks.push(inlineBlock('scene_heading', raw, token.scene_number ? { scene_number: token.scene_number } : {}));
+        break;
+      case 'transition':
+        // fountain-js's rule for "... TO:" also matches a forced "> SMASH CUT TO:" and keeps the ">".
+        blocks.push(inlineBlock('transition', raw.replace(/^>\s*/, '')));
         break;
       case 'dialogue_begin':
         dual = token.dual;
@@ -192,8 +208,6 @@ function blocksOfTokens(tokens: readonly Token[], boneyards: readonly string[]):
 // a paragraph stays in that paragraph's text.
 
 const BONEYARD_PLACEHOLDER = /^\uFDD0(\d+)$/;
-const INLINE_BONEYARD_OPEN = '\uFDD1\uFDD1';
-const INLINE_BONEYARD_CLOSE = '\uFDD2\uFDD2';
 
 function extractBoneyards(source: string): { source: string; boneyards: string[] } {
   const boneyards: string[] = [];
@@ -218,7 +232,7 @@ function extractBoneyards(source: string): { source: string; boneyards: string[]
       out += `[[\uFDD0${boneyards.length}]]`;
       boneyards.push(source.slice(start + 2, end));
     } else {
-      out += INLINE_BONEYARD_OPEN + source.slice(start + 2, end) + INLINE_BONEYARD_CLOSE;
+      out += source.slice(start, after);
     }
     at = after;
   }
@@ -230,11 +244,6 @@ function findUnescaped(source: string, needle: string, from: number): number {
     if (source[i - 1] !== '\\') return i;
   }
   return -1;
-}
-
-function restoreInlineBoneyards(block: CanonicalRestBlock): CanonicalRestBlock {
-  if (!block.text.includes('\uFDD1') && !block.text.includes('\uFDD2')) return block;
-  return { ...block, text: block.text.replaceAll(INLINE_BONEYARD_OPEN, '/*').replaceAll(INLINE_BONEYARD_CLOSE, '*/') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +260,7 @@ export function parseFountain(input: string): ScreenplayDocument {
   for (const token of titleTokens) {
     titlePage[token.type] = parseFountainInline(token.text ?? '').text;
   }
-  const blocks = blocksOfTokens(scriptTokens, boneyards).map(restoreInlineBoneyards);
+  const blocks = blocksOfTokens(scriptTokens, boneyards);
   if (blocks.length === 0 && Object.keys(titlePage).length === 0) {
     throw new InterchangeParseError('EMPTY_SCREENPLAY', 'fountain', 'the file holds no screenplay element', { line: 1 });
   }
@@ -342,7 +351,7 @@ function readsBackAs(paragraph: string, group: readonly CanonicalRestBlock[]): b
   const { source, boneyards } = extractBoneyards(paragraph);
   const [titleTokens, tokens] = tokenize(source);
   if (titleTokens.length > 0) return false;
-  const read = blocksOfTokens(tokens, boneyards).map(restoreInlineBoneyards);
+  const read = blocksOfTokens(tokens, boneyards);
   const expected = group.map((block) => ({
     ...block,
     type: candidatesTypeOf(block.type),
@@ -381,10 +390,11 @@ function sortKeys(block: CanonicalRestBlock): Record<string, unknown> {
 
 function writeParagraph(group: readonly CanonicalRestBlock[]): string {
   const options = candidates(group);
-  // A dual-dialogue left cue only reads as dual next to its right half, and a page break or
-  // boneyard always reads back as itself: those are not checked alone.
-  if (group[0].dual === 'left' || options.length === 1) return options[0];
-  return options.find((option) => readsBackAs(option, group)) ?? options[options.length - 1];
+  if (options.length === 1) return options[0];
+  // A dual-dialogue left cue only reads as dual next to its right half: alone, it is checked as
+  // a plain cue (its form does not change with the "^" of the next paragraph).
+  const checked = group[0].dual === 'left' ? [{ ...group[0], dual: undefined }, ...group.slice(1)] : group;
+  return options.find((option) => readsBackAs(option, checked)) ?? options[options.length - 1];
 }
 
 /** The canonical Fountain text of a document: title page, then every scene's blocks. */
