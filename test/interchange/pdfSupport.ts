@@ -58,7 +58,34 @@ export interface PdfTextItem {
 }
 
 export interface PdfReadBack {
+  /** Each page's text items as pdfjs reports them (it may cut a drawn line at a space). */
+  items: PdfTextItem[][];
+  /** Each page's text as drawn lines: items on one baseline that follow each other joined again. */
   pages: PdfTextItem[][];
+}
+
+const COURIER_ADVANCE = 7.2;
+
+/**
+ * pdfjs cuts a line it reads at some spaces and joins runs drawn next to each other, so items are
+ * joined while the next starts where the previous ends, or one space after it. Columns drawn apart
+ * (scene numbers, the two sides of dual dialogue) are at least two spaces apart and stay separate.
+ */
+function joinItems(items: PdfTextItem[]): PdfTextItem[] {
+  const sorted = [...items].sort((a, b) => a.baseline - b.baseline || a.x - b.x);
+  const lines: PdfTextItem[] = [];
+  for (const item of sorted) {
+    const last = lines.at(-1);
+    if (last && Math.abs(last.baseline - item.baseline) < 0.01) {
+      const gap = Math.round((item.x - (last.x + last.text.length * COURIER_ADVANCE)) / COURIER_ADVANCE);
+      if (gap === 0 || gap === 1) {
+        last.text += ' '.repeat(gap) + item.text;
+        continue;
+      }
+    }
+    lines.push({ ...item });
+  }
+  return lines;
 }
 
 const require = createRequire(import.meta.url);
@@ -75,6 +102,7 @@ export async function readPdf(bytes: Uint8Array): Promise<PdfReadBack> {
   });
   const document = await task.promise;
   const pages: PdfTextItem[][] = [];
+  const rawItems: PdfTextItem[][] = [];
   for (let n = 1; n <= document.numPages; n++) {
     const page = await document.getPage(n);
     const height = page.view[3];
@@ -82,10 +110,18 @@ export async function readPdf(bytes: Uint8Array): Promise<PdfReadBack> {
     const items: PdfTextItem[] = [];
     for (const item of content.items) {
       if (!('str' in item) || item.str.trim() === '') continue;
-      items.push({ text: item.str, x: item.transform[4], baseline: height - item.transform[5], font: content.styles[item.fontName]?.fontFamily ?? item.fontName });
+      // Leading spaces move the item's text to the right of its origin.
+      const leading = item.str.length - item.str.trimStart().length;
+      items.push({
+        text: item.str.trim(),
+        x: item.transform[4] + leading * COURIER_ADVANCE,
+        baseline: height - item.transform[5],
+        font: content.styles[item.fontName]?.fontFamily ?? item.fontName,
+      });
     }
-    pages.push(items);
+    rawItems.push(items);
+    pages.push(joinItems(items));
   }
   await task.destroy();
-  return { pages };
+  return { items: rawItems, pages };
 }
