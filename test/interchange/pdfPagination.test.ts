@@ -250,6 +250,28 @@ describe('dialogue split across pages', () => {
   });
 });
 
+describe('speakers', () => {
+  it("gives dialogue with a character field and no cue its cue (the architecture document's form)", () => {
+    const pages = layout([action('Rain.'), block('dialogue', 'Hi.', { character: 'maya' }), block('dialogue', 'Hello.', { character: 'TOMAS' })]).pages;
+    expect(body(pages[0]).map((l) => [l.type, l.text, l.row])).toEqual([
+      ['action', 'Rain.', 0],
+      ['character', 'MAYA', 2],
+      ['dialogue', 'Hi.', 3],
+      ['character', 'TOMAS', 5],
+      ['dialogue', 'Hello.', 6],
+    ]);
+  });
+
+  it('sets dialogue with no speaker at the dialogue indent, lyrics without blank lines between them', () => {
+    const pages = layout([action('Singing.'), block('lyric', 'Row, row, row'), block('lyric', 'your boat')]).pages;
+    expect(body(pages[0]).map((l) => [l.type, l.row, l.x])).toEqual([
+      ['action', 0, 108],
+      ['lyric', 2, 180],
+      ['lyric', 3, 180],
+    ]);
+  });
+});
+
 describe('scene numbers', () => {
   const blocks = [heading('INT. A - DAY'), action('One.'), heading('INT. B - DAY', { scene_number: '12A' }), action('Two.')];
 
@@ -373,6 +395,13 @@ describe('layout properties', () => {
             const last = lastBody(page);
             const nextIsBreak = firstBody(pages[n + 1]) !== undefined && isAfterPageBreak(blocks, last);
             if (!nextIsBreak) expect(['scene_heading', 'character']).not.toContain(last.type);
+          }
+          // (MORE) is the last line of its page, and the next page starts with the cue again.
+          const more = lines.filter((l) => l.type === 'more');
+          if (more.length > 0) {
+            expect(more).toHaveLength(1);
+            expect(more[0]).toBe(lastBody(page));
+            expect(firstBody(pages[n + 1])).toMatchObject({ type: 'character', row: 0, continued: true });
           }
           // Body lines in reading order: by row, the left column of dual dialogue before the right.
           for (const l of lines) if (l.type !== 'more' && !l.continued) printed += l.text;
