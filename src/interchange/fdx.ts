@@ -187,6 +187,14 @@ export function parseFdx(input: string): ScreenplayDocument {
       line: lineOfIndex(source, doctype.index),
     });
   }
+  // The validator and the parser both let an undefined entity through as text; XML does not.
+  const entity = /&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)/.exec(source);
+  if (entity) {
+    throw new InterchangeParseError('MALFORMED_SCREENPLAY', 'fdx', 'broken XML: an "&" that starts no known entity (write it as &amp;)', {
+      line: lineOfIndex(source, entity.index),
+      column: entity.index - source.lastIndexOf('\n', entity.index - 1),
+    });
+  }
   const valid = XMLValidator.validate(source);
   if (valid !== true) {
     throw new InterchangeParseError('MALFORMED_SCREENPLAY', 'fdx', `broken XML: ${valid.err.msg}`, { line: valid.err.line, column: valid.err.col });
