@@ -57,7 +57,15 @@ export async function createJobScheduler(deps: BackgroundJobsDeps): Promise<JobS
         },
         replayer: deps.work,
       }),
-      retentionJob({ sql, logger, metrics, intervalMs: retention.intervalMs, retentionMs: retention.retentionMs, batchSize: retention.batchSize }),
+      retentionJob({
+        sql,
+        logger,
+        metrics,
+        intervalMs: retention.intervalMs,
+        retentionMs: retention.retentionMs,
+        batchSize: retention.batchSize,
+        sceneDeleteRetentionMs: config.scenes.deleteRetentionMs,
+      }),
       divergenceJob({ divergence: deps.divergence, locks, intervalMs: divergence.intervalMs }),
     ],
   });

@@ -1,12 +1,31 @@
 // retention (architecture 6.4, step 7): the scheduled retention job, which deletes merged log rows
-// older than the retention period, and its command (one pass).
+// older than the retention period and purges scenes deleted longer ago than theirs (with their
+// logs), and its command (one pass).
 import type { SqlExecutor } from '../src/db/sql.ts';
 import { runRetentionPass, type RetentionPassSummary } from '../src/log/retention.ts';
+import { purgeDeletedScenes } from '../src/scripts/scriptStore.ts';
 import type { Logger } from '../src/logger.ts';
 import type { Metrics } from '../src/metrics.ts';
 import { EXIT, parseJobArgs, UsageError, type JobCommand } from './command.ts';
 import { toJson } from './format.ts';
 import type { BackgroundJob } from './scheduler.ts';
+
+/** A retention pass: the merged rows deleted, then the deleted scenes purged. */
+export interface RetentionJobSummary extends RetentionPassSummary {
+  /** Scenes soft-deleted longer ago than `SCENE_DELETE_RETENTION_DAYS`, deleted with their logs. */
+  deletedScenesPurged: number;
+}
+
+/** Purges the scenes deleted before `now - sceneDeleteRetentionMs` after the pass over merged rows. */
+async function withDeletedScenesPurged(
+  summary: Promise<RetentionPassSummary>,
+  options: { sql: SqlExecutor; sceneDeleteRetentionMs: number; now: () => Date; signal?: AbortSignal },
+): Promise<RetentionJobSummary> {
+  const done = await summary;
+  const cutoff = new Date(options.now().getTime() - options.sceneDeleteRetentionMs);
+  const { purgedScenes } = await purgeDeletedScenes(options.sql, { cutoff, signal: options.signal });
+  return { ...done, deletedScenesPurged: purgedScenes };
+}
 
 export function retentionJob(deps: {
   sql: SqlExecutor;
@@ -15,13 +34,15 @@ export function retentionJob(deps: {
   intervalMs: number;
   retentionMs: number;
   batchSize: number;
-}): BackgroundJob<RetentionPassSummary> {
+  /** Deleted scenes older than this are purged (`config.scenes.deleteRetentionMs`). */
+  sceneDeleteRetentionMs: number;
+}): BackgroundJob<RetentionJobSummary> {
   return {
     name: 'retention',
     intervalMs: deps.intervalMs,
     run: ({ signal, progress }) => {
       let done = 0;
-      return runRetentionPass({
+      const pass = runRetentionPass({
         sql: deps.sql,
         logger: deps.logger,
         metrics: deps.metrics,
@@ -33,6 +54,7 @@ export function retentionJob(deps: {
           progress({ done, sceneId, detail: result instanceof Error ? `failed: ${result.message}` : `deleted ${result.deletedRows} rows${result.busy ? ' (busy)' : ''}` });
         },
       });
+      return withDeletedScenesPurged(pass, { sql: deps.sql, sceneDeleteRetentionMs: deps.sceneDeleteRetentionMs, now: () => new Date(), signal });
     },
   };
 }
@@ -43,8 +65,9 @@ interface RetentionArgs {
   json: boolean;
 }
 
-export function formatRetentionSummary(summary: RetentionPassSummary): string[] {
+export function formatRetentionSummary(summary: RetentionJobSummary): string[] {
   return [
+    `deleted scenes purged:           ${summary.deletedScenesPurged}`,
     `scenes with expired merged rows: ${summary.scenesScanned}`,
     `scenes purged:                   ${summary.scenesPurged}`,
     `rows deleted:                    ${summary.deletedRows} (${(summary.deletedBytes / (1024 * 1024)).toFixed(3)} MB)`,
@@ -64,7 +87,8 @@ export const retentionCommand: JobCommand<RetentionArgs> = {
     '  --json      print the result as JSON on stdout',
     '',
     'Only rows already merged into a compacted row are deleted; a load never reads them. History views',
-    'before the retention period are no longer possible afterwards.',
+    'before the retention period are no longer possible afterwards. Scenes deleted longer ago than',
+    'SCENE_DELETE_RETENTION_DAYS (30) are purged with their logs; they can no longer be restored.',
   ].join('\n'),
   parse(argv) {
     const { values } = parseJobArgs(argv, { days: { type: 'string' }, json: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
@@ -77,7 +101,7 @@ export const retentionCommand: JobCommand<RetentionArgs> = {
   },
   async run(args, { database, config, logger, output, now }) {
     let last = 0;
-    const summary = await runRetentionPass({
+    const pass = runRetentionPass({
       sql: database.sql,
       logger,
       retentionMs: args.days !== undefined ? args.days * 24 * 60 * 60 * 1000 : config.jobs.retention.retentionMs,
@@ -89,7 +113,8 @@ export const retentionCommand: JobCommand<RetentionArgs> = {
         output.progress(`retention: ${s.scenesScanned} scenes, ${s.deletedRows} rows deleted, ${s.scenesFailed} failed`);
       },
     });
-    output.progress(`retention: done, ${summary.deletedRows} rows deleted`);
+    const summary = await withDeletedScenesPurged(pass, { sql: database.sql, sceneDeleteRetentionMs: config.scenes.deleteRetentionMs, now });
+    output.progress(`retention: done, ${summary.deletedRows} rows deleted, ${summary.deletedScenesPurged} deleted scenes purged`);
     if (args.json) output.result(toJson(summary));
     else for (const line of formatRetentionSummary(summary)) output.result(line);
     return summary.scenesFailed > 0 ? EXIT.FAILED : EXIT.OK;

@@ -98,6 +98,10 @@ export interface Config {
     /** A writer's editing session ends after this long without a row of theirs (the history panel's sessions). */
     sessionGapSeconds: number;
   };
+  scenes: {
+    /** A deleted scene can be restored for this long; then the retention job purges it with its log. */
+    deleteRetentionMs: number;
+  };
   /** Background jobs (architecture 4.6, 6.3, 6.4); an interval of 0 keeps that job out of the schedule. */
   jobs: {
     /**
@@ -267,6 +271,7 @@ const envSchema = z.object({
   RETENTION_DAYS: positiveNumber(30),
   RETENTION_INTERVAL_MS: nonNegativeInt(6 * 60 * 60_000),
   RETENTION_BATCH_SIZE: positiveInt(1000),
+  SCENE_DELETE_RETENTION_DAYS: positiveNumber(30),
   DIVERGENCE_INTERVAL_MS: nonNegativeInt(15 * 60_000),
   // A scheduled pass works a quarter of its wall time and pauses the rest (jobs/pacing.ts): on a
   // 2-core machine a pass at full speed queued the editors' commits and broadcasts behind it. 1 turns
@@ -350,6 +355,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       freshness: { freshMs: e.SNAPSHOT_INTERVAL_MS, staleMs: Math.max(SNAPSHOT_LAG_ALERT_MS, e.SNAPSHOT_INTERVAL_MS) },
     },
     history: { sessionGapSeconds: e.HISTORY_SESSION_GAP_SECONDS },
+    scenes: { deleteRetentionMs: Math.round(e.SCENE_DELETE_RETENTION_DAYS * 24 * 60 * 60 * 1000) },
     restCopy: {
       follow: e.REST_COPY_FOLLOW === undefined || e.REST_COPY_FOLLOW === '' ? e.NODE_ENV !== 'test' : ['true', '1', 'yes'].includes(e.REST_COPY_FOLLOW),
       debounceMs: e.REST_COPY_DEBOUNCE_MS,

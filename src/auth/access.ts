@@ -21,6 +21,8 @@ export interface AccessFacts {
   userExists: boolean;
   /** Null when the scene (or script) does not exist. */
   script: { ownerId: string; collaboratorRole: 'editor' | 'viewer' | null } | null;
+  /** The scene is deleted (soft, `scenes.deleted_at`); absent for a script. */
+  sceneDeleted?: boolean;
 }
 
 export type AccessDecision = { granted: true; grant: AccessGrant } | { granted: false; refusal: AuthRefusal };
@@ -29,9 +31,18 @@ export type AccessDecision = { granted: true; grant: AccessGrant } | { granted: 
  * Who may open what, as a pure function. Owners and editors write; viewers read. Administrators
  * write to any script: they are the people who repair a scene (the architecture document lets them
  * snapshot any scene, section 13.1), and a read-only administrator could not. The refusal order
- * matters: an unknown user is refused before anything about the target is revealed.
+ * matters: an unknown user is refused before anything about the target is revealed, and only someone
+ * who may see the script learns that one of its scenes was deleted (a stranger gets `no-access`).
  */
 export function decideAccess(principal: Principal, target: { kind: 'scene' | 'script'; id: string }, facts: AccessFacts): AccessDecision {
+  const decision = decideRole(principal, target, facts);
+  if (decision.granted && facts.sceneDeleted) {
+    return { granted: false, refusal: refuse('scene-deleted', `scene ${target.id} was deleted; the script's owner or an editor can restore it`) };
+  }
+  return decision;
+}
+
+function decideRole(principal: Principal, target: { kind: 'scene' | 'script'; id: string }, facts: AccessFacts): AccessDecision {
   if (!facts.userExists) {
     return { granted: false, refusal: refuse('unknown-user', 'the token names a user that does not exist') };
   }
@@ -88,6 +99,7 @@ export class AccessControl {
           where: { sceneId },
           select: {
             scriptId: true,
+            deletedAt: true,
             script: {
               select: { ownerId: true, collaborators: { where: { userId: principal.userId }, select: { role: true } } },
             },
@@ -98,6 +110,7 @@ export class AccessControl {
     const decision = decideAccess(principal, { kind: 'scene', id: sceneId }, {
       userExists: user !== null,
       script: scene ? { ownerId: scene.script.ownerId, collaboratorRole: scene.script.collaborators[0]?.role ?? null } : null,
+      sceneDeleted: scene !== null && scene.deletedAt !== null,
     });
     if (!decision.granted) throw decision.refusal;
     return { ...decision.grant, sceneId, scriptId: scene!.scriptId };
@@ -143,6 +156,7 @@ export class AccessControl {
           where: { sceneId: { in: sceneIds } },
           select: {
             sceneId: true,
+            deletedAt: true,
             script: {
               select: { ownerId: true, collaborators: { where: { userId: { in: userIds } }, select: { userId: true, role: true } } },
             },
@@ -151,14 +165,16 @@ export class AccessControl {
       ]),
     );
     const known = new Set(users.map((u) => u.userId));
-    const byScene = new Map(scenes.map((scene) => [scene.sceneId, scene.script]));
+    const byScene = new Map(scenes.map((scene) => [scene.sceneId, scene]));
     return requests.map(({ principal, sceneId }) => {
-      const script = byScene.get(sceneId);
+      const scene = byScene.get(sceneId);
+      const script = scene?.script;
       return decideAccess(principal, { kind: 'scene', id: sceneId }, {
         userExists: known.has(principal.userId),
         script: script
           ? { ownerId: script.ownerId, collaboratorRole: script.collaborators.find((c) => c.userId === principal.userId)?.role ?? null }
           : null,
+        sceneDeleted: scene !== undefined && scene.deletedAt !== null,
       });
     });
   }

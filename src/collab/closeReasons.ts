@@ -24,6 +24,9 @@ export const CONNECTION_REFUSALS = {
   'unknown-scene': { closeCode: 4404, httpStatus: 404 },
   'unknown-script': { closeCode: 4404, httpStatus: 404 },
   'no-access': { closeCode: 4403, httpStatus: 403 },
+  // The scene was deleted (soft: its owner or an editor may still restore it). Open connections to it
+  // are ended with this reason within one recheck interval; the REST API answers 410.
+  'scene-deleted': { closeCode: 4410, httpStatus: 410 },
   // An open connection whose role changed (an editor made a viewer, or the reverse): connect again
   // to be served with the new role.
   'access-changed': { closeCode: 4409, httpStatus: 409 },

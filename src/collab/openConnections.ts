@@ -32,7 +32,8 @@ interface OpenConnection {
 
 /**
  * The document connections this instance serves, watched for as long as they stay open: a token
- * that expires, a collaborator removed or made a viewer, a deleted user. A connection was allowed in
+ * that expires, a collaborator removed or made a viewer, a deleted user, a deleted scene
+ * (`scene-deleted`: the decision of `AccessControl.decideMany` reads `scenes.deleted_at`). A connection was allowed in
  * once (extensions/Authentication.ts); this keeps it allowed only while that stays true.
  *
  * Every `recheckIntervalMs` one pass ends the connections whose token has expired (`token-expired`),

@@ -91,14 +91,14 @@ export class Labels implements LabelLookup {
   }
 
   /**
-   * Labels every scene of the script at one instant: a script label and one scene label of the
+   * Labels every live scene of the script (a deleted one is left out) at one instant: a script label and one scene label of the
    * same name per scene, written in one transaction (all or none; a name taken on the script or
    * on any of its scenes is `LabelNameTakenError`). The states are replayed first, outside the
    * transaction, so it holds no connection (PGlite's only one) while the replays run.
    */
   async labelScript(scriptId: string, request: LabelRequest, createdBy: string | null): Promise<{ label: ScriptLabelRow; scenes: SceneLabelRow[] }> {
     const labelledAt = this.instantOf(request);
-    const scenes = await this.configuration.prisma.scene.findMany({ where: { scriptId }, select: { sceneId: true }, orderBy: [{ position: 'asc' }, { sceneId: 'asc' }] });
+    const scenes = await this.configuration.prisma.scene.findMany({ where: { scriptId, deletedAt: null }, select: { sceneId: true }, orderBy: [{ position: 'asc' }, { sceneId: 'asc' }] });
     // Without `at`, each scene's current state: its log up to the head read now.
     const states = new Map<string, PointState>();
     for (const { sceneId } of scenes) states.set(sceneId, await this.stateToLabel(sceneId, request.at));

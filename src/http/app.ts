@@ -27,6 +27,9 @@ import { labelRoutes } from './labels.ts';
 import { openApiDocument } from './openapi.ts';
 import { restoreRoutes } from './restore.ts';
 import { sceneRoutes } from './scenes.ts';
+import { collaboratorRoutes } from './collaborators.ts';
+import { scriptRoutes } from './scripts.ts';
+import { ScriptStore } from '../scripts/scriptStore.ts';
 import { SceneContentWriter } from '../scenes/writer.ts';
 import { snapshotRoutes } from './snapshots.ts';
 import { versionRoutes } from './versions.ts';
@@ -55,6 +58,8 @@ export interface HttpAppDeps {
   sessionGapSeconds?: number;
   /** Where reads that replay a log, history and PATCH do their Yjs work (the worker pool); default: this thread. */
   work?: YjsWork;
+  /** How long a deleted scene can be restored (`config.scenes.deleteRetentionMs`; default 30 days). */
+  sceneDeleteRetentionMs?: number;
 }
 
 /** Bounds the `/metrics` scrape's database work, so a slow database cannot stall Prometheus. */
@@ -98,6 +103,19 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   });
   if (auth.devTokens) app.use(devTokenRoutes({ devTokens: auth.devTokens, prisma, logger }));
   app.use(sceneRoutes({ verifier: auth.verifier, access: auth.access, reader, writer, logger }));
+  const scriptStore = new ScriptStore({ prisma });
+  const userDirectory = new UserDirectory(prisma);
+  app.use(
+    scriptRoutes({
+      verifier: auth.verifier,
+      access: auth.access,
+      store: scriptStore,
+      reader,
+      users: userDirectory,
+      sceneDeleteRetentionMs: deps.sceneDeleteRetentionMs ?? 30 * 24 * 60 * 60 * 1000,
+    }),
+  );
+  app.use(collaboratorRoutes({ verifier: auth.verifier, access: auth.access, store: scriptStore, users: userDirectory }));
   app.use(snapshotRoutes({ verifier: auth.verifier, access: auth.access, snapshots, divergence }));
   const labels = new Labels({
     sql: deps.sql,

@@ -3,6 +3,7 @@ import { AuthRefusal } from '../auth/errors.ts';
 import { HistoryError } from '../history/errors.ts';
 import type { Logger } from '../logger.ts';
 import { InvalidRestBlocksError } from '../screenplay/errors.ts';
+import { ScriptError } from '../scripts/errors.ts';
 
 /** An error a route throws on purpose; the error handler turns it into `status` and `{error, code}`. */
 export class HttpError extends Error {
@@ -51,6 +52,11 @@ export function errorHandler(logger: Logger) {
     // src/history's refusals (a point before the retained history, an unknown label) carry their status.
     if (error instanceof HistoryError) {
       res.status(error.status).json({ error: error.message, code: error.code });
+      return;
+    }
+    // src/scripts' refusals (an unknown collaborator email, a position out of range, ...) carry their status.
+    if (error instanceof ScriptError) {
+      res.status(error.status).json({ error: error.message, code: error.code, ...error.details });
       return;
     }
     if (error instanceof InvalidRestBlocksError) {

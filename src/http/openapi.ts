@@ -29,6 +29,8 @@ const sceneIdParameter = {
   schema: { type: 'string', format: 'uuid', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
 };
 
+const scriptIdParameter = { ...sceneIdParameter, name: 'scriptId', description: 'Script UUID, canonical lower-case form' };
+
 const restBlock = {
   type: 'object',
   required: ['type'],
@@ -105,7 +107,7 @@ export const openApiDocument = {
     description:
       'Scenes, snapshots, divergence and health of the Yjs-primary screenplay backend. The Yjs log (scene_versions) is the source of truth; ' +
       'scenes.content_blocks is a derived REST copy. Errors are JSON {error, code}: bad input 400, missing or invalid token 401, no access 403, ' +
-      'unknown ids 404, body over the limit 413; never a 500 for bad input. Sequence numbers ("seq") are per scene: the content returned is exactly the log up to seq.',
+      'unknown ids 404, body over the limit 413, a deleted scene 410 SCENE_DELETED on every route that names it by id (/api/scenes/{sceneId}/...); never a 500 for bad input. Sequence numbers ("seq") are per scene: the content returned is exactly the log up to seq.',
   },
   components: {
     securitySchemes: {
@@ -363,6 +365,55 @@ export const openApiDocument = {
           version_id: { type: ['string', 'null'], format: 'uuid' },
         },
       },
+      Script: {
+        type: 'object',
+        properties: {
+          scriptUUID: { type: 'string', format: 'uuid' },
+          title: { type: 'string' },
+          title_page: { $ref: '#/components/schemas/TitlePage' },
+          owner_id: { type: 'string', format: 'uuid' },
+          role: { enum: ['owner', 'editor', 'viewer', 'admin'], description: 'What the caller is to the script' },
+          scene_count: { type: 'integer', description: 'Live scenes (deleted ones not counted); absent in a PATCH answer' },
+          created_at: { type: 'string', format: 'date-time' },
+          updated_at: { type: 'string', format: 'date-time' },
+        },
+      },
+      TitlePage: {
+        type: ['object', 'null'],
+        description:
+          'Title-page fields for import and export: snake_case keys (title, credit, author, source, draft_date, contact, ...; at most 20, each at most 40 characters) with string values (at most 2000 characters each, line breaks kept, no NUL), at most 8 KB as JSON. Null: none.',
+        additionalProperties: { type: 'string', maxLength: 2000 },
+        maxProperties: 20,
+      },
+      SceneEntry: {
+        type: 'object',
+        description: "A scene's place in its script",
+        properties: {
+          sceneUUID: { type: 'string', format: 'uuid' },
+          sceneIndex: { type: ['integer', 'null'], description: 'Position among the live scenes (0..n-1); null for a deleted scene' },
+          slugline: { type: ['string', 'null'] },
+          deleted_at: { type: ['string', 'null'], format: 'date-time' },
+        },
+      },
+      SceneOrder: {
+        type: 'object',
+        description: 'The scene a change was about and every live scene of the script by position afterwards',
+        properties: {
+          scriptUUID: { type: 'string', format: 'uuid' },
+          scene: { $ref: '#/components/schemas/SceneEntry' },
+          scenes: { type: 'array', items: { $ref: '#/components/schemas/SceneEntry' } },
+          restorable_until: { type: 'string', format: 'date-time', description: 'DELETE only: until when the scene can be restored' },
+        },
+      },
+      Collaborator: {
+        type: 'object',
+        properties: {
+          user_id: { type: 'string', format: 'uuid' },
+          email: { type: 'string' },
+          role: { enum: ['editor', 'viewer'] },
+          created_at: { type: 'string', format: 'date-time' },
+        },
+      },
       PersistenceHealth: {
         type: 'object',
         description: 'Architecture document section 7.3',
@@ -467,6 +518,247 @@ export const openApiDocument = {
           '400': errorResponse('Malformed script id'),
           '403': errorResponse('Not the owner or a collaborator'),
           '404': errorResponse('Unknown script'),
+          ...authErrors,
+        },
+      },
+      post: {
+        summary: 'Add a scene at a position (default: at the end), with an optional heading and initial REST blocks',
+        description:
+          'Body (optional): {position?: 0..n, heading?: string | null (one line, at most 500 characters), blocks?: RestBlock[]}. The scenes from position on move down one. ' +
+          'The blocks are validated and must survive REST -> Yjs -> REST unchanged; they become the REST copy (snapshot_source rest), seeded into the Yjs log exactly once when the scene is first loaded. Owner, editor or administrator.',
+        tags: ['scripts'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter],
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  position: { type: 'integer', minimum: 0 },
+                  heading: { type: ['string', 'null'], maxLength: 500 },
+                  blocks: { type: 'array', items: { $ref: '#/components/schemas/RestBlock' } },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '201': { description: '{scriptUUID, scene: Scene, scenes: SceneEntry[]}' },
+          '400': errorResponse('Malformed id, not JSON, unknown fields, invalid blocks (INVALID_REST_BLOCKS, with issues) or blocks a round trip would change (UNCONVERTIBLE_REST_BLOCKS), position beyond the end (POSITION_OUT_OF_RANGE)'),
+          '403': errorResponse('Viewer (READ_ONLY) or stranger (NO_ACCESS)'),
+          '404': errorResponse('Unknown script'),
+          '413': errorResponse('Body over the limit'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scripts': {
+      post: {
+        summary: 'Create a script; the caller becomes its owner',
+        tags: ['scripts'],
+        security: [{ bearerAuth: [] }],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['title'],
+                additionalProperties: false,
+                properties: { title: { type: 'string', minLength: 1, maxLength: 300, description: 'One line, trimmed' }, title_page: { $ref: '#/components/schemas/TitlePage' } },
+              },
+            },
+          },
+        },
+        responses: {
+          '201': json('Script', 'The new script'),
+          '400': errorResponse('Not JSON, unknown fields, empty or too long title, bad title page'),
+          '401': errorResponse('Missing or invalid token, or a token for a user that does not exist (UNKNOWN_USER)'),
+          '413': errorResponse('Body over the limit'),
+        },
+      },
+      get: {
+        summary: 'The scripts the caller owns or collaborates on, each with the caller\'s role, most recently changed first',
+        tags: ['scripts'],
+        security: [{ bearerAuth: [] }],
+        responses: {
+          '200': { description: '{scripts: Script[]}' },
+          '400': errorResponse('A query parameter (none is taken)'),
+          '401': errorResponse('Missing or invalid token, or a token for a user that does not exist (UNKNOWN_USER)'),
+        },
+      },
+    },
+    '/api/scripts/{scriptId}': {
+      get: {
+        summary: 'A script with its live scenes in order (their places only; content: GET .../scenes)',
+        tags: ['scripts'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter],
+        responses: {
+          '200': { description: 'Script plus scenes: SceneEntry[]' },
+          '400': errorResponse('Malformed script id'),
+          '403': errorResponse('Not the owner or a collaborator'),
+          '404': errorResponse('Unknown script'),
+          ...authErrors,
+        },
+      },
+      patch: {
+        summary: 'Rename a script and/or set its title page (null clears it). Owner, editor or administrator',
+        tags: ['scripts'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                minProperties: 1,
+                properties: { title: { type: 'string', minLength: 1, maxLength: 300 }, title_page: { $ref: '#/components/schemas/TitlePage' } },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': json('Script', 'The script after the change'),
+          '400': errorResponse('Malformed id, not JSON, nothing to change, unknown fields, bad title or title page'),
+          '403': errorResponse('Viewer (READ_ONLY) or stranger'),
+          '404': errorResponse('Unknown script'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scripts/{scriptId}/deleted-scenes': {
+      get: {
+        summary: 'The deleted scenes still restorable (not purged yet), most recently deleted first, each with restorable_until',
+        tags: ['scripts'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter],
+        responses: {
+          '200': { description: '{scriptUUID, retention_days, scenes: (SceneEntry + restorable_until)[]}' },
+          '400': errorResponse('Malformed script id'),
+          '403': errorResponse('Not the owner or a collaborator'),
+          '404': errorResponse('Unknown script'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scripts/{scriptId}/scenes/{sceneId}': {
+      patch: {
+        summary: 'Move a scene to {position} (0..n-1) and/or rename its {heading}; the other scenes close up, positions stay 0..n-1',
+        description: 'Changes to one script\'s scenes are serialised on the script row, so concurrent moves leave every position held once. Owner, editor or administrator.',
+        tags: ['scripts'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter, sceneIdParameter],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'object', additionalProperties: false, minProperties: 1, properties: { position: { type: 'integer', minimum: 0 }, heading: { type: ['string', 'null'], maxLength: 500 } } },
+            },
+          },
+        },
+        responses: {
+          '200': json('SceneOrder', 'The scene and the order afterwards'),
+          '400': errorResponse('Malformed id, not JSON, nothing to change, unknown fields, position out of range (POSITION_OUT_OF_RANGE)'),
+          '403': errorResponse('Viewer (READ_ONLY) or stranger'),
+          '404': errorResponse('Unknown script, or no such scene in it (UNKNOWN_SCENE)'),
+          '410': errorResponse('The scene is deleted (SCENE_DELETED): restore it first'),
+          ...authErrors,
+        },
+      },
+      delete: {
+        summary: 'Delete a scene (soft): refused to editors (scene-deleted, close code 4410) and by REST (410 SCENE_DELETED), left out of listings, restorable for SCENE_DELETE_RETENTION_DAYS, then purged with its log',
+        description: 'Open connections to the scene are ended with scene-deleted within AUTH_RECHECK_INTERVAL_MS. The scenes after it move up one. Owner, editor or administrator.',
+        tags: ['scripts'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter, sceneIdParameter],
+        responses: {
+          '200': json('SceneOrder', 'The deleted scene (sceneIndex null, deleted_at), the live scenes afterwards and restorable_until'),
+          '400': errorResponse('Malformed id'),
+          '403': errorResponse('Viewer (READ_ONLY) or stranger'),
+          '404': errorResponse('Unknown script, or no such scene in it (UNKNOWN_SCENE)'),
+          '410': errorResponse('Already deleted (SCENE_DELETED)'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scripts/{scriptId}/scenes/{sceneId}/restore': {
+      post: {
+        summary: 'Restore a deleted scene at {position} (0..n; default: at the end), within the retention period; its log is as it was',
+        tags: ['scripts'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter, sceneIdParameter],
+        requestBody: {
+          required: false,
+          content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { position: { type: 'integer', minimum: 0 } } } } },
+        },
+        responses: {
+          '200': json('SceneOrder', 'The restored scene and the order afterwards'),
+          '400': errorResponse('Malformed id, not JSON, unknown fields, position out of range (POSITION_OUT_OF_RANGE)'),
+          '403': errorResponse('Viewer (READ_ONLY) or stranger'),
+          '404': errorResponse('Unknown script, or no such scene in it (UNKNOWN_SCENE; also once purged)'),
+          '409': errorResponse('The scene is not deleted (SCENE_NOT_DELETED)'),
+          '410': errorResponse('Deleted longer ago than the retention period (SCENE_NOT_RESTORABLE)'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scripts/{scriptId}/collaborators': {
+      get: {
+        summary: "The script's collaborators (owner only)",
+        tags: ['collaborators'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter],
+        responses: {
+          '200': { description: '{scriptUUID, collaborators: Collaborator[]}' },
+          '400': errorResponse('Malformed script id'),
+          '403': errorResponse('Not the owner (OWNER_REQUIRED), or a stranger (NO_ACCESS)'),
+          '404': errorResponse('Unknown script'),
+          ...authErrors,
+        },
+      },
+      put: {
+        summary: 'Add a collaborator by email, or change their role (owner only)',
+        description:
+          'The user must exist: users are created by signing up, outside this API. A downgraded collaborator\'s open connections are ended with access-changed within AUTH_RECHECK_INTERVAL_MS.',
+        tags: ['collaborators'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'object', required: ['email', 'role'], additionalProperties: false, properties: { email: { type: 'string', format: 'email' }, role: { enum: ['editor', 'viewer'] } } },
+            },
+          },
+        },
+        responses: {
+          '200': { description: '{scriptUUID, collaborator: Collaborator, created: false}: the role was changed (or was already that)' },
+          '201': { description: '{scriptUUID, collaborator: Collaborator, created: true}: added' },
+          '400': errorResponse('Malformed id, not JSON, not an email, unknown role, unknown fields'),
+          '403': errorResponse('Not the owner (OWNER_REQUIRED), or a stranger (NO_ACCESS)'),
+          '404': errorResponse('Unknown script, or no user has that email (UNKNOWN_USER_EMAIL)'),
+          '409': errorResponse('The email is the owner\'s (OWNER_NOT_A_COLLABORATOR)'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scripts/{scriptId}/collaborators/{email}': {
+      delete: {
+        summary: 'Remove a collaborator by email (owner only); their open connections are ended with no-access within AUTH_RECHECK_INTERVAL_MS',
+        tags: ['collaborators'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter, { name: 'email', in: 'path', required: true, description: 'The collaborator\'s email (URL-encoded; case-insensitive)', schema: { type: 'string', format: 'email' } }],
+        responses: {
+          '200': { description: '{scriptUUID, removed: Collaborator}' },
+          '400': errorResponse('Malformed id or not an email'),
+          '403': errorResponse('Not the owner (OWNER_REQUIRED), or a stranger (NO_ACCESS)'),
+          '404': errorResponse('Unknown script, no user has that email (UNKNOWN_USER_EMAIL), or not a collaborator (UNKNOWN_COLLABORATOR)'),
           ...authErrors,
         },
       },

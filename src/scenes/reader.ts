@@ -106,9 +106,12 @@ export class SceneReader {
     this.configuration = { ...defaults, ...configuration };
   }
 
-  /** Every scene of the script by position; an unknown script yields an empty list (the caller checked access). */
+  /**
+   * Every live scene of the script by position (deleted ones are left out); an unknown script
+   * yields an empty list (the caller checked access).
+   */
   async scenesOfScript(scriptId: string): Promise<SceneView[]> {
-    const scenes = await this.sceneFacts(Prisma.sql`s.script_id = ${scriptId}::uuid`);
+    const scenes = await this.sceneFacts(Prisma.sql`s.script_id = ${scriptId}::uuid AND s.deleted_at IS NULL`);
     return mapWithConcurrency(scenes, this.configuration.concurrency, (scene) => this.view(scene));
   }
 

@@ -113,6 +113,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     divergence,
     freshness: config.snapshots.freshness,
     sessionGapSeconds: config.history.sessionGapSeconds,
+    sceneDeleteRetentionMs: config.scenes.deleteRetentionMs,
     editorPage: { wsPort: collab.address.port },
     work,
   });
