@@ -42,7 +42,19 @@ const sceneParams = z.object({ sceneId: uuidParam });
 const importFormat = z.enum(['fountain', 'fdx'], { message: 'must be "fountain" or "fdx"' });
 const importScriptQuery = z.strictObject({ format: importFormat.optional(), title: z.string().optional() });
 const importSceneQuery = z.strictObject({ format: importFormat.optional() });
-const exportQuery = z.strictObject({ format: z.enum(['fountain', 'fdx', 'pdf'], { message: 'must be "fountain", "fdx" or "pdf"' }) });
+const queryBoolean = z.enum(['true', 'false'], { message: 'must be "true" or "false"' }).transform((value) => value === 'true');
+// scene_numbers and title_page are the PDF's options (src/interchange/README.md, "PDF"); the
+// other formats carry scene numbers and the title page as data, so there they are refused.
+const exportQuery = z
+  .strictObject({
+    format: z.enum(['fountain', 'fdx', 'pdf'], { message: 'must be "fountain", "fdx" or "pdf"' }),
+    scene_numbers: queryBoolean.optional(),
+    title_page: queryBoolean.optional(),
+  })
+  .refine((query) => query.format === 'pdf' || (query.scene_numbers === undefined && query.title_page === undefined), {
+    message: 'scene_numbers and title_page apply to format=pdf only',
+  });
+type ExportQuery = z.infer<typeof exportQuery>;
 
 // What a file's Content-Type says its format is. A generic type (or none) is read from the file
 // itself: XML is FDX, anything else Fountain (plain text is Fountain's only form).
@@ -108,9 +120,15 @@ export function exportFileName(title: string, extension: string): { ascii: strin
   return { ascii: name.replace(/[^\x20-\x7e]/g, '_'), encoded: encodeURIComponent(name) };
 }
 
-async function sendExport(res: Response, doc: ScreenplayDocument, format: keyof typeof EXPORT_TYPES, title: string): Promise<void> {
+async function sendExport(res: Response, doc: ScreenplayDocument, query: ExportQuery, title: string): Promise<void> {
+  const { format } = query;
   const type = EXPORT_TYPES[format];
-  const body = format === 'fountain' ? serializeFountain(doc) : format === 'fdx' ? serializeFdx(doc) : await renderScreenplayPdf(doc, {});
+  const body =
+    format === 'fountain'
+      ? serializeFountain(doc)
+      : format === 'fdx'
+        ? serializeFdx(doc)
+        : await renderScreenplayPdf(doc, { sceneNumbers: query.scene_numbers ?? false, titlePage: query.title_page ?? true });
   const { ascii, encoded } = exportFileName(title, type.extension);
   res.set('Content-Type', type.contentType);
   res.set('Content-Disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`);
@@ -200,18 +218,18 @@ export function interchangeRoutes(deps: InterchangeRoutesDeps): Router {
   router.get('/api/scripts/:scriptId/export', authenticated, async (req, res) => {
     const { scriptId } = parseInput(scriptParams, req.params, 'path');
     await authorizeScript(access, principalOf(res), scriptId);
-    const { format } = parseInput(exportQuery, req.query, 'query');
+    const query = parseInput(exportQuery, req.query, 'query');
     const doc = await live.script(scriptId).catch((error: unknown) => Promise.reject(missing(error)));
-    await sendExport(res, doc, format, doc.title);
+    await sendExport(res, doc, query, doc.title);
   });
 
   router.get('/api/scenes/:sceneId/export', authenticated, async (req, res) => {
     const { sceneId } = parseInput(sceneParams, req.params, 'path');
     const grant = await authorizeScene(access, principalOf(res), sceneId, 'read');
-    const { format } = parseInput(exportQuery, req.query, 'query');
+    const query = parseInput(exportQuery, req.query, 'query');
     const doc = await live.scene(grant.scriptId, sceneId).catch((error: unknown) => Promise.reject(missing(error)));
     const heading = doc.scenes[0]!.blocks[0]?.type === 'scene_heading' ? ` - ${doc.scenes[0]!.blocks[0]!.text}` : '';
-    await sendExport(res, doc, format, `${doc.title}${heading}`);
+    await sendExport(res, doc, query, `${doc.title}${heading}`);
   });
 
   return router;
