@@ -102,6 +102,13 @@ export interface Config {
     /** A deleted scene can be restored for this long; then the retention job purges it with its log. */
     deleteRetentionMs: number;
   };
+  /** Screenplay files in and out (src/interchange). */
+  interchange: {
+    /** Largest Fountain or FDX file an import takes; a larger one is a 413. */
+    importMaxBytes: number;
+    /** Most scenes one imported file may hold; more is a 413. */
+    importMaxScenes: number;
+  };
   /** Background jobs (architecture 4.6, 6.3, 6.4); an interval of 0 keeps that job out of the schedule. */
   jobs: {
     /**
@@ -251,6 +258,9 @@ const envSchema = z.object({
   MAX_DOCUMENTS_PER_USER: positiveInt(2000),
   MAX_DOCUMENTS_PER_SOCKET: positiveInt(500),
   HTTP_BODY_LIMIT_BYTES: positiveInt(2 * 1024 * 1024),
+  // A feature film's FDX is 200-400 KB; a TV season in one file a few MB.
+  IMPORT_MAX_BYTES: positiveInt(10 * 1024 * 1024),
+  IMPORT_MAX_SCENES: positiveInt(2000),
   APPEND_BATCH_MAX: positiveInt(1000),
   APPEND_LANES: positiveInt(2),
   APPEND_MERGE_MAX: positiveInt(64),
@@ -355,6 +365,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       freshness: { freshMs: e.SNAPSHOT_INTERVAL_MS, staleMs: Math.max(SNAPSHOT_LAG_ALERT_MS, e.SNAPSHOT_INTERVAL_MS) },
     },
     history: { sessionGapSeconds: e.HISTORY_SESSION_GAP_SECONDS },
+    interchange: { importMaxBytes: e.IMPORT_MAX_BYTES, importMaxScenes: e.IMPORT_MAX_SCENES },
     scenes: { deleteRetentionMs: Math.round(e.SCENE_DELETE_RETENTION_DAYS * 24 * 60 * 60 * 1000) },
     restCopy: {
       follow: e.REST_COPY_FOLLOW === undefined || e.REST_COPY_FOLLOW === '' ? e.NODE_ENV !== 'test' : ['true', '1', 'yes'].includes(e.REST_COPY_FOLLOW),

@@ -23,6 +23,11 @@ import { diffRoutes } from './diff.ts';
 import { editorPageRoutes, type EditorPageOptions } from './editorPage.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { healthRoutes } from './health.ts';
+import { interchangeRoutes } from './interchange.ts';
+import { ScriptImporter } from '../interchange/importer.ts';
+import { LiveScriptReader } from '../interchange/liveScript.ts';
+import { SceneSeeder } from '../restCopy/seeding.ts';
+import type { CorruptionPolicy } from '../restCopy/decisions.ts';
 import { labelRoutes } from './labels.ts';
 import { openApiDocument } from './openapi.ts';
 import { restoreRoutes } from './restore.ts';
@@ -60,6 +65,10 @@ export interface HttpAppDeps {
   work?: YjsWork;
   /** How long a deleted scene can be restored (`config.scenes.deleteRetentionMs`; default 30 days). */
   sceneDeleteRetentionMs?: number;
+  /** Import limits (`config.interchange`; defaults: 10 MiB, 2000 scenes). */
+  interchange?: { importMaxBytes: number; importMaxScenes: number };
+  /** What seeding does with a corrupt log (`CORRUPTION_POLICY`; default `log`): imports and exports seed scenes. */
+  corruptionPolicy?: CorruptionPolicy;
 }
 
 /** Bounds the `/metrics` scrape's database work, so a slow database cannot stall Prometheus. */
@@ -116,6 +125,30 @@ export function createHttpApp(deps: HttpAppDeps): Express {
     }),
   );
   app.use(collaboratorRoutes({ verifier: auth.verifier, access: auth.access, store: scriptStore, users: userDirectory }));
+  const seeder = new SceneSeeder({ prisma, sceneLog });
+  const corruptionPolicy = deps.corruptionPolicy ?? 'log';
+  const interchangeLimits = deps.interchange ?? { importMaxBytes: 10 * 1024 * 1024, importMaxScenes: 2000 };
+  app.use(
+    interchangeRoutes({
+      verifier: auth.verifier,
+      access: auth.access,
+      users: userDirectory,
+      store: scriptStore,
+      importer: new ScriptImporter({ store: scriptStore, seeder, corruptionPolicy, limits: { maxScenes: interchangeLimits.importMaxScenes } }),
+      live: new LiveScriptReader({
+        store: scriptStore,
+        sceneLog,
+        seeder,
+        corruptionPolicy,
+        liveDocument: (sceneId) => hocuspocus.documents.get(sceneId),
+        ...(deps.work ? { work: deps.work } : {}),
+      }),
+      reader,
+      writer,
+      logger: logger.child({ component: 'interchange' }),
+      importMaxBytes: interchangeLimits.importMaxBytes,
+    }),
+  );
   app.use(snapshotRoutes({ verifier: auth.verifier, access: auth.access, snapshots, divergence }));
   const labels = new Labels({
     sql: deps.sql,

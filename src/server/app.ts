@@ -113,6 +113,8 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     divergence,
     freshness: config.snapshots.freshness,
     sessionGapSeconds: config.history.sessionGapSeconds,
+    interchange: config.interchange,
+    corruptionPolicy: config.content.corruptionPolicy,
     sceneDeleteRetentionMs: config.scenes.deleteRetentionMs,
     editorPage: { wsPort: collab.address.port },
     work,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs|throughput|flood|rest]`: the figures a user compares collaboration backends on, for this
+ * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs|throughput|flood|rest|interchange]`: the figures a user compares collaboration backends on, for this
  * project and, in the same run, for plain Hocuspocus with no persistence (the floor) and for
  * Hocuspocus with @hocuspocus/extension-database storing the whole document in PostgreSQL on its
  * default debounce (the common setup). Every server runs as its own process on the PostgreSQL at
@@ -15,6 +15,7 @@ import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { barChart, type ChartRow } from './chart.ts';
 import { floodScenario } from './floodScenario.ts';
+import { interchangeScenario } from './interchangeScenario.ts';
 import { jobsScenario } from './jobsScenario.ts';
 import { restScenario } from './rest.ts';
 import { restFollowScenario } from './restFollowScenario.ts';
@@ -48,13 +49,15 @@ function parseOrder(value: string | undefined): TargetName[] {
  * hot path's figure). `--only=flood`: only the awareness flood scenario (floodScenario.ts), for
  * this project's server. `--only=rest`: a 120-scene script just edited by connected writers, then
  * its listing read, with the REST copy follower off and on (restFollowScenario.ts).
+ * `--only=interchange`: a 120-scene, ~120-page FDX imported over HTTP (seeds included), then
+ * exported as PDF and FDX (interchangeScenario.ts).
  */
 const only = parseOnly(process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length));
 
-function parseOnly(value: string | undefined): 'jobs' | 'throughput' | 'flood' | 'rest' | undefined {
+function parseOnly(value: string | undefined): 'jobs' | 'throughput' | 'flood' | 'rest' | 'interchange' | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'jobs' && value !== 'throughput' && value !== 'flood' && value !== 'rest') {
-    process.stderr.write(`--only takes jobs, throughput, flood or rest; got "${value}"\n`);
+  if (value !== 'jobs' && value !== 'throughput' && value !== 'flood' && value !== 'rest' && value !== 'interchange') {
+    process.stderr.write(`--only takes jobs, throughput, flood, rest or interchange; got "${value}"\n`);
     process.exit(2);
   }
   return value;
@@ -173,10 +176,22 @@ async function runRestFollowScenario(): Promise<void> {
   }
 }
 
+/** A 120-scene, ~120-page FDX imported over HTTP, then exported as PDF and FDX (interchangeScenario.ts). */
+async function runInterchangeScenario(): Promise<void> {
+  const figures = await interchangeScenario({ repeats: quick ? 3 : 9, seed: SEED, log });
+  const scenario = 'interchange';
+  log(`  the file: 120 scenes, ${figures.pages} pages, ${(figures.fileBytes / 1024).toFixed(0)} KB of FDX`);
+  record({ scenario, label: 'POST /api/scripts/import, 120-scene FDX, seeds included (p50)', unit: 'ms', higherIsBetter: false, goal: '< 2000 ms' }, 'durable', figures.importFdx.p50);
+  record({ scenario, label: 'GET /api/scripts/:id/export?format=pdf, same script (p50)', unit: 'ms', higherIsBetter: false, goal: '< 1000 ms' }, 'durable', figures.exportPdf.p50);
+  record({ scenario, label: 'GET /api/scripts/:id/export?format=fdx, same script (p50)', unit: 'ms', higherIsBetter: false }, 'durable', figures.exportFdx.p50);
+  record({ scenario, label: 'import max', unit: 'ms', higherIsBetter: false }, 'durable', figures.importFdx.max);
+  record({ scenario, label: 'PDF export max', unit: 'ms', higherIsBetter: false }, 'durable', figures.exportPdf.max);
+}
+
 async function main(): Promise<void> {
   log(`writersroom-collab benchmark (${quick ? 'quick' : 'full'}${only ? `, only ${only}` : ''}), ${new Date().toISOString()}, node ${process.version}`);
   if (only) {
-    await { jobs: runJobsScenario, throughput: runThroughputScenario, flood: runFloodScenario, rest: runRestFollowScenario }[only]();
+    await { jobs: runJobsScenario, throughput: runThroughputScenario, flood: runFloodScenario, rest: runRestFollowScenario, interchange: runInterchangeScenario }[only]();
     printTable();
     await writeResults();
     return;
