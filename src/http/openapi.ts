@@ -778,6 +778,112 @@ export const openApiDocument = {
         },
       },
     },
+    '/api/scripts/import': {
+      post: {
+        summary: 'Import a Fountain or Final Draft (FDX) file as a new script owned by the caller: one scene per scene heading (plus one for the text before the first), the title page as title_page; all or nothing, every scene seeded into its log before the answer',
+        tags: ['interchange'],
+        security: [{ bearerAuth: [] }],
+        parameters: [
+          { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['fountain', 'fdx'] }, description: 'The file format; overrides the Content-Type' },
+          { name: 'title', in: 'query', required: false, schema: { type: 'string' }, description: 'The script title (default: the title page title, else Untitled)' },
+        ],
+        requestBody: {
+          required: true,
+          description:
+            'The file itself (not JSON), at most IMPORT_MAX_BYTES (10 MiB). Format: the format query field, else the Content-Type (text/x-fountain: Fountain; application/xml, text/xml: FDX), else (text/plain, application/octet-stream or none) the file: XML is FDX, anything else Fountain. UTF-8.',
+          content: {
+            'text/plain': { schema: { type: 'string' } },
+            'text/x-fountain': { schema: { type: 'string' } },
+            'application/xml': { schema: { type: 'string' } },
+            'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+          },
+        },
+        responses: {
+          '201': { description: 'Script (as POST /api/scripts) plus format and scenes [{sceneUUID, sceneIndex, slugline, block_count}]' },
+          '400': errorResponse(
+            'A file that is not a screenplay (NOT_A_SCREENPLAY: not UTF-8 text, control bytes, XML as Fountain, another XML root), empty (EMPTY_SCREENPLAY) or broken (MALFORMED_SCREENPLAY: XML that does not parse, an unterminated boneyard, a DOCTYPE); the body has format and location {line, column?, element?}. Also a bad format or unknown query field, a JSON or other Content-Type (UNSUPPORTED_CONTENT_TYPE), fields the script store refuses (INVALID_SCRIPT_FIELDS, INVALID_REST_BLOCKS)',
+          ),
+          '413': errorResponse('The file is over IMPORT_MAX_BYTES (PAYLOAD_TOO_LARGE) or holds more than IMPORT_MAX_SCENES scenes (TOO_MANY_SCENES, with scenes and max_scenes)'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scripts/{scriptId}/export': {
+      get: {
+        summary: 'The whole script as a Fountain, FDX or PDF file, from the live state (loaded documents or the logs, never the REST copy). Anyone who may read the script',
+        tags: ['interchange'],
+        security: [{ bearerAuth: [] }],
+        parameters: [scriptIdParameter, ...[
+          { name: 'format', in: 'query', required: true, schema: { type: 'string', enum: ['fountain', 'fdx', 'pdf'] } },
+          { name: 'scene_numbers', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: scene numbers in both margins (default false)' },
+          { name: 'title_page', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: print the title page (default true)' },
+        ]],
+        responses: {
+          '200': {
+            description:
+              'The file: text/plain; charset=utf-8 (Fountain, canonical form), application/xml; charset=utf-8 (FDX) or application/pdf, with Content-Disposition: attachment and a file name from the title',
+            content: { 'text/plain': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } }, 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
+          },
+          '400': errorResponse('Malformed id, a missing or unknown format, a PDF option with another format, an unknown query field'),
+          '403': errorResponse('Not the owner or a collaborator'),
+          '404': errorResponse('Unknown or deleted'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scenes/{sceneId}/export': {
+      get: {
+        summary: 'One scene as a Fountain, FDX or PDF file (no title page), from its live state. Anyone who may read the scene',
+        tags: ['interchange'],
+        security: [{ bearerAuth: [] }],
+        parameters: [sceneIdParameter, ...[
+          { name: 'format', in: 'query', required: true, schema: { type: 'string', enum: ['fountain', 'fdx', 'pdf'] } },
+          { name: 'scene_numbers', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: scene numbers in both margins (default false)' },
+          { name: 'title_page', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: print the title page (default true)' },
+        ]],
+        responses: {
+          '200': {
+            description:
+              'The file: text/plain; charset=utf-8 (Fountain, canonical form), application/xml; charset=utf-8 (FDX) or application/pdf, with Content-Disposition: attachment and a file name from the title',
+            content: { 'text/plain': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } }, 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
+          },
+          '400': errorResponse('Malformed id, a missing or unknown format, a PDF option with another format, an unknown query field'),
+          '403': errorResponse('Not the owner or a collaborator'),
+          '404': errorResponse('Unknown or deleted'),
+          ...authErrors,
+        },
+      },
+    },
+    '/api/scenes/{sceneId}/import': {
+      post: {
+        summary: 'A Fountain or FDX file becomes the scene content (all its blocks; a title page is not kept), through the PATCH path without base_seq: stored, then applied to the live document. Owner, editor or administrator',
+        tags: ['interchange'],
+        security: [{ bearerAuth: [] }],
+        parameters: [sceneIdParameter, { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['fountain', 'fdx'] }, description: 'The file format; overrides the Content-Type' }],
+        requestBody: {
+          required: true,
+          description:
+            'The file itself (not JSON), at most IMPORT_MAX_BYTES (10 MiB). Format: the format query field, else the Content-Type (text/x-fountain: Fountain; application/xml, text/xml: FDX), else (text/plain, application/octet-stream or none) the file: XML is FDX, anything else Fountain. UTF-8.',
+          content: {
+            'text/plain': { schema: { type: 'string' } },
+            'text/x-fountain': { schema: { type: 'string' } },
+            'application/xml': { schema: { type: 'string' } },
+            'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+          },
+        },
+        responses: {
+          '200': { description: 'Scene (as PATCH .../content, with patch {changed, version_id, seq}) plus format and title_page_ignored' },
+          '400': errorResponse(
+            'A file that is not a screenplay (NOT_A_SCREENPLAY: not UTF-8 text, control bytes, XML as Fountain, another XML root), empty (EMPTY_SCREENPLAY) or broken (MALFORMED_SCREENPLAY: XML that does not parse, an unterminated boneyard, a DOCTYPE); the body has format and location {line, column?, element?}. Also a bad format or unknown query field, a JSON or other Content-Type (UNSUPPORTED_CONTENT_TYPE), fields the script store refuses (INVALID_SCRIPT_FIELDS, INVALID_REST_BLOCKS)',
+          ),
+          '413': errorResponse('The file is over IMPORT_MAX_BYTES (PAYLOAD_TOO_LARGE) or holds more than IMPORT_MAX_SCENES scenes (TOO_MANY_SCENES, with scenes and max_scenes)'),
+          '403': errorResponse('Viewer (READ_ONLY) or stranger'),
+          '404': errorResponse('Unknown scene'),
+          '503': errorResponse('The change could not be stored (PERSISTENCE_UNAVAILABLE, SHUTTING_DOWN); nothing was applied'),
+          '401': errorResponse('Missing, malformed, expired or badly signed token, or a token for a user that does not exist'),
+        },
+      },
+    },
     '/api/scenes/{sceneId}/content': {
       patch: {
         summary: 'Replace the scene content; applied to the live document as a minimal change',
