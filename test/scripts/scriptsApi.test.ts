@@ -126,6 +126,13 @@ describeEachServer('HTTP scripts: create, list, read, rename', ({ db, app }) => 
     expect((await db().prisma.script.findUniqueOrThrow({ where: { scriptId } })).title).toBe('Untouched');
   });
 
+  it('refuses a body over HTTP_BODY_LIMIT_BYTES with a 413 and creates nothing', async () => {
+    const before = await db().prisma.script.count();
+    const huge = await createScript({ title: 'Huge', title_page: { notes: 'x'.repeat(3 * 1024 * 1024) } });
+    expect([huge.status, huge.body.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    expect(await db().prisma.script.count()).toBe(before);
+  });
+
   it('answers 401 without a token or for a user that no longer exists, 404 for an unknown script', async () => {
     expect((await request(app(), 'POST', '/api/scripts', { body: { title: 'x' } })).body.code).toBe('MISSING_TOKEN');
     expect((await request(app(), 'GET', '/api/scripts')).status).toBe(401);
