@@ -5,6 +5,8 @@ import { beforeAll, expect, it } from 'vitest';
 import { parseFdx } from '../../src/interchange/fdx.ts';
 import { parseFountain, serializeFountain } from '../../src/interchange/fountain.ts';
 import { tokenFor } from '../helpers/auth.ts';
+import { connectClient, waitForAcked, waitForSynced } from '../helpers/clients.ts';
+import { typeInto } from '../helpers/typing.ts';
 import { createUser } from '../helpers/fixtures.ts';
 import { describeEachServer } from '../helpers/server.ts';
 import { request, type ApiResponse } from '../http/support.ts';
@@ -168,6 +170,27 @@ describeEachServer('Import and export of screenplay files', { env: { IMPORT_MAX_
       { type: 'scene_heading', text: 'INT. DINER - LATER' },
       { type: 'action', text: 'Someone knocks.' },
     ]);
+  });
+
+  it('exports what a connected editor just typed; the editor found the scene seeded once, by the import', async () => {
+    const imported = await upload('/api/scripts/import', fountainFixture, 'text/plain');
+    const sceneId = imported.body.scenes[4].sceneUUID as string;
+    const client = connectClient(app().wsUrl, sceneId, { token: ownerToken });
+    try {
+      await waitForSynced(client);
+      expect(client.doc.getXmlFragment('default').length).toBe(3);
+      // Types at the end of the scene heading, one update per keystroke, each acknowledged (on disk).
+      typeInto(client.doc, ' (RAIN)');
+      await waitForAcked(client);
+      const exported = text((await download(`/api/scenes/${sceneId}/export?format=fountain`)).bytes);
+      expect(exported).toBe('INT. DINER - LATER (RAIN)\n\nThe last light goes off.\n\nFADE OUT.\n');
+    } finally {
+      client.destroy();
+    }
+    const rows = await db().prisma.sceneVersion.findMany({ where: { sceneId }, orderBy: { seq: 'asc' } });
+    expect(rows.filter((row) => row.createdBy === null)).toHaveLength(1);
+    expect(rows[0]!.createdBy).toBeNull();
+    expect(rows.slice(1).every((row) => row.createdBy === owner)).toBe(true);
   });
 
   it('imports a file into an existing scene through the PATCH path (editor yes, viewer no)', async () => {
