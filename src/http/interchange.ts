@@ -229,7 +229,8 @@ export function interchangeRoutes(deps: InterchangeRoutesDeps): Router {
     const query = parseInput(exportQuery, req.query, 'query');
     const doc = await live.scene(grant.scriptId, sceneId).catch((error: unknown) => Promise.reject(missing(error)));
     const heading = doc.scenes[0]!.blocks[0]?.type === 'scene_heading' ? ` - ${doc.scenes[0]!.blocks[0]!.text}` : '';
-    await sendExport(res, doc, query, `${doc.title}${heading}`);
+    // A scene alone has no title page unless asked for (then the script's title on it).
+    await sendExport(res, doc, { ...query, title_page: query.title_page ?? false }, `${doc.title}${heading}`);
   });
 
   return router;

@@ -74,10 +74,14 @@ describeEachServer('PDF export options', {}, ({ db, app }) => {
     ]);
   });
 
-  it('exports one scene as PDF with the same options', async () => {
-    const back = await readPdf((await get(`/api/scenes/${firstSceneId}/export?format=pdf&title_page=false`)).bytes);
+  it('exports one scene as PDF without a title page unless title_page=true asks for one', async () => {
+    const back = await readPdf((await get(`/api/scenes/${firstSceneId}/export?format=pdf`)).bytes);
     expect(back.pages).toHaveLength(1);
     expect(texts(back.pages[0])).toEqual(['INT. WAREHOUSE - NIGHT', 'Rain hammers the roof.', 'MAYA', 'We were never here.']);
+    const titled = await readPdf((await get(`/api/scenes/${firstSceneId}/export?format=pdf&title_page=true&scene_numbers=true`)).bytes);
+    expect(titled.pages).toHaveLength(2);
+    expect(texts(titled.pages[0])).toEqual(['The Long Night']);
+    expect(texts(titled.pages[1])).toEqual(['7', 'INT. WAREHOUSE - NIGHT', '7', 'Rain hammers the roof.', 'MAYA', 'We were never here.']);
   });
 
   it('refuses option values other than true and false, and the options with another format', async () => {
