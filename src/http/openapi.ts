@@ -839,7 +839,7 @@ export const openApiDocument = {
         parameters: [sceneIdParameter, ...[
           { name: 'format', in: 'query', required: true, schema: { type: 'string', enum: ['fountain', 'fdx', 'pdf'] } },
           { name: 'scene_numbers', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: scene numbers in both margins (default false)' },
-          { name: 'title_page', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: print the title page (default true)' },
+          { name: 'title_page', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: "PDF only: print a title page with the script's title (default false)" },
         ]],
         responses: {
           '200': {
