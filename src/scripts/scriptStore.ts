@@ -113,10 +113,11 @@ export class ScriptStore {
     this.configuration = { ...defaults, ...configuration };
   }
 
+  /** A script with no scene yet; the title and title page are checked by the rules of fields.ts (`InvalidScriptFieldsError`). */
   async createScript(input: { ownerId: string; title: string; titlePage?: TitlePage | null }): Promise<ScriptRow> {
-    const created = await this.configuration.prisma.script.create({
-      data: { ownerId: input.ownerId, title: input.title, titlePage: jsonOrDbNull(input.titlePage ?? null) },
-    });
+    const title = parseField(scriptTitleSchema, input.title, 'title');
+    const titlePage = input.titlePage == null ? null : parseField(titlePageSchema, input.titlePage, 'titlePage');
+    const created = await this.configuration.prisma.script.create({ data: { ownerId: input.ownerId, title, titlePage: jsonOrDbNull(titlePage) } });
     return scriptRow(created);
   }
 
