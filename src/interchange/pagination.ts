@@ -158,27 +158,64 @@ function isHighSurrogate(code: number) {
 }
 
 /**
- * Greedy word wrap: each line takes as many whole words as fit in `width` characters (continuation
- * lines of a paragraph `width - hang`); a word longer than a line is cut. A newline always ends a
- * line and an empty paragraph is an empty line. Spaces at a break are dropped. Stops after `limit` lines.
+ * Greedy word wrap, a line at a time and only as far as asked: each line takes as many whole words
+ * as fit in `width` characters (continuation lines of a paragraph `width - hang`); a word longer
+ * than a line is cut. A newline always ends a line and an empty paragraph is an empty line. Spaces
+ * at a break and at the end of a paragraph are dropped. Laziness keeps a block of thousands of
+ * lines linear: a page asks for its lines, and the rest after a page break is wrapped afresh.
  */
-export function wrapText(text: string, width: number, hang = 0, limit = Number.POSITIVE_INFINITY): TextSpan[] {
-  const lines: TextSpan[] = [];
-  let paragraphStart = 0;
-  while (paragraphStart <= text.length && lines.length < limit) {
-    let paragraphEnd = text.indexOf('\n', paragraphStart);
-    if (paragraphEnd === -1) paragraphEnd = text.length;
-    let pos = paragraphStart;
-    let first = true;
-    // Trailing spaces of a paragraph print nothing.
-    let contentEnd = paragraphEnd;
-    while (contentEnd > pos && isSpace(text.charCodeAt(contentEnd - 1))) contentEnd--;
-    if (contentEnd === pos) lines.push({ start: pos, end: pos });
-    while (pos < contentEnd && lines.length < limit) {
-      const room = Math.max(1, first ? width : width - hang);
+export class WrappedText {
+  private readonly spans: TextSpan[] = [];
+  /** Where the next line starts; -1 once the text is used up. */
+  private pos = 0;
+  private firstOfParagraph = true;
+
+  constructor(
+    readonly text: string,
+    readonly width: number,
+    readonly hang = 0,
+  ) {}
+
+  /** The number of lines, or `limit` when there are at least that many. */
+  count(limit: number): number {
+    this.fill(limit);
+    return Math.min(this.spans.length, limit);
+  }
+
+  at(index: number): TextSpan {
+    this.fill(index + 1);
+    return this.spans[index];
+  }
+
+  all(): readonly TextSpan[] {
+    this.fill(Number.POSITIVE_INFINITY);
+    return this.spans;
+  }
+
+  private fill(wanted: number): void {
+    const text = this.text;
+    while (this.spans.length < wanted && this.pos !== -1) {
+      const pos = this.pos;
+      const room = Math.max(1, this.firstOfParagraph ? this.width : this.width - this.hang);
+      const limit = Math.min(text.length, pos + room);
+      // A newline within reach ends the line (and the paragraph) there. Bounded, so a paragraph of
+      // a million characters is never scanned once per line.
+      let newline = -1;
+      for (let i = pos; i <= limit && i < text.length; i++) {
+        if (text.charCodeAt(i) === 10) {
+          newline = i;
+          break;
+        }
+      }
       let end: number;
-      if (contentEnd - pos <= room) {
-        end = contentEnd;
+      let next: number;
+      if (newline !== -1) {
+        end = trimEnd(text, pos, newline);
+        next = newline + 1;
+        this.firstOfParagraph = true;
+      } else if (limit === text.length) {
+        end = trimEnd(text, pos, text.length);
+        next = -1;
       } else {
         // The last space at or before pos + room ends the line there.
         let breakAt = -1;
@@ -192,18 +229,34 @@ export function wrapText(text: string, width: number, hang = 0, limit = Number.P
           end = pos + room;
           if (isHighSurrogate(text.charCodeAt(end - 1))) end = end - 1 > pos ? end - 1 : end + 1;
         } else {
-          end = breakAt;
-          while (end > pos && isSpace(text.charCodeAt(end - 1))) end--;
+          end = trimEnd(text, pos, breakAt);
+        }
+        next = end;
+        while (next < text.length && isSpace(text.charCodeAt(next))) next++;
+        this.firstOfParagraph = false;
+        if (next === text.length) next = -1;
+        else if (text.charCodeAt(next) === 10) {
+          // The paragraph ended with this line: its newline starts the next paragraph, not a blank line.
+          next++;
+          this.firstOfParagraph = true;
         }
       }
-      lines.push({ start: pos, end });
-      pos = end;
-      while (pos < contentEnd && isSpace(text.charCodeAt(pos))) pos++;
-      first = false;
+      this.spans.push({ start: pos, end });
+      this.pos = next;
     }
-    paragraphStart = paragraphEnd + 1;
   }
-  return lines;
+}
+
+function trimEnd(text: string, from: number, to: number): number {
+  let end = to;
+  while (end > from && isSpace(text.charCodeAt(end - 1))) end--;
+  return end;
+}
+
+/** The lines of `text` wrapped as WrappedText does, at most `limit` of them. */
+export function wrapText(text: string, width: number, hang = 0, limit = Number.POSITIVE_INFINITY): TextSpan[] {
+  const wrapped = new WrappedText(text, width, hang);
+  return Array.from({ length: wrapped.count(limit) }, (_, k) => wrapped.at(k));
 }
 
 // A sentence ends with . ? ! (or "...", or a dash) and any closing quotes or brackets, then spaces;
@@ -245,24 +298,31 @@ interface Piece {
   text: string;
   marks: RestMark[];
   fmt: ElementFormat;
-  lines: TextSpan[];
+  lines: WrappedText;
 }
+
+/**
+ * Rows are counted up to this many: every decision compares a count with at most a page and the
+ * two lines a split must leave, so a longer piece need not be wrapped to the end.
+ */
+const ROW_CAP = LINES_PER_PAGE + 3;
+const rowsOf = (p: Piece) => p.lines.count(ROW_CAP);
 
 function piece(type: string, rawText: string, marks: readonly RestMark[] | undefined, fmt: ElementFormat): Piece {
   const text = displayText(rawText, fmt.upper);
-  return { type, text, marks: marks ? [...marks] : [], fmt, lines: wrapText(text, fmt.width, fmt.hang) };
+  return { type, text, marks: marks ? [...marks] : [], fmt, lines: new WrappedText(text, fmt.width, fmt.hang) };
 }
 
 /** The rest of a piece from `offset` on (where a page split it). */
 function pieceFrom(p: Piece, offset: number): Piece {
   const text = p.text.slice(offset);
-  return { ...p, text, marks: sliceMarks(p.marks, offset, p.text.length), lines: wrapText(text, p.fmt.width, p.fmt.hang) };
+  return { ...p, text, marks: sliceMarks(p.marks, offset, p.text.length), lines: new WrappedText(text, p.fmt.width, p.fmt.hang) };
 }
 
 /** The part of a piece before `offset`. */
 function pieceUntil(p: Piece, offset: number): Piece {
   const text = p.text.slice(0, offset);
-  return { ...p, text, marks: sliceMarks(p.marks, 0, offset), lines: wrapText(text, p.fmt.width, p.fmt.hang) };
+  return { ...p, text, marks: sliceMarks(p.marks, 0, offset), lines: new WrappedText(text, p.fmt.width, p.fmt.hang) };
 }
 
 type Unit =
@@ -278,15 +338,16 @@ type PrintedUnit = Exclude<Unit, { kind: 'page_break' }>;
 type SpeechUnit = Extract<Unit, { kind: 'speech' }>;
 type BlockUnit = Extract<Unit, { kind: 'block' }>;
 
-const rowsOfPieces = (pieces: readonly Piece[]) => pieces.reduce((sum, p) => sum + p.lines.length, 0);
-const speechRows = (s: SpeechUnit) => (s.cue ? s.cue.lines.length : 0) + rowsOfPieces(s.parts);
+// Rows of units and runs of pieces, each piece counted up to ROW_CAP.
+const rowsOfPieces = (pieces: readonly Piece[]) => pieces.reduce((sum, p) => sum + rowsOf(p), 0);
+const speechRows = (s: SpeechUnit) => (s.cue ? rowsOf(s.cue) : 0) + rowsOfPieces(s.parts);
 
 function unitRows(unit: Unit): number {
   switch (unit.kind) {
     case 'page_break':
       return 0;
     case 'block':
-      return unit.piece.lines.length;
+      return rowsOf(unit.piece);
     case 'speech':
       return speechRows(unit);
     case 'dual':
@@ -410,7 +471,7 @@ export const MIN_LINES_EACH_SIDE = 2;
  * parenthetical. The caller picks one.
  */
 function splitsOf(pieces: readonly Piece[], room: number, splitInside: (p: Piece) => boolean): Split[] {
-  const textRows = (p: Piece) => (p.type === 'parenthetical' ? 0 : p.lines.length);
+  const textRows = (p: Piece) => (p.type === 'parenthetical' ? 0 : rowsOf(p));
   const totalText = pieces.reduce((sum, p) => sum + textRows(p), 0);
   const splits: Split[] = [];
   // rows: of the first part; firstText, restText: its text lines and those of the rest.
@@ -425,25 +486,31 @@ function splitsOf(pieces: readonly Piece[], room: number, splitInside: (p: Piece
     }
     if (splitInside(p)) {
       const own = textRows(p);
-      const maxLines = Math.min(p.lines.length - 1, room - before);
+      const maxLines = Math.min(rowsOf(p) - 1, room - before);
+      const lineStarts = new Set<number>();
       for (let k = 1; k <= maxLines; k++) {
-        const offset = p.lines[k].start;
+        const offset = p.lines.at(k).start;
+        lineStarts.add(offset);
         if (valid(before + k, beforeText + k, totalText - beforeText - k)) {
           splits.push({ index, offset, rows: before + k, clean: endsSentence(p.text, offset) });
         }
       }
       // Sentence ends inside a line: the line is cut there and the rest re-wrapped on the next page.
-      const limitOffset = p.lines.length > 0 ? p.lines[Math.max(0, maxLines)].end : 0;
+      // The text before the cut wraps into the same lines up to the cut one (greedy wrap looks no
+      // further than a line ahead, and a space precedes the cut), so it takes line + 1 rows.
+      const limitOffset = p.lines.at(Math.max(0, maxLines)).end;
+      let line = 0;
       for (const offset of sentenceBoundaries(p.text, limitOffset)) {
-        if (p.lines.some((line) => line.start === offset)) continue;
-        const firstRows = wrapText(p.text.slice(0, offset), p.fmt.width, p.fmt.hang, room - before + 1).length;
+        if (lineStarts.has(offset)) continue;
+        while (line < maxLines && p.lines.at(line + 1).start <= offset) line++;
+        const firstRows = line + 1;
         const restRows = wrapText(p.text.slice(offset), p.fmt.width, p.fmt.hang, MIN_LINES_EACH_SIDE).length;
         if (valid(before + firstRows, beforeText + firstRows, totalText - beforeText - own + restRows)) {
           splits.push({ index, offset, rows: before + firstRows, clean: true });
         }
       }
     }
-    before += p.lines.length;
+    before += rowsOf(p);
     beforeText += textRows(p);
   }
   return splits;
@@ -478,7 +545,7 @@ const CONTD = /\(\s*CONT['\u2019]?D\s*\)/i;
 
 function continuedCue(cue: Piece): Piece {
   const text = CONTD.test(cue.text) ? cue.text : `${cue.text} (CONT'D)`;
-  return { ...cue, text, lines: wrapText(text, cue.fmt.width, cue.fmt.hang) };
+  return { ...cue, text, lines: new WrappedText(text, cue.fmt.width, cue.fmt.hang) };
 }
 
 const speechSplittable = (p: Piece) => p.type !== 'parenthetical';
@@ -522,7 +589,8 @@ class PageBuilder {
 
   /** Sets a piece's lines from `row`; returns the rows used. */
   placePiece(p: Piece, row: number, extra: Partial<PageLine> = {}): number {
-    p.lines.forEach((span, k) => {
+    const spans = p.lines.all();
+    spans.forEach((span, k) => {
       const text = p.text.slice(span.start, span.end);
       const hang = k > 0 && span.start > 0 && p.text[span.start - 1] !== '\n' ? p.fmt.hang : 0;
       let x: number;
@@ -536,7 +604,7 @@ class PageBuilder {
       Object.assign(line, extra);
       if (text.length > 0) this.page.lines.push(line);
     });
-    return p.lines.length;
+    return spans.length;
   }
 
   placeSceneNumber(sceneNumber: string, row: number): void {
@@ -570,13 +638,13 @@ function minimumRows(units: readonly Unit[], index: number): number {
     case 'dual':
       return unitRows(unit);
     case 'speech': {
-      const cueRows = unit.cue ? unit.cue.lines.length : 0;
+      const cueRows = unit.cue ? rowsOf(unit.cue) : 0;
       const more = unit.cue ? 1 : 0;
       const smallest = smallestSplitRows(splitsOf(unit.parts, LINES_PER_PAGE, speechSplittable));
       return smallest === null ? unitRows(unit) : Math.min(unitRows(unit), cueRows + smallest + more);
     }
     case 'block': {
-      const own = unit.piece.lines.length;
+      const own = rowsOf(unit.piece);
       if (unit.keepWithNext) {
         const next = units[index + 1];
         if (next === undefined || next.kind === 'page_break') return own;
@@ -646,7 +714,7 @@ export function paginateScreenplay(doc: ScreenplayDocument, options: LayoutOptio
 function placeFirstPart(pages: PageBuilder, unit: PrintedUnit, room: number, space: number): PrintedUnit | null | 'moved' {
   const forced = pages.empty;
   if (unit.kind === 'speech') {
-    const cueRows = unit.cue ? unit.cue.lines.length : 0;
+    const cueRows = unit.cue ? rowsOf(unit.cue) : 0;
     const more = unit.cue ? 1 : 0;
     const bodyRoom = room - cueRows - more;
     let split = bestSplit(splitsOf(unit.parts, bodyRoom, speechSplittable));
@@ -661,7 +729,7 @@ function placeFirstPart(pages: PageBuilder, unit: PrintedUnit, room: number, spa
     let split = unit.splittable && !unit.keepWithNext ? bestSplit(splitsOf([unit.piece], room, () => true)) : null;
     if (split === null && forced) split = forcedSplit([unit.piece], room);
     if (split === null) return 'moved';
-    if (split.rows >= unit.piece.lines.length) {
+    if (split.rows >= rowsOf(unit.piece)) {
       // A heading that fits but cannot keep what follows on an empty page: it goes here anyway.
       if (unit.sceneNumber !== null) pages.placeSceneNumber(unit.sceneNumber, pages.row);
       pages.skip(space);
@@ -690,12 +758,12 @@ function forcedSplit(pieces: readonly Piece[], room: number): Split | null {
   let before = 0;
   for (let index = 0; index < pieces.length; index++) {
     const p = pieces[index];
-    if (before + p.lines.length > room) {
+    if (before + rowsOf(p) > room) {
       const k = room - before;
       if (k <= 0) return { index, offset: 0, rows: before, clean: false };
-      return { index, offset: p.lines[k].start, rows: room, clean: false };
+      return { index, offset: p.lines.at(k).start, rows: room, clean: false };
     }
-    before += p.lines.length;
+    before += rowsOf(p);
   }
   return null;
 }

@@ -376,6 +376,47 @@ const documentArb = fc.array(blockArb, { maxLength: 60 }).map((groups) => groups
 const UPPER = new Set(['scene_heading', 'character', 'transition']);
 const visible = (s: string) => s.replace(/\s+/g, '');
 
+describe('wrap properties', () => {
+  const textArb = fc.array(fc.oneof(word, fc.constantFrom(' ', '  ', '\n', '. ', '? ', 'x'.repeat(45))), { maxLength: 80 }).map((parts) => parts.join(' '));
+
+  it('cutting a text at a sentence end leaves the lines before the cut as they were', () => {
+    fc.assert(
+      fc.property(textArb, fc.integer({ min: 10, max: 60 }), fc.integer({ min: 0, max: 2 }), (text, width, hang) => {
+        const lines = wrapText(text, width, hang);
+        for (const match of text.matchAll(/[.?!] +(?=\S)/g)) {
+          const cut = match.index + match[0].length;
+          const line = lines.findLastIndex((l) => l.start <= cut);
+          if (lines[line].start === cut) continue;
+          // The property splitsOf counts on: the part before the cut takes line + 1 rows.
+          const before = wrapText(text.slice(0, cut), width, hang);
+          expect(before).toHaveLength(line + 1);
+          expect(before.slice(0, line)).toEqual(lines.slice(0, line));
+          expect(before[line].start).toBe(lines[line].start);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps every visible character once, in order, within the width', () => {
+    fc.assert(
+      fc.property(textArb, fc.integer({ min: 5, max: 60 }), (text, width) => {
+        const lines = wrapText(text, width);
+        for (const l of lines) expect(l.end - l.start).toBeLessThanOrEqual(width);
+        expect(lines.map((l) => text.slice(l.start, l.end)).join('').replace(/\s/g, '')).toBe(text.replace(/\s/g, ''));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('lays out a block of a million characters in one paragraph', () => {
+    const text = 'Word '.repeat(200_000).trim();
+    const { pages } = layout([action(text)]);
+    expect(pages).toHaveLength(Math.ceil(wrapText(text, 60).length / LINES_PER_PAGE));
+    expect(pages.flatMap((p) => body(p).map((l) => l.text)).join(' ')).toBe(text);
+  });
+});
+
 describe('layout properties', () => {
   it('never exceeds the line limit, never ends a page on a heading or cue, and prints every text once, in order', () => {
     fc.assert(
