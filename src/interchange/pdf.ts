@@ -20,15 +20,25 @@ const FONTS = {
 // The characters of WinAnsiEncoding above Latin-1's printable ranges (0x80-0x9F in the encoding).
 const WIN_ANSI_EXTRAS = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
 
+function isWinAnsi(ch: string): boolean {
+  const code = ch.codePointAt(0)!;
+  return (code >= 0x20 && code <= 0x7e) || (code >= 0xa0 && code <= 0xff) || WIN_ANSI_EXTRAS.has(ch);
+}
+
 /**
  * A standard font draws only WinAnsi characters, and pdfkit writes anything else as garbage
- * bytes, so each other character (a pair of surrogates as one) is printed as "?".
+ * bytes. Another character is printed as its base letter when it is one with accents ("Ż" as "Z"),
+ * else as "?" (a pair of surrogates as one "?").
  */
 export function toWinAnsi(text: string): string {
   let out = '';
   for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    out += (code >= 0x20 && code <= 0x7e) || (code >= 0xa0 && code <= 0xff) || WIN_ANSI_EXTRAS.has(ch) ? ch : '?';
+    if (isWinAnsi(ch)) {
+      out += ch;
+      continue;
+    }
+    const base = ch.normalize('NFD').replace(/\p{M}/gu, '');
+    out += base.length === 1 && isWinAnsi(base) ? base : '?';
   }
   return out;
 }
@@ -63,7 +73,8 @@ export function renderScreenplayPdf(doc: ScreenplayDocument, options: PdfOptions
     size: 'LETTER',
     margin: 0,
     autoFirstPage: false,
-    info: { Title: toWinAnsi(doc.title), Creator: 'writersroom-collab' },
+    // Document properties are PDF text strings (UTF-16 where needed), not drawn: no WinAnsi limit.
+    info: { Title: doc.title, ...(doc.titlePage.author ? { Author: doc.titlePage.author } : {}), Creator: 'writersroom-collab' },
   });
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {

@@ -115,6 +115,7 @@ describe('element positions in the PDF', () => {
     expect(back.pages[0].find((item) => item.text.startsWith('She'))).toMatchObject({ text: 'She is very late.', x: 1.5 * 72 });
     expect(back.pages[0].find((item) => item.text.startsWith('Caf'))!.text).toBe('Café “Noir” — ?? ? end');
     expect(toWinAnsi('a漢😀b€')).toBe('a??b€');
+    expect(toWinAnsi('Łódź, Ștefan, Dvořák, Ελλάδα')).toBe('?ódz, Stefan, Dvorák, ??????');
   });
 });
 
@@ -153,6 +154,15 @@ describe('title page option', () => {
   it('an empty script is one blank page', async () => {
     const back = await readPdf(await renderScreenplayPdf(documentOf([]), { titlePage: false }));
     expect(back.pages).toEqual([[]]);
+  });
+});
+
+describe('document properties', () => {
+  it('carry the title and author as written, characters Courier lacks included', async () => {
+    const back = await readPdf(await renderScreenplayPdf(documentOf([{ type: 'action', text: 'x' }], { title: 'Nuit 漢字', titlePage: { author: 'Ana Żak' } })));
+    expect(back.info).toMatchObject({ Title: 'Nuit 漢字', Author: 'Ana Żak', Creator: 'writersroom-collab' });
+    // Drawn, the title page prints what Courier has.
+    expect(back.pages[0].map((item) => item.text)).toEqual(['Nuit ??', 'Written by', 'Ana Zak']);
   });
 });
 

@@ -62,6 +62,8 @@ export interface PdfReadBack {
   items: PdfTextItem[][];
   /** Each page's text as drawn lines: items on one baseline that follow each other joined again. */
   pages: PdfTextItem[][];
+  /** The document information dictionary (Title, Author, Creator, ...). */
+  info: Record<string, unknown>;
 }
 
 const COURIER_ADVANCE = 7.2;
@@ -122,6 +124,7 @@ export async function readPdf(bytes: Uint8Array): Promise<PdfReadBack> {
     rawItems.push(items);
     pages.push(joinItems(items));
   }
+  const { info } = (await document.getMetadata()) as { info: Record<string, unknown> };
   await task.destroy();
-  return { items: rawItems, pages };
+  return { items: rawItems, pages, info };
 }
