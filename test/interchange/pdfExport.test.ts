@@ -85,7 +85,7 @@ describeEachServer('PDF export options', {}, ({ db, app }) => {
   });
 
   it('refuses option values other than true and false, and the options with another format', async () => {
-    for (const query of ['format=pdf&scene_numbers=yes', 'format=pdf&title_page=1', 'format=pdf&title_page=', 'format=fountain&title_page=false', 'format=fdx&scene_numbers=true']) {
+    for (const query of ['format=pdf&scene_numbers=yes', 'format=pdf&title_page=1', 'format=pdf&title_page=', 'format=pdf&scene_numbers=true&scene_numbers=false', 'format=pdf&Title_Page=true', 'format=fountain&title_page=false', 'format=fdx&scene_numbers=true']) {
       const response = await get(`/api/scripts/${scriptId}/export?${query}`);
       expect(response.status, query).toBe(400);
       expect(response.json(), query).toMatchObject({ code: 'BAD_REQUEST', error: expect.stringMatching(/^query/) });
