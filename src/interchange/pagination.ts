@@ -693,13 +693,10 @@ export function paginateScreenplay(doc: ScreenplayDocument, options: LayoutOptio
         break;
       }
       const rest = placeFirstPart(pages, unit, room, space);
-      if (rest === 'moved') {
-        pages.newPage();
-        continue;
-      }
-      pages.newPage();
+      // null: placed whole after all (on an empty page); otherwise the page is done.
       if (rest === null) break;
-      unit = rest;
+      pages.newPage();
+      if (rest !== 'moved') unit = rest;
     }
   }
   const titlePage = options.titlePage === false ? null : layoutTitlePage(doc);

@@ -183,6 +183,21 @@ describe('headings and cues at the foot of a page', () => {
     expect(firstBody(later[1]).type).toBe('character');
   });
 
+  it('sets a heading at the head of a page even when what follows cannot keep to it, without a page of its own', () => {
+    // Side by side the pair takes 54 rows: with the heading and its blank line, 56.
+    const tall = Array.from({ length: 53 }, (_, i) => `Line ${i}.`).join('\n');
+    const pages = layout([heading('INT. ATTIC - DAY'), cue('MAYA', { dual: 'left' }), dialogue(tall), cue('TOMAS', { dual: 'right' }), dialogue('No.'), action('After.')]).pages;
+    expect(pages.map((p) => body(p).length > 0)).toEqual([true, true, true]);
+    expect(body(pages[0]).map((l) => l.type)).toEqual(['scene_heading']);
+    expect(firstBody(pages[1])).toMatchObject({ text: 'MAYA', row: 0 });
+    expect(firstBody(pages[2])).toMatchObject({ text: 'After.', row: 0 });
+    const after = layout([heading('INT. ATTIC - DAY'), action(tall + '\nOne.\nTwo.')]).pages;
+    expect(body(after[0]).slice(0, 2).map((l) => [l.type, l.row])).toEqual([
+      ['scene_heading', 0],
+      ['action', 2],
+    ]);
+  });
+
   it('moves a heading whose speech must move, so the heading is not left alone', () => {
     // heading row 50, cue 52, dialogue 53-54 and no row for (MORE): the speech moves, and the heading with it.
     const pages = layout([filler(49), heading('INT. ATTIC - DAY'), cue('MAYA'), dialogue(longSpeech(6))]).pages;
