@@ -122,6 +122,7 @@ export async function writeExportFile(
           seq: row.seq.toString(),
           isCompacted: row.isCompacted,
           compactedCount: row.compactedCount,
+          compactedBy: row.compactedBy,
           createdAt: row.createdAt.toISOString(),
           createdBy: row.createdBy,
           yjsUpdate: Buffer.from(row.update.buffer, row.update.byteOffset, row.update.byteLength).toString('base64'),

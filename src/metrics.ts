@@ -139,7 +139,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     quarantinedUpdates: new Counter({
       name: 'yjs_quarantined_updates_total',
-      help: 'Stored updates that failed to decode on load or in a compaction and were moved to quarantined_updates',
+      help: 'Stored updates that failed to decode on load and were moved to quarantined_updates',
       registers,
     }),
     loadGaps: new Counter({
@@ -208,7 +208,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     compactionRowsMerged: new Counter({
       name: 'yjs_compaction_rows_merged_total',
-      help: 'Log rows merged into compacted rows',
+      help: 'Log rows merged into compacted rows (marked compacted_by)',
       registers,
     }),
     retentionRowsDeleted: new Counter({

@@ -1,10 +1,10 @@
-import { advisoryXactLock, LOCK_NAMESPACES } from '../db/locks.ts';
 import type { SqlExecutor } from '../db/sql.ts';
 import { toStoredUpdate, type LoadedRow, type StoredUpdate } from './rows.ts';
 
 /** A row of the log with every column, as an export file records it before it is deleted. */
 export interface ExportedRow extends StoredUpdate {
   sceneId: string;
+  compactedBy: string | null;
   createdBy: string | null;
 }
 
@@ -12,8 +12,8 @@ export interface ExportedRow extends StoredUpdate {
  * Exporting and deleting whole scenes' logs (clear-yjs). Meant for a transaction's log
  * (`SceneLog.withTransaction`) that holds the scenes' head locks (`SceneLog.lockHead`): no append
  * can commit meanwhile, so the rows exported are all the rows, and the delete removes exactly
- * them. A writer that does not take the head lock (a compaction that committed first) can still
- * have added a row; `deleteExported` reports it, and the caller rolls back.
+ * them. A writer that does not take the head lock (compaction) can still add a row; `deleteExported`
+ * reports it, and the caller rolls back.
  *
  * The heads themselves stay: sequence numbers remain unique per scene across a clear, so an
  * export, `scenes.snapshot_seq` and the new log never disagree about which state is newer.
@@ -23,15 +23,15 @@ export class LogClear {
 
   /** Every row of the scenes, by scene and seq. */
   async exportRows(sceneIds: readonly string[]): Promise<ExportedRow[]> {
-    const rows = await this.sql.query<LoadedRow & { scene_id: string; created_by: string | null }>(
+    const rows = await this.sql.query<LoadedRow & { scene_id: string; compacted_by: string | null; created_by: string | null }>(
       'log_clear_export_rows',
-      `SELECT version_id, scene_id, seq, is_compacted, compacted_count, created_at, created_by, yjs_update
+      `SELECT version_id, scene_id, seq, is_compacted, compacted_count, compacted_by, created_at, created_by, yjs_update
        FROM scene_versions
        WHERE scene_id = ANY($1::uuid[])
        ORDER BY scene_id, seq, is_compacted DESC`,
       [sceneIds],
     );
-    return rows.map((row) => ({ ...toStoredUpdate(row), sceneId: row.scene_id, createdBy: row.created_by }));
+    return rows.map((row) => ({ ...toStoredUpdate(row), sceneId: row.scene_id, compactedBy: row.compacted_by, createdBy: row.created_by }));
   }
 
   /**
@@ -39,10 +39,6 @@ export class LogClear {
    * the export.
    */
   async deleteExported(sceneIds: readonly string[], rows: readonly ExportedRow[]): Promise<{ deletedRows: number; rowsLeft: number }> {
-    // Compaction does not take the head locks; its lock keeps one from covering rows deleted here
-    // with a compacted row committed after this transaction. Scene by scene in one order, so two
-    // clears cannot deadlock.
-    for (const sceneId of [...new Set(sceneIds)].sort()) await advisoryXactLock(this.sql, LOCK_NAMESPACES.compaction, sceneId);
     // The committed clocks go with the rows: kept, they would refuse a reseed whose items reuse a
     // client id and clocks of the old log (a seed's id follows from its content).
     const [deleted] = await this.sql.query<{ n: number }>(

@@ -1,37 +1,32 @@
 import type { SqlExecutor } from '../db/sql.ts';
 import { replayOnThisThread, type Replayer } from './replay.ts';
-import { coveredUpTo, isLive } from './coverage.ts';
 import { unpackUpdates } from './packed.ts';
-import { SceneLog } from './sceneLog.ts';
 import { toBuffer, type Numeric } from './rows.ts';
 import { advisoryXactLock, LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
 
 /**
  * Compaction (architecture 4.6 / 6.4): merges a prefix of a scene's live rows into one compacted
- * row that carries the prefix's highest seq. That row stands for every row up to its seq
- * (src/log/coverage.ts), so a load reads it and the tail after it; nothing is written to the
- * merged rows, which stay until retention deletes them.
+ * row and marks exactly the merged rows `compacted_by`, so a load reads the compacted row and the
+ * tail after it. The originals stay until retention deletes them.
  *
  * Why it is safe while editors type and other instances run:
  * - A scene's `seq` is its commit order (see `SceneLog`): every statement sees a prefix of the
  *   log. Rows are selected by seq in one statement, so an append that commits during the
  *   compaction has a higher seq than anything selected and stays live, untouched.
- * - Everything happens in one transaction: the compacted row and the quarantined rows become
- *   visible together or not at all. A compaction interrupted at any point leaves the log as it
- *   was, and running it again merges the same prefix (plus whatever was appended since).
- * - The per-scene compaction lock is the log rewriters' lock: compaction, quarantine and
- *   clear-yjs take it, so the prefix cannot change under a compaction. Before it commits, the
- *   rows its seq covers are counted anyway: any row it did not merge fails the compaction instead
- *   of being covered unread.
- * - Rows that fail to decode cannot be merged, and the new row would cover them: they move to
- *   `quarantined_updates` in the same transaction, as a load would have moved them.
+ * - Everything happens in one transaction: the compacted row and the marks become visible
+ *   together or not at all. A compaction interrupted at any point leaves the log as it was, and
+ *   running it again merges the same prefix (plus whatever was appended since).
+ * - The merged rows are marked by id and only while still unmarked; if any of them was marked or
+ *   removed meanwhile the transaction fails instead of half-merging.
+ * - A per-scene advisory lock keeps two instances from compacting the same scene at once.
+ * - Rows that fail to decode are left live, unmerged, for the load path to quarantine.
  * - The merged update is built by applying the rows to a document and encoding its state (never
  *   `Y.mergeUpdates`, which is super-linear); updates waiting for missing dependencies are kept in
  *   the encoded state, so even a log with a gap compacts without losing them.
  */
 
 /** The points between the statements of a compaction, in order (observers and fault tests). */
-export type CompactionStep = 'locked' | 'selected' | 'built' | 'inserted' | 'quarantined';
+export type CompactionStep = 'locked' | 'selected' | 'built' | 'inserted' | 'marked';
 
 export interface CompactSceneOptions {
   /** Merge only up to the newest live update created before this time (the age trigger). */
@@ -50,6 +45,12 @@ export interface CompactSceneOptions {
    * transaction stay here, held while the merge runs elsewhere.
    */
   replayer?: Replayer;
+  /**
+   * Called between the chunks of marks (`MARK_CHUNK` rows each), inside the transaction: a pacing
+   * wait (jobs/pacing.ts). Marking 10,000 rows in one statement kept a database backend busy for
+   * most of a second and wrote megabytes of WAL that the editors' next commits had to flush first.
+   */
+  pace?: () => Promise<void>;
   /**
    * Called after each step inside the transaction; a throw rolls the whole compaction back. For
    * progress reporting, and for tests that crash a compaction at a chosen step.
@@ -70,10 +71,8 @@ export interface CompactedScene {
   mergedUpdates: number;
   bytesBefore: number;
   bytesAfter: number;
-  /** Rows that do not decode: each one the new row covers is quarantined (`quarantined`), the rest stay live. */
+  /** Rows left live because they do not decode. */
   undecodable: number;
-  /** Undecodable rows moved to `quarantined_updates`, as a load would have moved them. */
-  quarantined: number;
   /** More live rows up to the bound remained than `maxRows` allowed: run it again. */
   truncated: boolean;
   /** The merged rows wait for updates the log does not have (kept in the compacted row). */
@@ -90,47 +89,45 @@ export interface SkippedCompaction {
 
 export type CompactionResult = CompactedScene | SkippedCompaction;
 
-/** The rows the new compacted row covers are not exactly the rows merged: something changed the log concurrently. */
+/** The rows marked were not exactly the rows merged: something changed them concurrently. */
 export class CompactionConflictError extends Error {
   readonly code = 'COMPACTION_CONFLICT';
   constructor(
     readonly sceneId: string,
     readonly expected: number,
-    readonly covered: number,
+    readonly marked: number,
   ) {
-    super(`Compaction of scene ${sceneId} rolled back: ${expected} rows merged but the new row would cover ${covered} (changed concurrently)`);
+    super(`Compaction of scene ${sceneId} rolled back: ${expected} rows merged but ${marked} could be marked (changed concurrently)`);
     this.name = 'CompactionConflictError';
   }
 }
 
 const NEWEST_OLD_UPDATE_SQL = `
-  SELECT max(v.seq) AS seq
-  FROM scene_versions v CROSS JOIN (SELECT ${coveredUpTo('$1::uuid')} AS up_to) AS u
-  WHERE v.scene_id = $1::uuid AND NOT v.is_compacted AND v.seq > u.up_to AND v.created_at < $2`;
+  SELECT max(seq) AS seq FROM scene_versions
+  WHERE scene_id = $1::uuid AND compacted_by IS NULL AND is_compacted = false AND created_at < $2`;
 
-// One statement, so it sees a prefix of the log (seq is commit order). Everything travels packed,
-// nothing as a row or an array: 10,000 rows parsed one by one held the event loop for tens of
-// milliseconds, and so did four text arrays of 10,000 elements (postgres-array parses each element
-// in JavaScript). `packed` is the updates as src/log/packed.ts packs them, and goes to the replay
-// as it is; `facts` is `ROW_FACTS_BYTES` per row, in the same order: the version id (16 bytes, as
-// `uuid_send`), the seq (8, big-endian) and the compacted count (4). `up_to` is the seq the log
-// was covered up to before this compaction.
+// One statement, so it sees a prefix of the log (seq is commit order). No row locks: if a selected
+// row is changed before the marks are written (a quarantine moved it out), the marks come up short
+// and the compaction rolls back. Everything travels packed, nothing as a row or an array: 10,000
+// rows parsed one by one held the event loop for tens of milliseconds, and so did four text
+// arrays of 10,000 elements (postgres-array parses each element in JavaScript). `packed` is the
+// updates as src/log/packed.ts packs them, and goes to the replay as it is; `facts` is
+// `ROW_FACTS_BYTES` per row, in the same order: the version id (16 bytes, as `uuid_send`), the seq
+// (8, big-endian) and the compacted count (4).
 const SELECT_LIVE_SQL = `
   SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY ord) AS packed,
-         string_agg(uuid_send(version_id) || int8send(seq) || int4send(compacted_count), ''::bytea ORDER BY ord) AS facts,
-         (SELECT ${coveredUpTo('$1::uuid')}) AS up_to
+         string_agg(uuid_send(version_id) || int8send(seq) || int4send(compacted_count), ''::bytea ORDER BY ord) AS facts
   FROM (
-    SELECT v.version_id, v.seq, v.yjs_update, v.compacted_count, row_number() OVER (ORDER BY v.seq, v.is_compacted DESC) AS ord
-    FROM scene_versions v CROSS JOIN (SELECT ${coveredUpTo('$1::uuid')} AS up_to) AS u
-    WHERE v.scene_id = $1::uuid AND ${isLive('v', 'u.up_to')} AND ($2::bigint IS NULL OR v.seq <= $2::bigint)
-    ORDER BY v.seq, v.is_compacted DESC
+    SELECT version_id, seq, yjs_update, compacted_count, row_number() OVER (ORDER BY seq, is_compacted DESC) AS ord
+    FROM scene_versions
+    WHERE scene_id = $1::uuid AND compacted_by IS NULL AND ($2::bigint IS NULL OR seq <= $2::bigint)
+    ORDER BY seq, is_compacted DESC
     LIMIT $3
   ) AS live`;
 
 interface SelectedLive {
   packed: Uint8Array | null;
   facts: Uint8Array | null;
-  up_to: Numeric;
 }
 
 const ROW_FACTS_BYTES = 16 + 8 + 4;
@@ -155,23 +152,36 @@ function liveRows(selected: SelectedLive | undefined): LiveRow[] {
   });
 }
 
-/** The version id as text, from its 16 bytes. */
-function uuidText(id: Uint8Array): string {
-  const hex = Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 const INSERT_COMPACTED_SQL = `
   INSERT INTO scene_versions (scene_id, seq, yjs_update, is_compacted, compacted_count, created_by)
   VALUES ($1::uuid, $2::bigint, $3::bytea, true, $4::int, NULL)
   RETURNING version_id`;
 
-// What the new row (seq $3) covers that the log's previous cover (seq $2) did not: the previous
-// compacted row and the originals after it, up to $3. Read through the unique index, no row locks.
-const NEWLY_COVERED_SQL = `
-  SELECT count(*) AS covered FROM scene_versions
-  WHERE scene_id = $1::uuid
-    AND ((NOT is_compacted AND seq > $2::bigint AND seq <= $3::bigint) OR (is_compacted AND seq >= $2::bigint AND seq < $3::bigint))`;
+/** Rows marked per statement; a compaction's marks are several statements of one transaction. */
+export const MARK_CHUNK = 1000;
+
+// By id, never by a range: a row that is not in the list is never touched. The ids arrive packed,
+// 16 bytes each (as the select read them), and are taken apart here. Counted in the database:
+// returning the ids would parse a row per mark.
+const MARK_MERGED_SQL = `
+  WITH merged AS (
+    SELECT encode(substring($3::bytea FROM i * 16 + 1 FOR 16), 'hex')::uuid AS version_id
+    FROM generate_series(0, length($3::bytea) / 16 - 1) AS i
+  ),
+  marked AS (
+    UPDATE scene_versions AS v SET compacted_by = $2::uuid
+    FROM merged
+    WHERE v.version_id = merged.version_id AND v.scene_id = $1::uuid AND v.compacted_by IS NULL
+    RETURNING 1
+  )
+  SELECT count(*) AS marked FROM marked`;
+
+/** The 16-byte ids of these rows, one after another, as `MARK_MERGED_SQL` takes them. */
+function packedIds(rows: readonly LiveRow[]): Uint8Array {
+  const ids = new Uint8Array(rows.length * 16);
+  rows.forEach((row, index) => ids.set(row.id, index * 16));
+  return ids;
+}
 
 export async function compactScene(sql: SqlExecutor, sceneId: string, options: CompactSceneOptions): Promise<CompactionResult> {
   const { maxRows } = options;
@@ -209,7 +219,6 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
       maxRows,
     ]);
     const rows = liveRows(selected);
-    const coveredBefore = BigInt(selected?.up_to ?? 0);
     await step('selected');
 
     const replay = await (options.replayer ?? replayOnThisThread).replayPacked(selected?.packed ?? new Uint8Array(0));
@@ -231,18 +240,18 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
     const versionId = inserted!.version_id;
     await step('inserted');
 
-    // An undecodable row after the last merged one stays live; one before it would be covered.
-    const log = new SceneLog(tx);
-    const failures = new Map(replay.undecodable.map(({ index, reason }) => [index, reason]));
-    let quarantined = 0;
-    for (const [index, row] of rows.entries()) {
-      if (!failures.has(index) || row.seq > seq) continue;
-      await log.quarantineLocked(sceneId, uuidText(row.id), `found by compaction: ${failures.get(index)}`);
-      quarantined += 1;
+    let marked = 0;
+    for (let from = 0; from < merged.length; from += MARK_CHUNK) {
+      if (from > 0) await options.pace?.();
+      const [marks] = await tx.query<{ marked: Numeric }>('compaction_mark_merged_packed', MARK_MERGED_SQL, [
+        sceneId,
+        versionId,
+        toBuffer(packedIds(merged.slice(from, from + MARK_CHUNK))),
+      ]);
+      marked += Number(marks?.marked ?? 0);
     }
-    const [covered] = await tx.query<{ covered: Numeric }>('compaction_newly_covered', NEWLY_COVERED_SQL, [sceneId, coveredBefore.toString(), seq.toString()]);
-    if (Number(covered?.covered ?? -1) !== merged.length) throw new CompactionConflictError(sceneId, merged.length, Number(covered?.covered ?? -1));
-    await step('quarantined');
+    if (marked !== merged.length) throw new CompactionConflictError(sceneId, merged.length, marked);
+    await step('marked');
 
     return {
       status: 'compacted',
@@ -254,7 +263,6 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
       bytesBefore: merged.reduce((sum, row) => sum + row.length, 0),
       bytesAfter: replay.state.byteLength,
       undecodable: undecodable.size,
-      quarantined,
       truncated: rows.length === maxRows,
       hasGap: replay.hasGap,
     };

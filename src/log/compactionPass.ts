@@ -2,7 +2,6 @@ import type { SqlExecutor } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { compactScene, type CompactionResult } from './compaction.ts';
-import { coveredUpTo, isLive } from './coverage.ts';
 import type { Replayer } from './replay.ts';
 import { FIRST_SCENE, type Numeric } from './rows.ts';
 
@@ -46,16 +45,16 @@ export interface CompactionCandidate extends SceneLogShape {
 }
 
 // Both counts stop at their threshold (LIMIT inside), so a scene with a long log costs no more
-// than the threshold in index entries; the (scene_id, is_compacted, seq) index serves both.
+// than the threshold in index entries; the (scene_id, compacted_by, seq) index serves both.
 const SCENE_SHAPES_SQL = `
   SELECT h.scene_id,
          (SELECT count(*) FROM (SELECT 1 FROM scene_versions v
-            WHERE v.scene_id = h.scene_id AND ${isLive('v', 'u.up_to')}
+            WHERE v.scene_id = h.scene_id AND v.compacted_by IS NULL
             LIMIT $3) AS live) AS live_rows,
          (SELECT count(*) FROM (SELECT 1 FROM scene_versions v
-            WHERE v.scene_id = h.scene_id AND NOT v.is_compacted AND v.seq > u.up_to AND v.created_at < $4
+            WHERE v.scene_id = h.scene_id AND v.compacted_by IS NULL AND v.is_compacted = false AND v.created_at < $4
             LIMIT $5) AS old) AS old_updates
-  FROM scene_log_heads h CROSS JOIN LATERAL (SELECT ${coveredUpTo('h.scene_id')} AS up_to) AS u
+  FROM scene_log_heads h
   WHERE h.scene_id > $1::uuid AND h.last_seq > 1
   ORDER BY h.scene_id
   LIMIT $2`;
@@ -107,7 +106,7 @@ export interface CompactionPassOptions {
   logger: Logger;
   /** `config.jobs.compaction`. */
   thresholds: CompactionThresholds;
-  metrics?: Pick<Metrics, 'compactions' | 'compactionRowsMerged' | 'quarantinedUpdates'>;
+  metrics?: Pick<Metrics, 'compactions' | 'compactionRowsMerged'>;
   /** Where the rows are merged (`CompactSceneOptions.replayer`). */
   replayer?: Replayer;
   now?: () => Date;
@@ -189,7 +188,7 @@ async function compactCandidate(
   let compactedAny = false;
   try {
     for (let round = 0; round < MAX_COMPACTIONS_PER_SCENE; round += 1) {
-      const result = await compactScene(sql, candidate.sceneId, { createdBefore, maxRows: thresholds.maxRowsPerCompaction, replayer });
+      const result = await compactScene(sql, candidate.sceneId, { createdBefore, maxRows: thresholds.maxRowsPerCompaction, replayer, pace });
       last = result;
       summary.undecodableRows += result.undecodable;
       if (result.status === 'skipped') {
@@ -208,10 +207,6 @@ async function compactCandidate(
         { sceneId: candidate.sceneId, trigger: candidate.trigger, rows: result.mergedRows, seq: result.seq.toString(), bytesBefore: result.bytesBefore, bytesAfter: result.bytesAfter },
         'scene compacted',
       );
-      if (result.quarantined > 0) {
-        metrics?.quarantinedUpdates.inc(result.quarantined);
-        logger.error({ sceneId: candidate.sceneId, rows: result.quarantined }, 'stored updates failed to decode; compaction moved them to quarantined_updates');
-      }
       if (result.hasGap) {
         logger.warn({ sceneId: candidate.sceneId, seq: result.seq.toString() }, 'compacted rows wait for updates missing from the log; kept as pending in the compacted row');
       }

@@ -1,5 +1,4 @@
 import type { SqlExecutor } from '../db/sql.ts';
-import { coveredUpTo, isCovered } from './coverage.ts';
 import { toSeq, type Numeric } from './rows.ts';
 
 /** What compaction has done and what retention will free, read from the log itself. */
@@ -54,7 +53,7 @@ export class LogFigures {
    * without a trace, so only what retention will still free is known.
    */
   async compaction(): Promise<CompactionFigures> {
-    // Per scene through the (scene_id, is_compacted, ...) indexes:
+    // Per scene through the (scene_id, is_compacted, ...) and (scene_id, compacted_by, ...) indexes:
     // the log itself can hold millions of rows, and a health route must not scan them.
     const [row] = await this.sql.query<{
       last_run: Date | null;
@@ -74,10 +73,9 @@ export class LogFigures {
          SELECT max(v.created_at) AS last_run, sum(v.compacted_count) AS updates_merged
          FROM scene_versions v WHERE v.scene_id = h.scene_id AND v.is_compacted
        ) c
-       CROSS JOIN LATERAL (SELECT ${coveredUpTo('h.scene_id')} AS up_to) AS u
        CROSS JOIN LATERAL (
          SELECT count(*) AS rows, sum(octet_length(v.yjs_update)) AS bytes
-         FROM scene_versions v WHERE v.scene_id = h.scene_id AND ${isCovered('v', 'u.up_to')}
+         FROM scene_versions v WHERE v.scene_id = h.scene_id AND v.compacted_by IS NOT NULL
        ) r`,
       [],
     );

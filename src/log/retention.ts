@@ -2,38 +2,37 @@ import type { SqlExecutor } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { LOCK_NAMESPACES, tryAdvisoryXactLock } from '../db/locks.ts';
-import { coveredUpTo, isCovered } from './coverage.ts';
 import { FIRST_SCENE, type Numeric } from './rows.ts';
 
 /**
- * Retention (architecture 6.4, step 7): deletes the rows a compacted row covers (src/log/coverage.ts)
+ * Retention (architecture 6.4, step 7): deletes rows that compaction merged (`compacted_by` set)
  * once they are older than the retention period. Live rows are never touched: a row is only
- * deleted while a newer compacted row that stands for it exists, and only the newest compacted
- * row and the originals after it are live.
+ * deleted while the compacted row that contains it exists.
  *
- * Safe beside a running compaction: it reads only live rows, and a row becomes covered only when
- * the compaction that covers it commits.
+ * Rows are deleted leaves first. `compacted_by` is a foreign key with ON DELETE SET NULL, so
+ * deleting a merged compacted row before the rows it merged would turn those rows live again (a
+ * load would replay them, harmless for the content but no longer "the compacted row and its
+ * tail"). A row that still has merged rows pointing at it waits for a later batch.
  */
 
-// Through the (scene_id, is_compacted, seq) index, oldest first. SKIP LOCKED: a row another
-// transaction holds is left for the next batch.
+// SKIP LOCKED: a row another transaction holds (a quarantine restoring it) is left for next time.
 const DELETE_BATCH_SQL = `
-  WITH u AS (SELECT ${coveredUpTo('$1::uuid')} AS up_to),
-  doomed AS (
-    SELECT v.version_id FROM scene_versions v CROSS JOIN u
-    WHERE v.scene_id = $1::uuid AND ${isCovered('v', 'u.up_to')} AND v.created_at < $2
+  WITH doomed AS (
+    SELECT v.version_id FROM scene_versions v
+    WHERE v.scene_id = $1::uuid AND v.compacted_by IS NOT NULL AND v.created_at < $2
+      AND NOT EXISTS (SELECT 1 FROM scene_versions c WHERE c.scene_id = v.scene_id AND c.compacted_by = v.version_id)
     ORDER BY v.seq, v.is_compacted
     LIMIT $3
-    FOR UPDATE OF v SKIP LOCKED
+    FOR UPDATE SKIP LOCKED
   )
   DELETE FROM scene_versions d USING doomed WHERE d.version_id = doomed.version_id
   RETURNING d.version_id, octet_length(d.yjs_update) AS bytes`;
 
 const SCENES_WITH_EXPIRED_SQL = `
-  SELECT h.scene_id FROM scene_log_heads h CROSS JOIN LATERAL (SELECT ${coveredUpTo('h.scene_id')} AS up_to) AS u
-  WHERE h.scene_id > $1::uuid AND u.up_to > 0
+  SELECT h.scene_id FROM scene_log_heads h
+  WHERE h.scene_id > $1::uuid
     AND EXISTS (SELECT 1 FROM scene_versions v
-                WHERE v.scene_id = h.scene_id AND ${isCovered('v', 'u.up_to')} AND v.created_at < $2)
+                WHERE v.scene_id = h.scene_id AND v.compacted_by IS NOT NULL AND v.created_at < $2)
   ORDER BY h.scene_id
   LIMIT $3`;
 
@@ -72,7 +71,8 @@ export async function purgeMergedRows(
     }
     result.deletedRows += deleted.length;
     result.deletedBytes += deleted.reduce((sum, row) => sum + Number(row.bytes), 0);
-    // Go on while something was deleted, stop when a batch finds nothing.
+    // A short batch can still leave parents whose last children it just deleted: go on while
+    // something was deleted, stop when a batch finds nothing.
     if (deleted.length === 0) break;
   }
   return result;

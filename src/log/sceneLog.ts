@@ -1,4 +1,3 @@
-import { advisoryXactLock, LOCK_NAMESPACES } from '../db/locks.ts';
 import { prismaExecutor, type SqlExecutor } from '../db/sql.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { SceneNotFoundError } from '../errors.ts';
@@ -13,7 +12,6 @@ import {
   type CommittedClocks,
 } from './arbitration.ts';
 import { LogClear } from './clear.ts';
-import { coveredUpTo, isLive } from './coverage.ts';
 import { isEmptyUpdate } from './containment.ts';
 import { LogFigures } from './figures.ts';
 import { LogHistory } from './history.ts';
@@ -373,15 +371,16 @@ export class SceneLog {
   }
 
   /**
-   * The rows a load replays, in sequence order: the newest compacted row and every original after
-   * it (src/log/coverage.ts), two range scans of the (scene_id, is_compacted, seq) index.
+   * The rows a load replays, in sequence order: the newest compacted row and every row not merged
+   * into it. Compaction marks exactly the rows it merged (`compacted_by`), so "not marked" is the
+   * live set and one index range scan reads it.
    */
   async load(sceneId: string): Promise<StoredUpdate[]> {
     const rows = await this.sql.query<LoadedRow>(
       'scene_log_load',
       `SELECT ${STORED_UPDATE_COLUMNS}
-       FROM scene_versions v CROSS JOIN (SELECT ${coveredUpTo('$1::uuid')} AS up_to) AS u
-       WHERE v.scene_id = $1::uuid AND ${isLive('v', 'u.up_to')}
+       FROM scene_versions
+       WHERE scene_id = $1::uuid AND compacted_by IS NULL
        ORDER BY seq, is_compacted DESC`,
       [sceneId],
     );
@@ -400,8 +399,8 @@ export class SceneLog {
       `SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY seq, is_compacted DESC) AS packed,
               max(seq) AS latest_seq,
               (SELECT last_seq FROM scene_log_heads WHERE scene_id = $1::uuid AND committed_clocks IS NULL) AS unrecorded_at
-       FROM scene_versions v CROSS JOIN (SELECT ${coveredUpTo('$1::uuid')} AS up_to) AS u
-       WHERE v.scene_id = $1::uuid AND ${isLive('v', 'u.up_to')}`,
+       FROM scene_versions
+       WHERE scene_id = $1::uuid AND compacted_by IS NULL`,
       [sceneId],
     );
     const packed = row?.packed ?? new Uint8Array(0);
@@ -446,17 +445,16 @@ export class SceneLog {
       last_edit_at: Date | null;
     }>(
       'scene_log_load_packed_facts',
-      `WITH u AS (SELECT ${coveredUpTo('$1::uuid')} AS up_to)
-       SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY seq, is_compacted DESC) AS packed,
+      `SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY seq, is_compacted DESC) AS packed,
               count(*) AS rows,
               sum(compacted_count) AS updates,
               max(seq) AS latest_seq,
-              (SELECT n.version_id FROM scene_versions n CROSS JOIN u
-               WHERE n.scene_id = $1::uuid AND ${isLive('n', 'u.up_to')}
+              (SELECT version_id FROM scene_versions n
+               WHERE n.scene_id = $1::uuid AND n.compacted_by IS NULL
                ORDER BY n.seq DESC, n.is_compacted DESC LIMIT 1) AS latest_version_id,
               COALESCE(max(created_at) FILTER (WHERE NOT is_compacted), max(created_at)) AS last_edit_at
-       FROM scene_versions v CROSS JOIN u
-       WHERE v.scene_id = $1::uuid AND ${isLive('v', 'u.up_to')}`,
+       FROM scene_versions
+       WHERE scene_id = $1::uuid AND compacted_by IS NULL`,
       [sceneId],
     );
     const latestSeq = toSeq(row?.latest_seq);
@@ -477,8 +475,8 @@ export class SceneLog {
     const rows = await this.sql.query<LoadedRow>(
       'scene_log_load_newest',
       `SELECT ${STORED_UPDATE_COLUMNS}
-       FROM scene_versions v CROSS JOIN (SELECT ${coveredUpTo('$1::uuid')} AS up_to) AS u
-       WHERE v.scene_id = $1::uuid AND ${isLive('v', 'u.up_to')}
+       FROM scene_versions
+       WHERE scene_id = $1::uuid AND compacted_by IS NULL
        ORDER BY seq DESC, is_compacted
        LIMIT $2`,
       [sceneId, limit],
@@ -500,17 +498,15 @@ export class SceneLog {
     type Row = { scene_id: string; live: Numeric; updates: Numeric | null; stored: Numeric; latest_seq: Numeric | null; first_at: Date; last_at: Date };
     const rows = await this.sql.query<Row>(
       'scene_log_counts',
-      `SELECT i.scene_id,
-              count(*) FILTER (WHERE ${isLive('v', 'u.up_to')}) AS live,
-              sum(v.compacted_count) FILTER (WHERE ${isLive('v', 'u.up_to')}) AS updates,
+      `SELECT scene_id,
+              count(*) FILTER (WHERE compacted_by IS NULL) AS live,
+              sum(compacted_count) FILTER (WHERE compacted_by IS NULL) AS updates,
               count(*) AS stored,
-              max(v.seq) AS latest_seq,
-              min(v.created_at) AS first_at,
-              max(v.created_at) AS last_at
-       FROM unnest($1::uuid[]) AS i (scene_id)
-       CROSS JOIN LATERAL (SELECT ${coveredUpTo('i.scene_id')} AS up_to) AS u
-       JOIN scene_versions v ON v.scene_id = i.scene_id
-       GROUP BY i.scene_id`,
+              max(seq) AS latest_seq,
+              min(created_at) AS first_at,
+              max(created_at) AS last_at
+       FROM scene_versions WHERE scene_id = ANY($1::uuid[])
+       GROUP BY scene_id`,
       [sceneIds],
     );
     for (const row of rows) {
@@ -565,34 +561,22 @@ export class SceneLog {
   }
 
   /**
-   * Moves a row that cannot be decoded out of the log into `quarantined_updates`, so loads stop
-   * tripping on it while nothing is lost. When the row is the newest compacted row, the compacted
-   * row before it covers the log again (src/log/coverage.ts): the rows between them that retention
-   * has not deleted yet become live again. Returns false when the row is already gone (another
-   * instance quarantined it first).
+   * Moves a row that cannot be decoded out of the log into `quarantined_updates`, in one
+   * statement, so loads stop tripping on it while nothing is lost. When the row is a compacted
+   * row, the rows it merged that retention has not deleted yet become live again. Returns false
+   * when the row is already gone (another instance quarantined it first).
    *
-   * It waits for the scene's compaction lock, the lock of everything that rewrites the log: a
-   * compaction running meanwhile merges a prefix that must not change under it.
+   * The scene's committed clocks are forgotten with it: they may count structs only that row held,
+   * which an editor that still has them must be able to store again. The next load records them.
    */
   async quarantine(sceneId: string, versionId: string, reason: string): Promise<boolean> {
-    return this.inOneTransaction(async (tx) => {
-      await advisoryXactLock(tx, LOCK_NAMESPACES.compaction, sceneId);
-      return new SceneLog(tx, { replayer: this.replayer, inTransaction: true }).quarantineLocked(sceneId, versionId, reason);
-    });
-  }
-
-  /**
-   * `quarantine` for a caller whose transaction holds the scene's compaction lock already (a
-   * compaction quarantining the rows it cannot merge), in one statement.
-   *
-   * The scene's committed clocks are forgotten with the row: they may count structs only that row
-   * held, which an editor that still has them must be able to store again. The next load records
-   * them.
-   */
-  async quarantineLocked(sceneId: string, versionId: string, reason: string): Promise<boolean> {
     const moved = await this.sql.query<{ version_id: string }>(
       'scene_log_quarantine',
-      `WITH moved AS (
+      `WITH restored AS (
+         UPDATE scene_versions SET compacted_by = NULL
+         WHERE compacted_by = $2::uuid AND scene_id = $1::uuid
+       ),
+       moved AS (
          DELETE FROM scene_versions
          WHERE version_id = $2::uuid AND scene_id = $1::uuid
          RETURNING version_id, scene_id, seq, yjs_update, is_compacted, created_at, created_by

@@ -1,5 +1,4 @@
 import type { SqlExecutor } from '../db/sql.ts';
-import { mergedInto } from './coverage.ts';
 import type { Numeric } from './rows.ts';
 
 /**
@@ -39,7 +38,7 @@ export interface VersionEntry {
   /** Updates the row stands for (1, a writer's run merged by group commit, or a compacted row's count). */
   compactedCount: number;
   isCompacted: boolean;
-  /** The compacted row that merged this one (src/log/coverage.ts); set, retention deletes the row later. */
+  /** The compacted row this one was merged into; set, retention deletes the row later. */
   compactedBy: string | null;
   position: ListingPosition;
 }
@@ -108,9 +107,9 @@ export class LogVersions {
     const rows = await this.sql.query<VersionRow>(
       'scene_log_versions_page',
       `SELECT version_id, seq, created_at, created_by, octet_length(yjs_update) AS size_bytes, compacted_count,
-              is_compacted, ${mergedInto('v')} AS compacted_by,
+              is_compacted, compacted_by,
               (extract(epoch FROM created_at) * 1000000)::bigint AS at_micros
-       FROM scene_versions v
+       FROM scene_versions
        WHERE scene_id = $1::uuid
          AND ($2::uuid IS NULL OR created_by = $2::uuid)
          AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { expect, it } from 'vitest';
-import { compactScene, type CompactionStep } from '../../src/log/compaction.ts';
+import { compactScene, MARK_CHUNK, type CompactionStep } from '../../src/log/compaction.ts';
 import { pgExecutor } from '../../src/db/sql.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
@@ -10,7 +10,7 @@ import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDoc
 
 const { maxRowsPerCompaction: maxRows } = JOB_DEFAULTS.compaction;
 
-const STEPS: CompactionStep[] = ['locked', 'selected', 'built', 'inserted', 'quarantined'];
+const STEPS: CompactionStep[] = ['locked', 'selected', 'built', 'inserted', 'marked'];
 
 describeEachDatabase('compactScene', (db, kind) => {
   async function sceneWith(updates: Uint8Array[]): Promise<string> {
@@ -23,7 +23,7 @@ describeEachDatabase('compactScene', (db, kind) => {
     return sceneId;
   }
 
-  it('merges the live rows into one compacted row that covers exactly those rows', async () => {
+  it('merges the live rows into one compacted row and marks exactly those rows', async () => {
     const updates = typingUpdates(250);
     const sceneId = await sceneWith(updates);
     const sql = db().database.sql;
@@ -65,21 +65,18 @@ describeEachDatabase('compactScene', (db, kind) => {
     expect(sameDocument((await loadDocument(sql, sceneId)).doc, expectedDocument([...first, ...second]))).toBe(true);
   });
 
-  it('quarantines a row that does not decode and that the new row covers, and leaves one after the merged rows live', async () => {
+  it('leaves rows that do not decode live and unmerged', async () => {
     const updates = typingUpdates(10);
     const garbage = new Uint8Array([0xff, 0x13, 0x37, 0x00, 0x01]);
-    const sceneId = await sceneWith([...updates.slice(0, 5), garbage, ...updates.slice(5), garbage]);
+    const sceneId = await sceneWith([...updates.slice(0, 5), garbage, ...updates.slice(5)]);
     const sql = db().database.sql;
     const result = await compactScene(sql, sceneId, { maxRows });
-    expect(result).toMatchObject({ status: 'compacted', mergedRows: 10, undecodable: 2, quarantined: 1, seq: 11n });
+    expect(result).toMatchObject({ status: 'compacted', mergedRows: 10, undecodable: 1, seq: 11n });
     const live = (await logRows(sql, sceneId)).filter((row) => row.compactedBy === null);
     expect(live.map((row) => [row.seq, row.isCompacted])).toEqual([
+      [6n, false],
       [11n, true],
-      [12n, false],
     ]);
-    const quarantined = await sql.query<{ seq: string; reason: string }>('test_quarantined', 'SELECT seq::text AS seq, reason FROM quarantined_updates WHERE scene_id = $1::uuid', [sceneId]);
-    expect(quarantined.map((row) => row.seq)).toEqual(['6']);
-    expect(quarantined[0]!.reason).toMatch(/^found by compaction: /);
     const loaded = await loadDocument(sql, sceneId);
     expect(loaded.undecodable).toBe(1);
     expect(sameDocument(loaded.doc, expectedDocument(updates))).toBe(true);
@@ -105,20 +102,33 @@ describeEachDatabase('compactScene', (db, kind) => {
     });
   });
 
-  it('writes one row and touches none of the rows it merges', async () => {
-    const updates = typingUpdates(1200);
+  it('marks more rows than one statement takes in chunks, pacing between them, all in one transaction', async () => {
+    const updates = typingUpdates(2 * MARK_CHUNK + 300);
     const sceneId = await sceneWith(updates);
     const sql = db().database.sql;
-    const tuples = (query: string) =>
-      sql.query<{ version_id: string; tuple: string }>(query, 'SELECT version_id, ctid::text AS tuple FROM scene_versions WHERE scene_id = $1::uuid ORDER BY version_id', [sceneId]);
-    const before = await tuples('test_tuples_before');
-    const result = await compactScene(sql, sceneId, { maxRows });
+    let paces = 0;
+    const result = await compactScene(sql, sceneId, { maxRows, pace: async () => void (paces += 1) });
     expect(result).toMatchObject({ status: 'compacted', mergedRows: updates.length });
-    const after = await tuples('test_tuples_after');
-    // Same physical tuples: an UPDATE of a merged row would have moved it.
-    expect(after.filter((row) => row.version_id !== (result as { versionId: string }).versionId)).toEqual(before);
-    expect(after).toHaveLength(before.length + 1);
+    expect(paces).toBe(2);
+    const after = await logRows(sql, sceneId);
+    expect(after.filter((row) => !row.isCompacted).every((row) => row.compactedBy === (result as { versionId: string }).versionId)).toBe(true);
     expect(sameDocument((await loadDocument(sql, sceneId)).doc, expectedDocument(updates))).toBe(true);
+  });
+
+  it('rolls back every chunk of marks when a later chunk fails', async () => {
+    const updates = typingUpdates(MARK_CHUNK + 50);
+    const sceneId = await sceneWith(updates);
+    const sql = db().database.sql;
+    const before = await logRows(sql, sceneId);
+    await expect(
+      compactScene(sql, sceneId, {
+        maxRows,
+        pace: async () => {
+          throw new Error('stopped between two chunks');
+        },
+      }),
+    ).rejects.toThrow('stopped between two chunks');
+    expect(await logRows(sql, sceneId)).toEqual(before);
   });
 
   it('merges a long tail in bounded steps, oldest rows first', async () => {
@@ -183,54 +193,6 @@ describeEachDatabase('compactScene', (db, kind) => {
   // Only PostgreSQL has other connections to commit from while a compaction's transaction is open;
   // PGlite is one connection, where an append simply waits for the compaction to finish.
   if (kind === 'postgres') {
-  it('fails instead of covering a row it did not merge', async () => {
-      const updates = typingUpdates(40);
-      const sceneId = await sceneWith(updates);
-      const sql = db().database.sql;
-      const before = await logRows(sql, sceneId);
-      // A writer that ignores the log's locks slips a row below the seq the compaction will cover.
-      const sneak = async (step: CompactionStep) => {
-        if (step !== 'inserted') return;
-        await sql.query('test_sneak_row', `INSERT INTO scene_versions (scene_id, seq, yjs_update, is_compacted) VALUES ($1::uuid, 5, '\\x00'::bytea, true)`, [sceneId]);
-      };
-      await expect(compactScene(sql, sceneId, { maxRows, onStep: sneak })).rejects.toMatchObject({ code: 'COMPACTION_CONFLICT' });
-      await sql.query('test_remove_sneaked_row', 'DELETE FROM scene_versions WHERE scene_id = $1::uuid AND is_compacted', [sceneId]);
-      expect(await logRows(sql, sceneId)).toEqual(before);
-    });
-
-    it('makes a quarantine wait until the compaction has committed', async () => {
-      const updates = typingUpdates(30);
-      const sceneId = await sceneWith(updates);
-      const sql = db().database.sql;
-      const victim = (await logRows(sql, sceneId))[3]!;
-      const order: string[] = [];
-      let quarantine: Promise<boolean> | undefined;
-      const result = await compactScene(sql, sceneId, {
-        maxRows,
-        onStep: async (step) => {
-          if (step !== 'selected') return;
-          quarantine = new SceneLog(sql).quarantine(sceneId, victim.versionId, 'test').then((moved) => {
-            order.push('quarantined');
-            return moved;
-          });
-          // Until it waits for the lock: without one it would finish instead (and this compaction
-          // would fail, a row it merged gone).
-          for (;;) {
-            if (order.length > 0) return;
-            const [waiting] = await sql.query<{ n: number }>('test_advisory_waiters', "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'", []);
-            if (waiting!.n > 0) return;
-            await new Promise((resolve) => setTimeout(resolve, 10));
-          }
-        },
-      });
-      order.push('compacted');
-      expect(result).toMatchObject({ status: 'compacted', mergedRows: 30 });
-      expect(await quarantine).toBe(true);
-      expect(order).toEqual(['compacted', 'quarantined']);
-      // The row it moved was covered by then: the scene loads as before.
-      expect(sameDocument((await loadDocument(sql, sceneId)).doc, expectedDocument(updates))).toBe(true);
-    });
-
     it('never merges an update that commits while the compaction runs', async () => {
       const typist = new Typist();
       const early = Array.from({ length: 50 }, () => typist.type('e'));

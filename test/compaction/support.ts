@@ -1,7 +1,6 @@
 import * as Y from 'yjs';
 import { loadConfig } from '../../src/config.ts';
 import type { SqlExecutor } from '../../src/db/sql.ts';
-import { mergedInto } from '../../src/log/coverage.ts';
 import { replayUpdates } from '../../src/log/replay.ts';
 import { purgeMergedRows } from '../../src/log/retention.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
@@ -37,7 +36,6 @@ export interface LogRow {
   seq: bigint;
   isCompacted: boolean;
   compactedCount: number;
-  /** The compacted row that merged this one (src/log/coverage.ts); null for a live row. */
   compactedBy: string | null;
 }
 
@@ -45,7 +43,7 @@ export interface LogRow {
 export async function logRows(sql: SqlExecutor, sceneId: string): Promise<LogRow[]> {
   const rows = await sql.query<{ version_id: string; seq: bigint | string; is_compacted: boolean; compacted_count: number; compacted_by: string | null }>(
     'test_log_rows',
-    `SELECT version_id, seq, is_compacted, compacted_count, ${mergedInto('v')} AS compacted_by FROM scene_versions v
+    `SELECT version_id, seq, is_compacted, compacted_count, compacted_by FROM scene_versions
      WHERE scene_id = $1::uuid ORDER BY seq, is_compacted`,
     [sceneId],
   );

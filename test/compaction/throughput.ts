@@ -10,7 +10,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { runCompactionPass } from '../../src/log/compactionPass.ts';
-import { coveredUpTo, isLive } from '../../src/log/coverage.ts';
 import type { SqlExecutor } from '../../src/db/sql.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -28,10 +27,10 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 2);
 async function logSize(sql: SqlExecutor): Promise<{ liveRows: number; liveBytes: number; storedRows: number; storedBytes: number }> {
   const [row] = await sql.query<{ live_rows: string; live_bytes: string | null; stored_rows: string; stored_bytes: string | null }>(
     'bench_log_size',
-    `SELECT count(*) FILTER (WHERE ${isLive('v', 'u.up_to')}) AS live_rows,
-            sum(octet_length(yjs_update)) FILTER (WHERE ${isLive('v', 'u.up_to')}) AS live_bytes,
+    `SELECT count(*) FILTER (WHERE compacted_by IS NULL) AS live_rows,
+            sum(octet_length(yjs_update)) FILTER (WHERE compacted_by IS NULL) AS live_bytes,
             count(*) AS stored_rows, sum(octet_length(yjs_update)) AS stored_bytes
-     FROM scene_versions v CROSS JOIN LATERAL (SELECT ${coveredUpTo('v.scene_id')} AS up_to) AS u`,
+     FROM scene_versions`,
     [],
   );
   return {

@@ -76,6 +76,7 @@ describeEachServer('health, metrics and OpenAPI', ({ db, app }) => {
     const compacted = await db().prisma.sceneVersion.create({
       data: { sceneId: never, seq: original!.seq, yjsUpdate: new Uint8Array(original!.update), isCompacted: true, compactedCount: 1 },
     });
+    await db().prisma.sceneVersion.update({ where: { versionId: original!.versionId }, data: { compactedBy: compacted.versionId } });
     const compaction = (await request(app(), 'GET', '/api/health/persistence')).body.compaction;
     expect(compaction).toMatchObject({ scenes_compacted: 1, updates_merged: 1, rows_awaiting_retention: 1, storage_saved_mb: null });
     expect(Date.parse(compaction.last_run)).toBe(compacted.createdAt.getTime());

@@ -192,7 +192,8 @@ describeEachServer('HTTP scenes API', ({ db, app }) => {
     const rows = await app().sceneLog.load(sceneId);
     const merged = replayUpdates(rows).state;
     const compacted = await db().prisma.sceneVersion.create({ data: { sceneId, seq: 2n, yjsUpdate: new Uint8Array(merged), isCompacted: true, compactedCount: 2 } });
-    await db().prisma.sceneVersion.deleteMany({ where: { sceneId, seq: { lte: compacted.seq }, isCompacted: false } });
+    await db().prisma.sceneVersion.updateMany({ where: { sceneId, isCompacted: false }, data: { compactedBy: compacted.versionId } });
+    await db().prisma.sceneVersion.deleteMany({ where: { sceneId, compactedBy: compacted.versionId } });
 
     const history = await request(app(), 'GET', `/api/scenes/${sceneId}/history?at=${between.toISOString()}`, { token });
     expect(history.status).toBe(410);

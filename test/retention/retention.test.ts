@@ -51,23 +51,24 @@ describeEachDatabase('retention', (db) => {
     expect(await logRows(sql, sceneId)).toEqual(before);
   });
 
-  it('deletes each covered row by its own age, and never the live ones', async () => {
+  it('deletes a merged compacted row only after the rows it merged', async () => {
     const sql = db().database.sql;
     const { sceneId } = await compactedScene(2);
     const rows = await logRows(sql, sceneId);
     const olderCompacted = rows.find((row) => row.isCompacted && row.compactedBy !== null)!;
-    // Everything is past the cutoff except one row the older compacted row merged (its clock ran a
-    // little behind): it stays, still covered; the older compacted row goes without waiting for it.
+    // The older compacted row is past the cutoff but one row it merged is not (its clock ran a
+    // little behind): deleting the compacted row first would make that row live again.
     await ageRows(sql, sceneId, 31 * DAY);
     const young = rows.find((row) => row.compactedBy === olderCompacted.versionId)!;
     await sql.query('test_make_young', 'UPDATE scene_versions SET created_at = now() WHERE version_id = $1::uuid', [young.versionId]);
 
     const result = await purgeMergedRows(sql, sceneId, { cutoff: new Date(Date.now() - 30 * DAY), batchSize: 1 });
     const after = await logRows(sql, sceneId);
-    const live = rows.filter((row) => row.compactedBy === null);
-    expect(result.deletedRows).toBe(rows.length - live.length - 1);
-    expect(after.map((row) => row.versionId).sort()).toEqual([young.versionId, ...live.map((row) => row.versionId)].sort());
-    expect(after.find((row) => row.versionId === young.versionId)!.compactedBy).not.toBeNull();
+    expect(result.deletedRows).toBe(rows.length - 3);
+    expect(after.map((row) => row.versionId).sort()).toEqual(
+      [olderCompacted.versionId, young.versionId, rows.find((row) => row.compactedBy === null)!.versionId].sort(),
+    );
+    expect(after.find((row) => row.versionId === young.versionId)!.compactedBy).toBe(olderCompacted.versionId);
   });
 
   it('runs one pass over every scene with expired merged rows and counts what it deleted', async () => {

@@ -219,9 +219,10 @@ describeEachDatabase('snapshot service', (db) => {
     const t0 = new Date();
     await appendVersions(sceneId, V);
     const rows = await log.load(sceneId);
-    // Compaction of rows 1-3 by hand: a compacted row at seq 3 covers them (src/log/coverage.ts).
+    // Compaction of rows 1-3 by hand: a compacted row at seq 3, the originals marked.
     const merged = replayUpdates(rows.slice(0, 3)).state;
     const compacted = await db().prisma.sceneVersion.create({ data: { sceneId, seq: 3n, yjsUpdate: new Uint8Array(merged), isCompacted: true, compactedCount: 3 } });
+    await db().prisma.sceneVersion.updateMany({ where: { sceneId, seq: { lte: 3n }, isCompacted: false }, data: { compactedBy: compacted.versionId } });
 
     const atTwo = await deriveAt(log, sceneId, rows[1]!.createdAt);
     expect(atTwo.complete).toBe(true);
@@ -230,7 +231,7 @@ describeEachDatabase('snapshot service', (db) => {
     expect(base.getXmlFragment('default').length).toBe(2);
 
     // Retention deletes the originals: history before the compacted row is gone.
-    await db().prisma.sceneVersion.deleteMany({ where: { sceneId, seq: { lte: compacted.seq }, isCompacted: false } });
+    await db().prisma.sceneVersion.deleteMany({ where: { sceneId, compactedBy: compacted.versionId } });
     expect((await deriveAt(log, sceneId, rows[1]!.createdAt)).complete).toBe(false);
     await expect(log.history.stateAtSeq(sceneId, 2n)).rejects.toBeInstanceOf(StateNotRetainedError);
     // The current state still rebuilds from the compacted row and its tail.
