@@ -385,10 +385,23 @@ const blockArb: fc.Arbitrary<CanonicalRestBlock[]> = fc.oneof(
     weight: 1,
     arbitrary: fc.tuple(paragraph(3), paragraph(3)).map(([a, b]) => [cue('MAYA', { dual: 'left' }), dialogue(a), cue('TOMAS', { dual: 'right' }), dialogue(b)]),
   },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('centered', 'general', 'shot', 'lyric', 'cast_list'), paragraph(4))
+      .map(([type, text]) => [block(type, type === 'shot' ? text.toUpperCase() : text)]),
+  },
+  { weight: 1, arbitrary: paragraph(8).map((t) => [block('note', t), block('synopsis', t)]) },
+  {
+    weight: 1,
+    // Bold over part of the text: the layout carries marks into the lines that show those characters.
+    arbitrary: paragraph(10).map((t) => [{ ...action(t), marks: [{ type: 'bold' as const, from: 0, to: Math.min(t.length, 25) }] }]),
+  },
 );
 const documentArb = fc.array(blockArb, { maxLength: 60 }).map((groups) => groups.flat());
 
-const UPPER = new Set(['scene_heading', 'character', 'transition']);
+const UPPER = new Set(['scene_heading', 'character', 'transition', 'shot']);
+const UNPRINTED = new Set(['page_break', 'note', 'synopsis']);
 const visible = (s: string) => s.replace(/\s+/g, '');
 
 describe('wrap properties', () => {
@@ -445,6 +458,10 @@ describe('layout properties', () => {
           for (const l of lines) {
             expect(l.row).toBeGreaterThanOrEqual(0);
             expect(l.row).toBeLessThan(LINES_PER_PAGE);
+            // Inside the 1.5" left and 1" right margins (scene numbers, which sit in them, are not body lines).
+            expect(l.x).toBeGreaterThanOrEqual(1.5 * 72 - 1e-9);
+            expect(l.x + l.text.length * CHAR_WIDTH).toBeLessThanOrEqual(7.5 * 72 + 1e-9);
+            for (const mark of l.marks ?? []) expect(mark.to).toBeLessThanOrEqual(l.text.length);
           }
           if (lines.length > 0 && n + 1 < pages.length) {
             // A forced page_break right after a heading may leave it last; the generator puts one anywhere.
@@ -463,7 +480,7 @@ describe('layout properties', () => {
           for (const l of lines) if (l.type !== 'more' && !l.continued) printed += l.text;
         });
         const expected = blocks
-          .filter((b) => b.type !== 'page_break')
+          .filter((b) => !UNPRINTED.has(b.type))
           .map((b) => (UPPER.has(b.type) ? b.text.toUpperCase() : b.text))
           .join('');
         expect(visible(printed)).toBe(visible(expected));
@@ -473,7 +490,8 @@ describe('layout properties', () => {
   });
 });
 
-/** Whether the block a page's last line shows is directly followed by a page_break in the input. */
+/** Whether a block of the type a page's last line shows is followed by a page_break among the printed blocks. */
 function isAfterPageBreak(blocks: CanonicalRestBlock[], last: PageLine): boolean {
-  return blocks.some((b, i) => b.type === last.type && blocks[i + 1]?.type === 'page_break');
+  const printed = blocks.filter((b) => b.type !== 'note' && b.type !== 'synopsis');
+  return printed.some((b, i) => b.type === last.type && printed[i + 1]?.type === 'page_break');
 }
