@@ -67,13 +67,19 @@ export class HistoryPanel {
   private readonly onClose = () => this.closeView();
   private readonly onOlder = () => void this.loadOlder();
 
-  constructor(sceneId: string, token: TokenSource) {
+  /** `canWrite` false (a viewer): no label form and no Restore, which the server would refuse (403 READ_ONLY). */
+  constructor(
+    sceneId: string,
+    token: TokenSource,
+    private readonly canWrite = true,
+  ) {
     this.api = new HistoryApi(sceneId, token);
     element('history').dataset.sceneId = sceneId;
     element('history-label-form').addEventListener('submit', this.onSubmit);
     element('history-refresh').addEventListener('click', this.onRefresh);
     element('history-view-close').addEventListener('click', this.onClose);
     element('history-older').addEventListener('click', this.onOlder);
+    element('history-label-form').hidden = !canWrite;
     this.closeView();
     this.say(null);
     element('history-timeline').replaceChildren();
@@ -127,7 +133,7 @@ export class HistoryPanel {
     } catch (error) {
       if (error instanceof HistoryApiError && routeMissing(error.status, error.code)) {
         this.missing.add(route);
-        element('history-label-form').hidden = this.missing.has('labels');
+        element('history-label-form').hidden = !this.canWrite || this.missing.has('labels');
         return fallback;
       }
       throw error;
@@ -137,7 +143,7 @@ export class HistoryPanel {
   private render(): void {
     const entries = timelineEntries(this.sessions, this.labels, this.olderCursor === null);
     const list = element('history-timeline');
-    element('history-label-form').hidden = this.missing.has('labels');
+    element('history-label-form').hidden = !this.canWrite || this.missing.has('labels');
     element('history-older').hidden = this.olderCursor === null;
     if (entries.length === 0) {
       const empty = document.createElement('li');
@@ -190,7 +196,7 @@ export class HistoryPanel {
     actions.className = 'history__actions';
     actions.append(button('Preview', 'preview', () => void this.preview(entry, title)));
     if (!this.missing.has('diff')) actions.append(button('Diff vs now', 'diff', () => void this.diff(point, title)));
-    if (!this.missing.has('restore')) actions.append(button('Restore', 'restore', () => void this.restore(point, title)));
+    if (this.canWrite && !this.missing.has('restore')) actions.append(button('Restore', 'restore', () => void this.restore(point, title)));
     item.append(head, actions);
     return item;
   }

@@ -1,10 +1,17 @@
 /**
  * The editor page: signs in (by itself in development), lists the script's scenes and opens one
- * in a collaborative screenplay editor. Built by `npm run build:web` (scripts/build-web.ts) into
+ * in a collaborative screenplay editor. This file wires the parts: the script menu (switch, new),
+ * the scene list (web/sceneList.ts), import and export (web/fileMenu.ts), the history panel and
+ * the editor. Built by `npm run build:web` (scripts/build-web.ts) into
  * dist/web and served at `/` by src/http/editorPage.ts.
  */
-import { ApiError, fetchPageConfig, fetchScenes, sceneTitle, type PageConfig, type SceneSummary } from './api.ts';
+import { ApiClient, fetchPageConfig, type PageConfig } from './api.ts';
+import { FileMenu } from './fileMenu.ts';
 import { HistoryPanel } from './historyPanel.ts';
+import { InterchangeApi } from './interchangeApi.ts';
+import { SceneList } from './sceneList.ts';
+import { ScriptMenu } from './scriptMenu.ts';
+import { canWrite, ScriptsApi, type ScriptRole } from './scriptsApi.ts';
 import { SceneEditor } from './sceneEditor.ts';
 import { BLOCK_SHORTCUTS, labelOf, NEXT_ON_ENTER, NEXT_ON_TAB } from './screenplayKeymap.ts';
 import { forgetSession, resolveSession, saveSession, type Session } from './session.ts';
@@ -96,30 +103,6 @@ function renderStatus(status: SceneEditor['status']): void {
   }
 }
 
-function renderSceneList(scenes: SceneSummary[], activeId: string | null, onOpen: (sceneId: string) => void): void {
-  const list = element('scene-list');
-  list.replaceChildren(
-    ...scenes.map((scene) => {
-      const item = document.createElement('li');
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'scene-link';
-      button.dataset.sceneId = scene.sceneUUID;
-      if (scene.sceneUUID === activeId) button.setAttribute('aria-current', 'true');
-      const number = document.createElement('span');
-      number.className = 'scene-link__number';
-      number.textContent = String(scene.sceneIndex + 1);
-      const title = document.createElement('span');
-      title.className = 'scene-link__title';
-      title.textContent = sceneTitle(scene);
-      button.append(number, title);
-      button.addEventListener('click', () => onOpen(scene.sceneUUID));
-      item.append(button);
-      return item;
-    }),
-  );
-}
-
 function wsUrlOf(config: PageConfig): string {
   const protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${protocol}//${window.location.hostname}:${config.wsPort}`;
@@ -144,6 +127,24 @@ function showSignIn(config: PageConfig): void {
   });
 }
 
+/** Messages about the page's own actions: errors in the banner (read out at once), the rest beside the list. */
+let bannerShowsActionError = false;
+function say(message: string | null, kind: 'error' | 'info' = 'info'): void {
+  const line = element('nav-message');
+  if (kind === 'error' && message !== null) {
+    showBanner(message);
+    bannerShowsActionError = true;
+    line.hidden = true;
+    return;
+  }
+  if (bannerShowsActionError) {
+    showBanner(null);
+    bannerShowsActionError = false;
+  }
+  line.hidden = message === null;
+  line.textContent = message ?? '';
+}
+
 async function boot(): Promise<void> {
   renderHelp();
   const config = await fetchPageConfig();
@@ -154,8 +155,6 @@ async function boot(): Promise<void> {
     return;
   }
   renderIdentity(session);
-  element('script-title').textContent = session.scriptTitle ?? `Script ${session.scriptId.slice(0, 8)}`;
-  document.title = `${session.scriptTitle ?? 'Script'} · Writers' Room`;
 
   let token = session.token;
   // A development token dies with the server process that signed it: get a new one when needed.
@@ -165,38 +164,52 @@ async function boot(): Promise<void> {
         return token;
       }
     : null;
+  const client = new ApiClient(() => token, freshToken);
+  const scripts = new ScriptsApi(client);
 
-  const loadScenes = async (): Promise<SceneSummary[]> => {
-    try {
-      return await fetchScenes(session.scriptId, token);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401 && freshToken) return fetchScenes(session.scriptId, await freshToken());
-      throw error;
-    }
+  let scriptId: string | null = null;
+  let role: ScriptRole = 'viewer';
+  let sceneList: SceneList | null = null;
+  const openSceneId = () => (current?.provider.configuration.name as string | undefined) ?? null;
+
+  const switchTo = (id: string) => {
+    openScript(id, null).catch((error: unknown) => say(`The script could not be opened: ${(error as Error).message}`, 'error'));
+  };
+  const menu = new ScriptMenu({ api: scripts, onSwitch: switchTo, say });
+  const files = new FileMenu({
+    api: new InterchangeApi(client),
+    current: () => ({ scriptId, sceneId: openSceneId() }),
+    onImported: (script) => switchTo(script.scriptUUID),
+    say,
+  });
+
+  const closeScene = () => {
+    current?.destroy();
+    current = null;
+    historyPanel?.destroy();
+    historyPanel = null;
+    element('editor').replaceChildren();
+    element('editor-sheet').hidden = true;
+    element('history').hidden = true;
+    element('block-type').textContent = '';
+    renderStatus({ state: 'offline', label: 'No scene open', atRisk: false });
+    files.update();
   };
 
-  const params = new URLSearchParams(window.location.search);
-  let scenes = await loadScenes();
-  if (scenes.length === 0) {
-    showBanner('This script has no scenes yet.', 'info');
-    return;
-  }
-
-  const open = async (sceneId: string) => {
-    if (current?.provider.configuration.name === sceneId) return;
-    current?.destroy();
+  const openScene = (sceneId: string) => {
+    if (openSceneId() === sceneId) return;
+    closeScene();
     const url = new URL(window.location.href);
     url.searchParams.set('scene', sceneId);
     history.replaceState(null, '', url);
+    sceneList?.setActive(sceneId);
     // Headings typed in the scene left behind show up in the list.
-    scenes = await loadScenes().catch(() => scenes);
-    renderSceneList(scenes, sceneId, (id) => void open(id));
-    const host = element('editor');
-    host.replaceChildren();
-    historyPanel?.destroy();
-    historyPanel = new HistoryPanel(sceneId, () => token);
+    void sceneList?.refresh().catch(() => undefined);
+    element('editor-sheet').hidden = false;
+    element('history').hidden = false;
+    historyPanel = new HistoryPanel(sceneId, () => token, canWrite(role));
     current = new SceneEditor({
-      element: host,
+      element: element('editor'),
       wsUrl: wsUrlOf(config),
       sceneId,
       user: session.user,
@@ -209,10 +222,54 @@ async function boot(): Promise<void> {
         label.dataset.atSceneEnd = String(atSceneEnd);
       },
     });
+    files.update();
   };
 
-  const wanted = params.get('scene');
-  await open(scenes.some((scene) => scene.sceneUUID === wanted) ? wanted! : scenes[0]!.sceneUUID);
+  /**
+   * Opens a script in place: its title, the writer's role in it, its scenes, and `wantedScene` or
+   * its first scene. A script that cannot be read is an error, and the page stays as it was.
+   */
+  const openScript = async (id: string, wantedScene: string | null): Promise<void> => {
+    const script = await scripts.get(id);
+    closeScene();
+    sceneList?.destroy();
+    scriptId = id;
+    role = script.role;
+    // This tab stays on the script: the address for a demo session, the stored session otherwise.
+    const url = new URL(window.location.href);
+    url.searchParams.delete('scene');
+    if (session.demoUsers.length > 0) url.searchParams.set('script', id);
+    else saveSession({ token, scriptId: id, name: session.user.name });
+    history.replaceState(null, '', url);
+    element('script-title').textContent = script.title;
+    document.body.dataset.role = role;
+    document.title = `${script.title} · Writers' Room`;
+    await menu.show(id, script.title);
+
+    const list = new SceneList({
+      api: scripts,
+      scriptId: id,
+      canWrite: canWrite(role),
+      onOpen: openScene,
+      onActiveGone: (scenes, formerIndex) => {
+        closeScene();
+        say('The scene that was open has been deleted.', 'info');
+        const next = scenes[Math.min(formerIndex, scenes.length - 1)];
+        if (next) openScene(next.sceneUUID);
+      },
+      say,
+    });
+    sceneList = list;
+    const scenes = await list.refresh();
+    if (sceneList !== list) return; // another script was opened meanwhile
+    if (scenes.length === 0) {
+      say(canWrite(role) ? 'This script has no scenes yet: add one below the list.' : 'This script has no scenes yet.', 'info');
+      return;
+    }
+    openScene(scenes.some((scene) => scene.sceneUUID === wantedScene) ? wantedScene! : scenes[0]!.sceneUUID);
+  };
+
+  await openScript(session.scriptId, new URLSearchParams(window.location.search).get('scene'));
 }
 
 window.addEventListener('beforeunload', (event) => {
