@@ -258,8 +258,9 @@ const envSchema = z.object({
   MAX_DOCUMENTS_PER_USER: positiveInt(2000),
   MAX_DOCUMENTS_PER_SOCKET: positiveInt(500),
   HTTP_BODY_LIMIT_BYTES: positiveInt(2 * 1024 * 1024),
-  // A feature film's FDX is 200-400 KB; a TV season in one file a few MB.
-  IMPORT_MAX_BYTES: positiveInt(10 * 1024 * 1024),
+  // A feature film's FDX is 200-400 KB: 2 MiB is about a thousand pages. Parsing runs on the
+  // serving thread at up to about 1 s per MiB for the worst files (src/interchange/README.md).
+  IMPORT_MAX_BYTES: positiveInt(2 * 1024 * 1024),
   IMPORT_MAX_SCENES: positiveInt(2000),
   APPEND_BATCH_MAX: positiveInt(1000),
   APPEND_LANES: positiveInt(2),

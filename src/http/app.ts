@@ -65,7 +65,7 @@ export interface HttpAppDeps {
   work?: YjsWork;
   /** How long a deleted scene can be restored (`config.scenes.deleteRetentionMs`; default 30 days). */
   sceneDeleteRetentionMs?: number;
-  /** Import limits (`config.interchange`; defaults: 10 MiB, 2000 scenes). */
+  /** Import limits (`config.interchange`; defaults: 2 MiB, 2000 scenes). */
   interchange?: { importMaxBytes: number; importMaxScenes: number };
   /** What seeding does with a corrupt log (`CORRUPTION_POLICY`; default `log`): imports and exports seed scenes. */
   corruptionPolicy?: CorruptionPolicy;
@@ -127,7 +127,7 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.use(collaboratorRoutes({ verifier: auth.verifier, access: auth.access, store: scriptStore, users: userDirectory }));
   const seeder = new SceneSeeder({ prisma, sceneLog });
   const corruptionPolicy = deps.corruptionPolicy ?? 'log';
-  const interchangeLimits = deps.interchange ?? { importMaxBytes: 10 * 1024 * 1024, importMaxScenes: 2000 };
+  const interchangeLimits = deps.interchange ?? { importMaxBytes: 2 * 1024 * 1024, importMaxScenes: 2000 };
   app.use(
     interchangeRoutes({
       verifier: auth.verifier,

@@ -790,7 +790,7 @@ export const openApiDocument = {
         requestBody: {
           required: true,
           description:
-            'The file itself (not JSON), at most IMPORT_MAX_BYTES (10 MiB). Format: the format query field, else the Content-Type (text/x-fountain: Fountain; application/xml, text/xml: FDX), else (text/plain, application/octet-stream or none) the file: XML is FDX, anything else Fountain. UTF-8.',
+            'The file itself (not JSON), at most IMPORT_MAX_BYTES (2 MiB). Format: the format query field, else the Content-Type (text/x-fountain: Fountain; application/xml, text/xml: FDX), else (text/plain, application/octet-stream or none) the file: XML is FDX, anything else Fountain. UTF-8.',
           content: {
             'text/plain': { schema: { type: 'string' } },
             'text/x-fountain': { schema: { type: 'string' } },
@@ -863,7 +863,7 @@ export const openApiDocument = {
         requestBody: {
           required: true,
           description:
-            'The file itself (not JSON), at most IMPORT_MAX_BYTES (10 MiB). Format: the format query field, else the Content-Type (text/x-fountain: Fountain; application/xml, text/xml: FDX), else (text/plain, application/octet-stream or none) the file: XML is FDX, anything else Fountain. UTF-8.',
+            'The file itself (not JSON), at most IMPORT_MAX_BYTES (2 MiB). Format: the format query field, else the Content-Type (text/x-fountain: Fountain; application/xml, text/xml: FDX), else (text/plain, application/octet-stream or none) the file: XML is FDX, anything else Fountain. UTF-8.',
           content: {
             'text/plain': { schema: { type: 'string' } },
             'text/x-fountain': { schema: { type: 'string' } },

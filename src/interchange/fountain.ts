@@ -5,12 +5,13 @@
 // escapes, and a writer. The writer's output is the canonical Fountain of a document: each block
 // written plainly when that reads back as the same block, else in its forced form (".", "!", "@",
 // ">"), which is checked by reading the paragraph back with the same lexer.
-import { Lexer } from 'fountain-js';
+import { Lexer, rules } from 'fountain-js';
 import type { Token } from 'fountain-js';
+import { canonicalMarks } from '../screenplay/index.ts';
 import type { CanonicalRestBlock, RestMark, ScreenplayMarkType } from '../screenplay/index.ts';
 import type { ScreenplayDocument } from './document.ts';
 import { InterchangeParseError, lineOfIndex } from './errors.ts';
-import { marksOfRuns, runsOfMarks } from './marks.ts';
+import { runsOfMarks } from './marks.ts';
 import type { StyledRun } from './marks.ts';
 import { scenesOfBlocks, titleOfTitlePage } from './scenes.ts';
 
@@ -20,98 +21,131 @@ import { scenesOfBlocks, titleOfTitlePage } from './scenes.ts';
 // fountain-js's escapable characters (rules.escape).
 const ESCAPABLE = new Set(['@', '#', '!', '*', '_', '$', '~', '`', '+', '=', '.', '>', '<', '\\', '/']);
 
-type InlinePiece = { literal: string } | { toggles: ScreenplayMarkType[]; raw: string };
+// A piece of inline source: literal text, or a delimiter as the marks it toggles (bit 1 italic,
+// 2 bold, 4 underline).
+type InlinePiece = string | number;
+const ITALIC = 1;
+const BOLD = 2;
+const UNDERLINE = 4;
+const INLINE_SPECIAL = /[\\*_]/g;
+const MARK_BITS: ReadonlyArray<[ScreenplayMarkType, number]> = [['italic', ITALIC], ['bold', BOLD], ['underline', UNDERLINE]];
 
 // Emphasis delimiters toggle their marks: a run of 1, 2 or 3 asterisks toggles italic, bold or
 // both, an underscore toggles underline, and an opener with no closer is literal text. Toggling
 // (rather than strict nesting) is what lets the writer close one mark and open another with a
 // single run of asterisks, and it reads hand-written files the way Fountain apps render them.
+// Linear in the text: one pass to cut it into pieces, one to pair the toggles, one to build.
 export function parseFountainInline(raw: string): { text: string; marks: RestMark[] } {
+  if (!/[\\*_]/.test(raw)) return { text: raw, marks: [] };
   const pieces: InlinePiece[] = [];
+  let literal = '';
+  const flush = () => {
+    if (literal !== '') pieces.push(literal);
+    literal = '';
+  };
   for (let i = 0; i < raw.length; ) {
     const c = raw[i];
     if (c === '\\' && i + 1 < raw.length && ESCAPABLE.has(raw[i + 1])) {
-      pieces.push({ literal: raw[i + 1] });
+      literal += raw[i + 1];
       i += 2;
     } else if (c === '*') {
       let n = 0;
       while (raw[i + n] === '*' && n < 3) n++;
-      pieces.push({ toggles: n === 1 ? ['italic'] : n === 2 ? ['bold'] : ['bold', 'italic'], raw: '*'.repeat(n) });
+      flush();
+      pieces.push(n === 1 ? ITALIC : n === 2 ? BOLD : BOLD | ITALIC);
       i += n;
     } else if (c === '_') {
-      pieces.push({ toggles: ['underline'], raw: '_' });
+      flush();
+      pieces.push(UNDERLINE);
       i += 1;
     } else {
-      pieces.push({ literal: c });
-      i += 1;
+      INLINE_SPECIAL.lastIndex = i + 1;
+      const next = INLINE_SPECIAL.exec(raw);
+      const stop = next === null ? raw.length : next.index;
+      literal += raw.slice(i, stop);
+      i = stop;
     }
   }
+  flush();
   // Pass 1: pair each mark's toggles; a toggle left without a partner is literal.
-  const matched = pieces.map(() => new Set<ScreenplayMarkType>());
-  const pending = new Map<ScreenplayMarkType, number>();
+  const matched = new Uint8Array(pieces.length);
+  const pending = new Map<number, number>();
   pieces.forEach((piece, index) => {
-    if (!('toggles' in piece)) return;
-    for (const type of piece.toggles) {
-      const opener = pending.get(type);
-      if (opener === undefined) pending.set(type, index);
+    if (typeof piece === 'string') return;
+    for (const [, bit] of MARK_BITS) {
+      if ((piece & bit) === 0) continue;
+      const opener = pending.get(bit);
+      if (opener === undefined) pending.set(bit, index);
       else {
-        matched[opener].add(type);
-        matched[index].add(type);
-        pending.delete(type);
+        matched[opener]! |= bit;
+        matched[index]! |= bit;
+        pending.delete(bit);
       }
     }
   });
   // Pass 2: text and ranges.
-  let text = '';
-  const open = new Map<ScreenplayMarkType, number>();
+  const out: string[] = [];
+  let length = 0;
+  const open = new Map<number, number>();
   const marks: RestMark[] = [];
   pieces.forEach((piece, index) => {
-    if ('literal' in piece) {
-      text += piece.literal;
+    if (typeof piece === 'string') {
+      out.push(piece);
+      length += piece.length;
       return;
     }
-    const used = matched[index];
-    for (const type of piece.toggles) {
-      if (!used.has(type)) continue;
-      const from = open.get(type);
-      if (from === undefined) open.set(type, text.length);
+    for (const [type, bit] of MARK_BITS) {
+      if ((matched[index]! & bit) === 0) continue;
+      const from = open.get(bit);
+      if (from === undefined) open.set(bit, length);
       else {
-        open.delete(type);
-        if (text.length > from) marks.push({ type, from, to: text.length });
+        open.delete(bit);
+        if (length > from) marks.push({ type, from, to: length });
       }
     }
-    const unusedStars = piece.toggles.filter((t) => !used.has(t) && t !== 'underline');
-    if (piece.raw === '_' && !used.has('underline')) text += '_';
-    else text += '*'.repeat(unusedStars.reduce((sum, t) => sum + (t === 'bold' ? 2 : 1), 0));
+    const unused = piece & ~matched[index]!;
+    const stars = (unused & BOLD ? 2 : 0) + (unused & ITALIC ? 1 : 0);
+    const rest = (unused & UNDERLINE ? '_' : '') + '*'.repeat(stars);
+    if (rest !== '') {
+      out.push(rest);
+      length += rest.length;
+    }
   });
-  return marksOfRuns(runsOfMarks(text, marks));
+  return { text: out.join(''), marks: canonicalMarks(marks) };
 }
 
 function escapeFountainText(text: string): string {
+  if (text.indexOf('\\') < 0 && text.indexOf('*') < 0 && text.indexOf('_') < 0) return text;
   return text.replace(/[\\*_]/g, (c) => `\\${c}`);
 }
 
 /** Text with its marks as Fountain emphasis; literal \, * and _ are escaped. */
 export function writeFountainInline(text: string, marks: readonly RestMark[] | undefined): string {
-  const runs: StyledRun[] = runsOfMarks(text, marks);
-  let out = '';
-  let active = new Set<ScreenplayMarkType>();
-  const transition = (next: ReadonlySet<ScreenplayMarkType>) => {
-    const flips = (type: ScreenplayMarkType) => active.has(type) !== next.has(type);
+  if (!marks || marks.length === 0) return escapeRun(text);
+  const parts: string[] = [];
+  let active: ReadonlySet<ScreenplayMarkType> = NO_MARKS;
+  // No closure per run: this loop runs once per mark boundary, which is hundreds of thousands of
+  // times for a heavily formatted long block.
+  for (const run of [...runsOfMarks(text, marks), { text: '', marks: NO_MARKS }]) {
+    const next = run.marks;
+    const underline = active.has('underline') !== next.has('underline');
     // Underline closes before the asterisks and opens after them, so "_**x**_" nests visibly.
-    if (flips('underline') && active.has('underline')) out += '_';
-    const stars = (flips('bold') ? 2 : 0) + (flips('italic') ? 1 : 0);
-    out += '*'.repeat(stars);
-    if (flips('underline') && next.has('underline')) out += '_';
-    active = new Set(next);
-  };
-  for (const run of runs) {
-    transition(run.marks);
-    // A "/" right before the next run's asterisks would open a boneyard ("/**").
-    out += escapeFountainText(run.text).replace(/\/$/, '\\/');
+    if (underline && active.has('underline')) parts.push('_');
+    const stars = (active.has('bold') !== next.has('bold') ? 2 : 0) + (active.has('italic') !== next.has('italic') ? 1 : 0);
+    if (stars > 0) parts.push('*'.repeat(stars));
+    if (underline && next.has('underline')) parts.push('_');
+    active = next;
+    if (run.text !== '') parts.push(escapeRun(run.text));
   }
-  transition(new Set());
-  return out;
+  return parts.join('');
+}
+
+const NO_MARKS: ReadonlySet<ScreenplayMarkType> = new Set();
+
+// A "/" right before the next run's asterisks would open a boneyard ("/**"): a run's last "/" is escaped.
+function escapeRun(text: string): string {
+  const escaped = escapeFountainText(text);
+  return escaped.endsWith('/') ? `${escaped.slice(0, -1)}\\/` : escaped;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,9 +166,25 @@ const BLOCK_TYPE_OF_TOKEN: Record<string, string> = {
 // would mark the last cue of the next file read as dual. Reset it before every tokenize.
 // Its lexer also deletes every "/* ... */" first, escaped or not ("\/**" opens one for it): what is
 // left of them once our boneyards are out is hidden from it and restored in the tokens' text.
+//
+// And its tokenizeScript adds each token by copying the whole list (`[...tokens, this]`), which is
+// quadratic: 20,000 scenes took 64 s. The script is therefore lexed in chunks of paragraphs, split
+// with the lexer's own blank-line rule, last chunk first and with the dual-dialogue state carried
+// from one chunk to the one before it, which is exactly the order and state of one call.
+const PARAGRAPHS_PER_CHUNK = 200;
+
 function tokenize(source: string): [Token[], Token[]] {
-  (Lexer as unknown as { lastLineWasDualDialogue: boolean }).lastLineWasDualDialogue = false;
-  const [titleTokens, scriptTokens] = Lexer.tokenize(source.replaceAll('/*', HIDDEN_OPEN).replaceAll('*/', HIDDEN_CLOSE));
+  const lexer = Lexer as unknown as { lastLineWasDualDialogue: boolean; scanIndex: number };
+  lexer.lastLineWasDualDialogue = false;
+  lexer.scanIndex = 0;
+  const hidden = source.replaceAll('/*', HIDDEN_OPEN).replaceAll('*/', HIDDEN_CLOSE);
+  const titleTokens = Lexer.tokenizeTitlePage(hidden);
+  const paragraphs = hidden.substring(lexer.scanIndex).split(rules.blank_lines);
+  const chunks: Token[][] = [];
+  for (let end = paragraphs.length; end > 0; end -= PARAGRAPHS_PER_CHUNK) {
+    chunks.push(Lexer.tokenizeScript(paragraphs.slice(Math.max(0, end - PARAGRAPHS_PER_CHUNK), end).join('\n\n')));
+  }
+  const scriptTokens = chunks.reverse().flat();
   const restore = (token: Token) => {
     if (token.text !== undefined) token.text = token.text.replaceAll(HIDDEN_OPEN, '/*').replaceAll(HIDDEN_CLOSE, '*/');
   };
@@ -224,9 +274,13 @@ function extractBoneyards(source: string): { source: string; boneyards: string[]
       });
     }
     const after = end + 2;
-    const before = source.slice(0, start);
-    const startsParagraph = start === 0 || /(^|\n)[^\S\n]*\n$/.test(before) || before.trim() === '';
-    const rest = /^[^\S\n]*(\n[^\S\n]*(\n|$)|$)/.exec(source.slice(after));
+    // Only the lines around it are looked at, so a file of many boneyards is read in linear time.
+    const lineStart = source.lastIndexOf('\n', start - 1) + 1;
+    const previousLineStart = lineStart === 0 ? 0 : source.lastIndexOf('\n', lineStart - 2) + 1;
+    const startsParagraph =
+      source.slice(lineStart, start).trim() === '' && (lineStart === 0 || source.slice(previousLineStart, lineStart - 1).trim() === '');
+    PARAGRAPH_END.lastIndex = after;
+    const rest = PARAGRAPH_END.exec(source);
     out += source.slice(at, start);
     if (startsParagraph && rest) {
       out += `[[\uFDD0${boneyards.length}]]`;
@@ -239,6 +293,9 @@ function extractBoneyards(source: string): { source: string; boneyards: string[]
   return { source: out + source.slice(at), boneyards };
 }
 
+// What may follow a boneyard that is a paragraph of its own: the end of its line, then a blank line or the end.
+const PARAGRAPH_END = /[^\S\n]*(\n[^\S\n]*(\n|$)|$)/y;
+
 function findUnescaped(source: string, needle: string, from: number): number {
   for (let i = source.indexOf(needle, from); i >= 0; i = source.indexOf(needle, i + 1)) {
     if (source[i - 1] !== '\\') return i;
@@ -249,11 +306,38 @@ function findUnescaped(source: string, needle: string, from: number): number {
 // ---------------------------------------------------------------------------------------------
 // Reading.
 
+/** Longest line a screenplay file may have (a paragraph typed as one line is a few thousand). */
+export const MAX_FOUNTAIN_LINE = 10_000;
+/** Most spaces or tabs a line may start with. */
+export const MAX_FOUNTAIN_INDENT = 64;
+
+// fountain-js's blank-line rule backtracks quadratically over the spaces that start a line (16,000
+// of them: 1.7 s), and its element rules over very long lines: such files are refused, with the
+// line, before the lexer sees them. No screenplay is indented by more than a few characters.
+function refuseUnreadableLines(source: string): void {
+  let lineNumber = 1;
+  for (let start = 0; start <= source.length; lineNumber++) {
+    const newline = source.indexOf('\n', start);
+    const end = newline < 0 ? source.length : newline;
+    if (end - start > MAX_FOUNTAIN_LINE) {
+      throw new InterchangeParseError('MALFORMED_SCREENPLAY', 'fountain', `a line is ${end - start} characters long; a screenplay line has at most ${MAX_FOUNTAIN_LINE}`, { line: lineNumber });
+    }
+    let indent = start;
+    while (indent < end && (source[indent] === ' ' || source[indent] === '\t')) indent++;
+    if (indent - start > MAX_FOUNTAIN_INDENT && indent < end) {
+      throw new InterchangeParseError('MALFORMED_SCREENPLAY', 'fountain', `a line starts with ${indent - start} spaces or tabs; a screenplay line is indented by at most ${MAX_FOUNTAIN_INDENT}`, { line: lineNumber });
+    }
+    if (newline < 0) break;
+    start = newline + 1;
+  }
+}
+
 export function parseFountain(input: string): ScreenplayDocument {
   const normalized = input.replace(/\r\n?/g, '\n');
   if (/^\s*<(\?xml|FinalDraft)/i.test(normalized)) {
     throw new InterchangeParseError('NOT_A_SCREENPLAY', 'fountain', 'this is XML (Final Draft?), not Fountain: import it as fdx', { line: 1 });
   }
+  refuseUnreadableLines(normalized);
   const { source, boneyards } = extractBoneyards(normalized);
   const [titleTokens, scriptTokens] = tokenize(source);
   const titlePage: Record<string, string> = {};

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InterchangeParseError, decodeScreenplayText } from '../../src/interchange/errors.ts';
-import { parseFountain, parseFountainInline, serializeFountain, writeFountainInline } from '../../src/interchange/fountain.ts';
+import { MAX_FOUNTAIN_INDENT, MAX_FOUNTAIN_LINE, parseFountain, parseFountainInline, serializeFountain, writeFountainInline } from '../../src/interchange/fountain.ts';
 import { parseRestBlocks } from '../../src/screenplay/index.ts';
 
 const fixture = readFileSync(new URL('./fixtures/night-shift.fountain', import.meta.url), 'utf8');
@@ -146,6 +146,19 @@ describe('Fountain: files it refuses', () => {
     expect(error.code).toBe('MALFORMED_SCREENPLAY');
     expect(error.location).toEqual({ line: 5, element: 'boneyard' });
     expect(error.message).toBe('a boneyard (/*) is never closed with */ (line 5, boneyard)');
+  });
+
+  it('lines the lexer cannot read in reasonable time: over-long, or indented by more than 64', () => {
+    const long = parseError(() => parseFountain(`INT. HOUSE - DAY\n\n${'a'.repeat(MAX_FOUNTAIN_LINE + 1)}\n`));
+    expect(long).toMatchObject({ code: 'MALFORMED_SCREENPLAY', location: { line: 3 } });
+    const indented = parseError(() => parseFountain(`BOB\n${' '.repeat(MAX_FOUNTAIN_INDENT + 1)}Hi.\n`));
+    expect(indented).toMatchObject({ code: 'MALFORMED_SCREENPLAY', location: { line: 2 } });
+    // At the limits, and a blank line of any length, are fine.
+    expect(parseFountain(`BOB\n${' '.repeat(MAX_FOUNTAIN_INDENT)}Hi.\n${' '.repeat(500)}\n\n${'a'.repeat(MAX_FOUNTAIN_LINE)}\n`).scenes[0]!.blocks.map((b) => b.type)).toEqual([
+      'character',
+      'dialogue',
+      'action',
+    ]);
   });
 
   it('XML given as Fountain', () => {
