@@ -99,7 +99,8 @@ export class SceneSeeder {
    *
    * The seed is appended with `created_by` NULL (the system). The scene is marked seeded
    * (`yjs_seeded_at`) and, since its REST copy now equals the log at the seed's seq, migrated
-   * (`snapshot_source = 'migrated'`, `yjs_derived`, `snapshot_seq`, `yjs_checksum`).
+   * (`snapshot_source = 'migrated'`, `yjs_derived`, `snapshot_seq`, `yjs_checksum`); a scene made
+   * by an import keeps `snapshot_source = 'import'`, where its content came from.
    */
   async seedIfEmpty(sceneId: string, options: SeedOptions): Promise<SeedResult> {
     try {
@@ -181,7 +182,7 @@ export class SceneSeeder {
         await tx.$executeRaw`
           UPDATE scenes
           SET yjs_seeded_at = now(),
-              snapshot_source = 'migrated'::"SnapshotSource",
+              snapshot_source = CASE WHEN snapshot_source = 'import' THEN 'import'::"SnapshotSource" ELSE 'migrated'::"SnapshotSource" END,
               yjs_derived = true,
               snapshot_at = now(),
               yjs_checksum = ${valid.checksum},

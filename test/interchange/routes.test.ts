@@ -89,6 +89,8 @@ describeEachServer('Import and export of screenplay files', { env: { IMPORT_MAX_
       expect(rows[0]!.createdBy).toBeNull();
       const scene = await db().prisma.scene.findUniqueOrThrow({ where: { sceneId } });
       expect(scene.yjsSeededAt).not.toBeNull();
+      // Where the content came from stays said after the seed.
+      expect(scene.snapshotSource).toBe('import');
     }
     const listed = await request(app(), 'GET', `/api/scripts/${imported.body.scriptUUID}/scenes`, { token: ownerToken });
     expect(listed.status).toBe(200);
