@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.ts';
 import type { FreshnessThresholds } from '../scenes/freshness.ts';
 import { SceneReader } from '../scenes/reader.ts';
 import type { SnapshotService } from '../restCopy/snapshots.ts';
-import type { YjsWork } from '../workers/pool.ts';
+import { inlineYjsWork, type YjsWork } from '../workers/pool.ts';
 import { UserDirectory } from '../auth/users.ts';
 import { devTokenRoutes } from './devToken.ts';
 import { diffRoutes } from './diff.ts';
@@ -146,6 +146,7 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       reader,
       writer,
       logger: logger.child({ component: 'interchange' }),
+      work: deps.work ?? inlineYjsWork,
       importMaxBytes: interchangeLimits.importMaxBytes,
     }),
   );

@@ -1,6 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AccessControl, SceneAccess, ScriptAccess } from '../auth/access.ts';
+import { refuse } from '../auth/errors.ts';
 import type { Principal, TokenVerifier } from '../auth/tokens.ts';
+import type { UserDirectory } from '../auth/users.ts';
 import { forbidden, unauthorized } from './errors.ts';
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-_.~+/]+=*)[ \t]*$/i;
@@ -52,4 +54,9 @@ export async function authorizeScene(access: AccessControl, principal: Principal
 
 export async function authorizeScript(access: AccessControl, principal: Principal, scriptId: string): Promise<ScriptAccess> {
   return access.scriptAccess(principal, scriptId);
+}
+
+/** A token can outlive its user: creating or listing for a user that does not exist is refused as everywhere else (401 UNKNOWN_USER). */
+export async function requireKnownUser(users: UserDirectory, principal: Principal): Promise<void> {
+  if ((await users.find(principal.userId)) === null) throw refuse('unknown-user', 'the token names a user that does not exist');
 }

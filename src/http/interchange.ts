@@ -1,26 +1,23 @@
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { AccessControl } from '../auth/access.ts';
-import { refuse } from '../auth/errors.ts';
 import type { TokenVerifier } from '../auth/tokens.ts';
 import type { UserDirectory } from '../auth/users.ts';
 import type { ScreenplayDocument } from '../interchange/document.ts';
 import { InterchangeParseError, type InterchangeFormat } from '../interchange/errors.ts';
-import { serializeFdx } from '../interchange/fdx.ts';
-import { serializeFountain } from '../interchange/fountain.ts';
-import { headingOfBlocks, parseScreenplayFile, TooManyScenesError, type ScriptImporter } from '../interchange/importer.ts';
+import { headingOfBlocks, TooManyScenesError, type ScriptImporter } from '../interchange/importer.ts';
 import { ExportSourceMissingError, type LiveScriptReader } from '../interchange/liveScript.ts';
-import { renderScreenplayPdf } from '../interchange/pdf.ts';
 import { SceneNotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SceneReader } from '../scenes/reader.ts';
 import type { SceneContentWriter } from '../scenes/writer.ts';
 import type { ScriptStore } from '../scripts/scriptStore.ts';
-import { authorizeScene, authorizeScript, principalOf, requireUser } from './auth.ts';
+import { authorizeScene, authorizeScript, principalOf, requireKnownUser, requireUser } from './auth.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
 import { mapWriteError, sceneJson } from './scenes.ts';
 import { scriptJson } from './scripts.ts';
 import { parseInput, uuidParam } from './validation.ts';
+import type { YjsWork } from '../workers/pool.ts';
 
 export interface InterchangeRoutesDeps {
   verifier: TokenVerifier;
@@ -34,6 +31,8 @@ export interface InterchangeRoutesDeps {
   logger: Logger;
   /** Largest file an import takes (`IMPORT_MAX_BYTES`); a larger one is a 413. */
   importMaxBytes: number;
+  /** Where files are parsed and written (the worker pool): a large one takes the CPU for up to a second. */
+  work: YjsWork;
 }
 
 const scriptParams = z.object({ scriptId: uuidParam });
@@ -102,9 +101,9 @@ function fileOf(req: Request): Uint8Array {
   return req.body;
 }
 
-function parseFile(bytes: Uint8Array, format: InterchangeFormat): ScreenplayDocument {
+async function parseFile(work: YjsWork, bytes: Uint8Array, format: InterchangeFormat): Promise<ScreenplayDocument> {
   try {
-    return parseScreenplayFile(bytes, format);
+    return await work.parseScreenplay(bytes, format);
   } catch (error) {
     if (error instanceof InterchangeParseError) {
       throw new HttpError(400, error.code, error.message, { format: error.format, location: error.location });
@@ -120,15 +119,10 @@ export function exportFileName(title: string, extension: string): { ascii: strin
   return { ascii: name.replace(/[^\x20-\x7e]/g, '_'), encoded: encodeURIComponent(name) };
 }
 
-async function sendExport(res: Response, doc: ScreenplayDocument, query: ExportQuery, title: string): Promise<void> {
+async function sendExport(work: YjsWork, res: Response, doc: ScreenplayDocument, query: ExportQuery, title: string): Promise<void> {
   const { format } = query;
   const type = EXPORT_TYPES[format];
-  const body =
-    format === 'fountain'
-      ? serializeFountain(doc)
-      : format === 'fdx'
-        ? serializeFdx(doc)
-        : await renderScreenplayPdf(doc, { sceneNumbers: query.scene_numbers ?? false, titlePage: query.title_page ?? true });
+  const body = await work.writeScreenplay(doc, format, { sceneNumbers: query.scene_numbers ?? false, titlePage: query.title_page ?? true });
   const { ascii, encoded } = exportFileName(title, type.extension);
   res.set('Content-Type', type.contentType);
   res.set('Content-Disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`);
@@ -156,8 +150,8 @@ export function interchangeRoutes(deps: InterchangeRoutesDeps): Router {
     const query = parseInput(importScriptQuery, req.query, 'query');
     const bytes = fileOf(req);
     const format = formatOf(req, bytes, query.format);
-    const document = parseFile(bytes, format);
-    if ((await users.find(principal.userId)) === null) throw refuse('unknown-user', 'the token names a user that does not exist');
+    const document = await parseFile(deps.work, bytes, format);
+    await requireKnownUser(users, principal);
     let imported;
     try {
       imported = await importer.importScript(principal.userId, document, query.title === undefined ? {} : { title: query.title });
@@ -186,7 +180,7 @@ export function interchangeRoutes(deps: InterchangeRoutesDeps): Router {
     await authorizeScene(access, principal, sceneId, 'write');
     const bytes = fileOf(req);
     const format = formatOf(req, bytes, query.format);
-    const document = parseFile(bytes, format);
+    const document = await parseFile(deps.work, bytes, format);
     // The whole file becomes the scene's content, as a PATCH without base_seq: stored, then applied.
     const blocks = document.scenes.flatMap((scene) => scene.blocks);
     let result;
@@ -220,7 +214,7 @@ export function interchangeRoutes(deps: InterchangeRoutesDeps): Router {
     await authorizeScript(access, principalOf(res), scriptId);
     const query = parseInput(exportQuery, req.query, 'query');
     const doc = await live.script(scriptId).catch((error: unknown) => Promise.reject(missing(error)));
-    await sendExport(res, doc, query, doc.title);
+    await sendExport(deps.work, res, doc, query, doc.title);
   });
 
   router.get('/api/scenes/:sceneId/export', authenticated, async (req, res) => {
@@ -230,7 +224,7 @@ export function interchangeRoutes(deps: InterchangeRoutesDeps): Router {
     const doc = await live.scene(grant.scriptId, sceneId).catch((error: unknown) => Promise.reject(missing(error)));
     const heading = doc.scenes[0]!.blocks[0]?.type === 'scene_heading' ? ` - ${doc.scenes[0]!.blocks[0]!.text}` : '';
     // A scene alone has no title page unless asked for (then the script's title on it).
-    await sendExport(res, doc, { ...query, title_page: query.title_page ?? false }, `${doc.title}${heading}`);
+    await sendExport(deps.work, res, doc, { ...query, title_page: query.title_page ?? false }, `${doc.title}${heading}`);
   });
 
   return router;

@@ -8,7 +8,7 @@ import { parseRestBlocks } from '../screenplay/index.ts';
 import type { SceneReader } from '../scenes/reader.ts';
 import { sceneHeadingSchema, scenePositionSchema, scriptTitleSchema, titlePageSchema } from '../scripts/fields.ts';
 import type { SceneEntry, SceneOrderChange, ScriptRow, ScriptStore } from '../scripts/scriptStore.ts';
-import { authorizeScript, principalOf, requireUser } from './auth.ts';
+import { authorizeScript, principalOf, requireKnownUser, requireUser } from './auth.ts';
 import { forbidden } from './errors.ts';
 import { sceneJson } from './scenes.ts';
 import { jsonBody, optionalJsonBody, parseInput, uuidParam } from './validation.ts';
@@ -167,9 +167,4 @@ async function authorizeWritable(access: AccessControl, principal: Principal, sc
   const grant = await authorizeScript(access, principal, scriptId);
   if (!grant.canWrite) throw forbidden(`A ${grant.role} of this script may read it but not change it`, 'READ_ONLY');
   return grant;
-}
-
-/** A token can outlive its user: creating or listing for a user that does not exist is refused as everywhere else (401 UNKNOWN_USER). */
-async function requireKnownUser(users: UserDirectory, principal: Principal): Promise<void> {
-  if ((await users.find(principal.userId)) === null) throw refuse('unknown-user', 'the token names a user that does not exist');
 }

@@ -1,6 +1,6 @@
 // The one value a whole script is while it is imported or exported (Fountain, FDX, PDF).
 // Shared by every format module of src/interchange (see its README for the element conventions).
-import type { CanonicalRestBlock } from '../screenplay/index.ts';
+import type { CanonicalRestBlock } from '../screenplay/restBlocks.ts';
 
 export interface ScreenplayDocument {
   title: string;

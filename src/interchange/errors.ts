@@ -24,14 +24,15 @@ export class InterchangeParseError extends Error {
   constructor(
     readonly code: InterchangeErrorCode,
     readonly format: InterchangeFormat,
-    message: string,
+    /** What is wrong, without where (the message adds the location). */
+    readonly detail: string,
     readonly location: InterchangeErrorLocation = {},
   ) {
     const where = [
       location.line === undefined ? null : `line ${location.line}${location.column === undefined ? '' : `, column ${location.column}`}`,
       location.element ?? null,
     ].filter((part) => part !== null);
-    super(where.length === 0 ? message : `${message} (${where.join(', ')})`);
+    super(where.length === 0 ? detail : `${detail} (${where.join(', ')})`);
     this.name = 'InterchangeParseError';
   }
 }

@@ -6,10 +6,7 @@ import type { CorruptionPolicy } from '../restCopy/decisions.ts';
 import type { SceneSeeder } from '../restCopy/seeding.ts';
 import type { ScriptStore } from '../scripts/scriptStore.ts';
 import type { ScreenplayDocument } from './document.ts';
-import { decodeScreenplayText, type InterchangeFormat } from './errors.ts';
-import { parseFdx } from './fdx.ts';
-import { parseFountain } from './fountain.ts';
-import { mapWithConcurrency } from './liveScript.ts';
+import { mapWithConcurrency } from '../concurrency.ts';
 
 export interface ImportLimits {
   /** Most scenes one file may hold (`IMPORT_MAX_SCENES`). */
@@ -26,12 +23,6 @@ export class TooManyScenesError extends Error {
     super(`The file holds ${scenes} scenes; at most ${maxScenes} are imported at once (IMPORT_MAX_SCENES)`);
     this.name = 'TooManyScenesError';
   }
-}
-
-/** Decodes and parses a file; throws InterchangeParseError saying where it broke. */
-export function parseScreenplayFile(bytes: Uint8Array, format: InterchangeFormat): ScreenplayDocument {
-  const text = decodeScreenplayText(bytes, format);
-  return format === 'fdx' ? parseFdx(text) : parseFountain(text);
 }
 
 /** A scene's heading for the `scenes` row: its scene_heading block's text on one line, else none. */

@@ -3,6 +3,7 @@
 // REST copy: the copy trails the log by up to the follower's debounce, and an export is what the
 // writers see now. A scene whose log is still empty (created, never opened) is seeded first,
 // through the one seeding path, so it too is read from its log.
+import { mapWithConcurrency } from '../concurrency.ts';
 import type * as Y from 'yjs';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { CorruptionPolicy } from '../restCopy/decisions.ts';
@@ -75,17 +76,4 @@ export class LiveScriptReader {
     // An empty REST copy seeds nothing: the scene is empty.
     return (await deriveFromLog(sceneLog, sceneId, work))?.blocks ?? [];
   }
-}
-
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

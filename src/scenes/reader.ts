@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type * as Y from 'yjs';
+import { mapWithConcurrency } from '../concurrency.ts';
 import { SceneNotFoundError } from '../errors.ts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import type { LogHead, SceneLog } from '../log/sceneLog.ts';
@@ -256,17 +257,4 @@ function currentSnapshotBlocks(row: SceneRow, snapshotSeq: bigint | null, lastSe
     if (error instanceof InvalidRestBlocksError) return null;
     throw error;
   }
-}
-
-async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -9,13 +9,19 @@ import type { BlamePage } from '../history/blameReplay.ts';
 import { blamePage } from '../history/blameReplay.ts';
 import type { CanonicalRestBlock } from '../screenplay/index.ts';
 import { YjsWorkClosedError, YjsWorkerError } from './errors.ts';
+import type { ScreenplayDocument } from '../interchange/document.ts';
+import type { InterchangeFormat } from '../interchange/errors.ts';
+import { parseScreenplayFile } from '../interchange/parse.ts';
+import type { PdfOptions } from '../interchange/pdf.ts';
 import {
   blocksFromState,
   contentUpdate,
   deriveBlocks,
   rebuildTaskError,
   restCopyFromState,
+  writeScreenplay,
   type DerivedBlocks,
+  type ExportFormat,
   type RestCopyOfState,
   type SceneContentInput,
   type TaskOutcome,
@@ -25,7 +31,8 @@ import {
 
 /**
  * The CPU-heavy Yjs work of the background jobs and the HTTP routes that replay a log: replaying
- * rows into a state, a scene's blocks from its rows or from a state, and the update a PATCH makes.
+ * rows into a state, a scene's blocks from its rows or from a state, and the update a PATCH makes;
+ * and the screenplay files the import and export routes read and write.
  * The database I/O and the locks around it stay with the caller; only this pure work moves. One
  * implementation runs it in a pool of worker threads, where it cannot stall the event loop that
  * serves WebSocket traffic; the other on the calling thread (`WORKER_THREADS=0`, the command-line
@@ -48,6 +55,10 @@ export interface YjsWork extends Replayer {
   blamePage(state: Uint8Array | null, packed: Uint8Array): Promise<BlamePage>;
   /** A state's REST copy (blocks, JSON, checksum) for the snapshot write; throws `ScreenplayConversionError` when not lossless. */
   restCopyFromState(state: Uint8Array): Promise<RestCopyOfState>;
+  /** An imported file as a document (src/interchange/parse.ts); throws `InterchangeParseError` saying where it broke. */
+  parseScreenplay(bytes: Uint8Array, format: InterchangeFormat): Promise<ScreenplayDocument>;
+  /** A document as an export file: Fountain or FDX text, or a PDF. */
+  writeScreenplay(document: ScreenplayDocument, format: ExportFormat, pdf: PdfOptions): Promise<string | Uint8Array>;
   /** Waits for the tasks already handed in, then stops the threads; later tasks are refused. */
   close(): Promise<void>;
 }
@@ -62,6 +73,8 @@ export const inlineYjsWork: YjsWork = {
   contentUpdate: async (base, input) => contentUpdate(base, input),
   blamePage: async (state, packed) => blamePage(state, packed),
   restCopyFromState: async (state) => restCopyFromState(state),
+  parseScreenplay: async (bytes, format) => parseScreenplayFile(bytes, format),
+  writeScreenplay: (document, format, pdf) => writeScreenplay(document, format, pdf),
   close: async () => {},
 };
 
@@ -145,6 +158,15 @@ export class YjsWorkerPool implements YjsWork {
   restCopyFromState(state: Uint8Array): Promise<RestCopyOfState> {
     // Copied, not moved: the caller may still hold the state.
     return this.run({ kind: 'restCopy', state }, []);
+  }
+
+  parseScreenplay(bytes: Uint8Array, format: InterchangeFormat): Promise<ScreenplayDocument> {
+    // Copied: the request still holds the body.
+    return this.run({ kind: 'parseScreenplay', bytes, format }, []);
+  }
+
+  writeScreenplay(document: ScreenplayDocument, format: ExportFormat, pdf: PdfOptions): Promise<string | Uint8Array> {
+    return this.run({ kind: 'writeScreenplay', document, format, pdf }, []);
   }
 
   /** Live worker threads, for diagnostics and for tests that stop one mid-task. */

@@ -3,6 +3,12 @@
 // (the inline `YjsWork` of pool.ts). Both run exactly this code, so their results are the same.
 import * as Y from 'yjs';
 import { blamePage, type BlamePage } from '../history/blameReplay.ts';
+import type { ScreenplayDocument } from '../interchange/document.ts';
+import { InterchangeParseError, type InterchangeErrorCode, type InterchangeErrorLocation, type InterchangeFormat } from '../interchange/errors.ts';
+import { serializeFdx } from '../interchange/fdx.ts';
+import { serializeFountain } from '../interchange/fountain.ts';
+import { parseScreenplayFile } from '../interchange/parse.ts';
+import { renderScreenplayPdf, type PdfOptions } from '../interchange/pdf.ts';
 import { unpackUpdates } from '../log/packed.ts';
 import { replayUpdateList, type ListReplay } from '../log/replay.ts';
 import {
@@ -44,7 +50,14 @@ export type YjsTask =
   /** One page of blame (src/history/blameReplay.ts): the page's rows on top of the state before them. */
   | { kind: 'blamePage'; state: Uint8Array | null; packed: Uint8Array }
   /** A state's REST copy as the snapshot write stores it: blocks, their JSON and checksum. */
-  | { kind: 'restCopy'; state: Uint8Array };
+  | { kind: 'restCopy'; state: Uint8Array }
+  /** An imported file read into a document (src/interchange): a 2 MiB file takes up to a second or so. */
+  | { kind: 'parseScreenplay'; bytes: Uint8Array; format: InterchangeFormat }
+  /** A document written as an export file: Fountain or FDX text, or the PDF's bytes. */
+  | { kind: 'writeScreenplay'; document: ScreenplayDocument; format: ExportFormat; pdf: PdfOptions };
+
+/** The formats a script is exported in. */
+export type ExportFormat = InterchangeFormat | 'pdf';
 
 export interface YjsTaskResults {
   replay: ListReplay;
@@ -53,6 +66,8 @@ export interface YjsTaskResults {
   contentUpdate: Uint8Array | null;
   blamePage: BlamePage;
   restCopy: RestCopyOfState;
+  parseScreenplay: ScreenplayDocument;
+  writeScreenplay: string | Uint8Array;
 }
 
 /** What `SnapshotService.writeSnapshot` stores for a state, computed where the conversion runs. */
@@ -102,8 +117,15 @@ export function contentUpdate(base: Uint8Array, input: SceneContentInput): Uint8
   }
 }
 
-export function runTask<K extends YjsTask['kind']>(task: Extract<YjsTask, { kind: K }>): YjsTaskResults[K];
-export function runTask(task: YjsTask): YjsTaskResults[YjsTask['kind']] {
+/** An export file of a document, in `format`. */
+export async function writeScreenplay(document: ScreenplayDocument, format: ExportFormat, pdf: PdfOptions): Promise<string | Uint8Array> {
+  if (format === 'fountain') return serializeFountain(document);
+  if (format === 'fdx') return serializeFdx(document);
+  return new Uint8Array(await renderScreenplayPdf(document, pdf));
+}
+
+export function runTask<K extends YjsTask['kind']>(task: Extract<YjsTask, { kind: K }>): YjsTaskResults[K] | Promise<YjsTaskResults[K]>;
+export function runTask(task: YjsTask): YjsTaskResults[YjsTask['kind']] | Promise<YjsTaskResults[YjsTask['kind']]> {
   switch (task.kind) {
     case 'replay':
       return replayUpdateList(unpackUpdates(task.packed));
@@ -117,6 +139,10 @@ export function runTask(task: YjsTask): YjsTaskResults[YjsTask['kind']] {
       return blamePage(task.state, task.packed);
     case 'restCopy':
       return restCopyFromState(task.state);
+    case 'parseScreenplay':
+      return parseScreenplayFile(task.bytes, task.format);
+    case 'writeScreenplay':
+      return writeScreenplay(task.document, task.format, task.pdf);
   }
 }
 
@@ -128,6 +154,7 @@ export function runTask(task: YjsTask): YjsTaskResults[YjsTask['kind']] {
 export type TaskError =
   | { kind: 'conversion'; code: ScreenplayConversionErrorCode; message: string; location: string | undefined }
   | { kind: 'invalidBlocks'; issues: RestBlockIssue[] }
+  | { kind: 'interchangeParse'; code: InterchangeErrorCode; format: InterchangeFormat; detail: string; location: InterchangeErrorLocation }
   | { kind: 'other'; name: string; message: string; stack: string | undefined };
 
 export type TaskOutcome<R> = { ok: true; value: R } | { ok: false; error: TaskError };
@@ -135,6 +162,7 @@ export type TaskOutcome<R> = { ok: true; value: R } | { ok: false; error: TaskEr
 export function describeTaskError(error: unknown): TaskError {
   if (error instanceof ScreenplayConversionError) return { kind: 'conversion', code: error.code, message: error.message, location: error.location };
   if (error instanceof InvalidRestBlocksError) return { kind: 'invalidBlocks', issues: error.issues };
+  if (error instanceof InterchangeParseError) return { kind: 'interchangeParse', code: error.code, format: error.format, detail: error.detail, location: error.location };
   if (error instanceof Error) return { kind: 'other', name: error.name, message: error.message, stack: error.stack };
   return { kind: 'other', name: 'Error', message: String(error), stack: undefined };
 }
@@ -150,6 +178,8 @@ export function rebuildTaskError(error: TaskError): Error {
     }
     case 'invalidBlocks':
       return new InvalidRestBlocksError(error.issues);
+    case 'interchangeParse':
+      return new InterchangeParseError(error.code, error.format, error.detail, error.location);
     case 'other': {
       const rebuilt = new Error(error.message);
       rebuilt.name = error.name;

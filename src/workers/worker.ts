@@ -11,15 +11,20 @@ type Result = YjsTaskResults[YjsTask['kind']];
  * Only a buffer the array fills is moved; a view on a larger buffer would take the rest along.
  */
 function transferablesOf(task: YjsTask, value: Result): ArrayBuffer[] {
-  const view = task.kind === 'replay' ? (value as YjsTaskResults['replay']).state : task.kind === 'contentUpdate' ? (value as Uint8Array | null) : null;
-  if (view === null || view.byteOffset !== 0 || view.byteLength !== view.buffer.byteLength) return [];
+  const view =
+    task.kind === 'replay'
+      ? (value as YjsTaskResults['replay']).state
+      : task.kind === 'contentUpdate' || task.kind === 'writeScreenplay'
+        ? (value as Uint8Array | string | null)
+        : null;
+  if (view === null || typeof view === 'string' || view.byteOffset !== 0 || view.byteLength !== view.buffer.byteLength) return [];
   return [view.buffer as ArrayBuffer];
 }
 
-export default function runInWorker(task: YjsTask): TaskOutcome<Result> | object {
+export default async function runInWorker(task: YjsTask): Promise<TaskOutcome<Result> | object> {
   let value: Result;
   try {
-    value = runTask(task);
+    value = await runTask(task);
   } catch (error) {
     return { ok: false, error: describeTaskError(error) };
   }

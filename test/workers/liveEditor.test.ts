@@ -77,6 +77,8 @@ function observed(work: YjsWork, writer: TestClient): { work: YjsWork; acksDurin
       contentUpdate: (base, input) => watch(() => work.contentUpdate(base, input)),
       blamePage: (state, packed) => watch(() => work.blamePage(state, packed)),
       restCopyFromState: (state) => watch(() => work.restCopyFromState(state)),
+      parseScreenplay: (bytes, format) => watch(() => work.parseScreenplay(bytes, format)),
+      writeScreenplay: (document, format, pdf) => watch(() => work.writeScreenplay(document, format, pdf)),
       close: () => work.close(),
     },
   };

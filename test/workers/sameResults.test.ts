@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { InterchangeParseError } from '../../src/interchange/errors.ts';
 import { compactScene } from '../../src/log/compaction.ts';
 import { SceneLog } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -141,5 +143,31 @@ describeEachDatabase('Yjs work through the worker pool and on this thread', (db)
     const refusal = await services(pool).snapshots.snapshotScene(sceneIds[0]!).then(() => null, (error: unknown) => error);
     expect(refusal).toBeInstanceOf(SnapshotConversionError);
     expect((refusal as SnapshotConversionError).message).toContain((here as ScreenplayConversionError).code);
+  });
+
+  it('reads and writes screenplay files as this thread does, and refuses a broken one with the same error and location', async () => {
+    const fountain = await readFile(new URL('../interchange/fixtures/night-shift.fountain', import.meta.url));
+    const fdx = await readFile(new URL('../interchange/fixtures/night-shift.fdx', import.meta.url));
+    for (const [bytes, format] of [[fountain, 'fountain'], [fdx, 'fdx']] as const) {
+      const here = await inlineYjsWork.parseScreenplay(bytes, format);
+      const there = await pool.parseScreenplay(bytes, format);
+      expect(there).toEqual(here);
+      for (const out of ['fountain', 'fdx'] as const) expect(await pool.writeScreenplay(there, out, {})).toEqual(await inlineYjsWork.writeScreenplay(here, out, {}));
+      const pdf = await pool.writeScreenplay(there, 'pdf', { sceneNumbers: true });
+      expect(pdf).toBeInstanceOf(Uint8Array);
+      expect(Buffer.from(pdf as Uint8Array).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    }
+
+    const broken = new TextEncoder().encode('<?xml version="1.0"?>\n<FinalDraft>\n  <Content>\n    <Paragraph Type="Action">\n  </Content>\n</FinalDraft>\n');
+    const here = await inlineYjsWork.parseScreenplay(broken, 'fdx').then(() => null, (error: unknown) => error);
+    const there = await pool.parseScreenplay(broken, 'fdx').then(() => null, (error: unknown) => error);
+    expect(here).toBeInstanceOf(InterchangeParseError);
+    expect(there).toBeInstanceOf(InterchangeParseError);
+    const fields = (error: unknown) => {
+      const e = error as InterchangeParseError;
+      return { code: e.code, format: e.format, message: e.message, location: e.location };
+    };
+    expect(fields(there)).toEqual(fields(here));
+    expect((there as InterchangeParseError).location.line).toBeGreaterThan(1);
   });
 });
