@@ -99,6 +99,27 @@ const windowParameters = [
 
 const nextCursor = { type: ['string', 'null'], description: 'Pass as cursor for the next page; null on the last page' };
 
+/** The query of both export routes; only the title page's default differs. */
+function exportParameters(titlePage: string) {
+  return [
+    { name: 'format', in: 'query', required: true, schema: { type: 'string', enum: ['fountain', 'fdx', 'pdf'] } },
+    { name: 'scene_numbers', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: scene numbers in both margins (default false)' },
+    { name: 'title_page', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: titlePage },
+  ];
+}
+
+const exportResponses = {
+  '200': {
+    description:
+      'The file: text/plain; charset=utf-8 (Fountain, canonical form), application/xml; charset=utf-8 (FDX) or application/pdf, with Content-Disposition: attachment and a file name from the title',
+    content: { 'text/plain': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } }, 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
+  },
+  '400': errorResponse('Malformed id, a missing or unknown format, a PDF option with another format, an unknown query field'),
+  '403': errorResponse('Not the owner or a collaborator'),
+  '404': errorResponse('Unknown or deleted'),
+  ...authErrors,
+};
+
 export const openApiDocument = {
   openapi: '3.1.0',
   info: {
@@ -813,22 +834,8 @@ export const openApiDocument = {
         summary: 'The whole script as a Fountain, FDX or PDF file, from the live state (loaded documents or the logs, never the REST copy). Anyone who may read the script',
         tags: ['interchange'],
         security: [{ bearerAuth: [] }],
-        parameters: [scriptIdParameter, ...[
-          { name: 'format', in: 'query', required: true, schema: { type: 'string', enum: ['fountain', 'fdx', 'pdf'] } },
-          { name: 'scene_numbers', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: scene numbers in both margins (default false)' },
-          { name: 'title_page', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: print the title page (default true)' },
-        ]],
-        responses: {
-          '200': {
-            description:
-              'The file: text/plain; charset=utf-8 (Fountain, canonical form), application/xml; charset=utf-8 (FDX) or application/pdf, with Content-Disposition: attachment and a file name from the title',
-            content: { 'text/plain': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } }, 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
-          },
-          '400': errorResponse('Malformed id, a missing or unknown format, a PDF option with another format, an unknown query field'),
-          '403': errorResponse('Not the owner or a collaborator'),
-          '404': errorResponse('Unknown or deleted'),
-          ...authErrors,
-        },
+        parameters: [scriptIdParameter, ...exportParameters('PDF only: print the title page (default true)')],
+        responses: exportResponses,
       },
     },
     '/api/scenes/{sceneId}/export': {
@@ -836,22 +843,8 @@ export const openApiDocument = {
         summary: 'One scene as a Fountain, FDX or PDF file (no title page), from its live state. Anyone who may read the scene',
         tags: ['interchange'],
         security: [{ bearerAuth: [] }],
-        parameters: [sceneIdParameter, ...[
-          { name: 'format', in: 'query', required: true, schema: { type: 'string', enum: ['fountain', 'fdx', 'pdf'] } },
-          { name: 'scene_numbers', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'PDF only: scene numbers in both margins (default false)' },
-          { name: 'title_page', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: "PDF only: print a title page with the script's title (default false)" },
-        ]],
-        responses: {
-          '200': {
-            description:
-              'The file: text/plain; charset=utf-8 (Fountain, canonical form), application/xml; charset=utf-8 (FDX) or application/pdf, with Content-Disposition: attachment and a file name from the title',
-            content: { 'text/plain': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } }, 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
-          },
-          '400': errorResponse('Malformed id, a missing or unknown format, a PDF option with another format, an unknown query field'),
-          '403': errorResponse('Not the owner or a collaborator'),
-          '404': errorResponse('Unknown or deleted'),
-          ...authErrors,
-        },
+        parameters: [sceneIdParameter, ...exportParameters("PDF only: print a title page with the script's title (default false)")],
+        responses: exportResponses,
       },
     },
     '/api/scenes/{sceneId}/import': {
