@@ -49,7 +49,7 @@ export class FileMenu {
           button.className = 'export-button';
           button.dataset.format = format;
           button.textContent = label;
-          button.title = `Download the ${target} as ${label}`;
+          button.title = `Download the ${target} as ${format === 'fdx' ? 'Final Draft (FDX)' : label}`;
           button.addEventListener('click', () => void this.export(target, format, button));
           return button;
         }),

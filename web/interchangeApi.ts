@@ -11,7 +11,7 @@ export type ExportFormat = 'fountain' | 'fdx' | 'pdf';
 
 export const EXPORT_FORMATS: readonly { format: ExportFormat; label: string }[] = [
   { format: 'fountain', label: 'Fountain' },
-  { format: 'fdx', label: 'Final Draft' },
+  { format: 'fdx', label: 'FDX' },
   { format: 'pdf', label: 'PDF' },
 ];
 

@@ -244,7 +244,7 @@ async function boot(): Promise<void> {
     element('script-title').textContent = script.title;
     document.body.dataset.role = role;
     document.title = `${script.title} · Writers' Room`;
-    await menu.show(id, script.title);
+    await menu.show(id, script.title, role);
 
     const list = new SceneList({
       api: scripts,

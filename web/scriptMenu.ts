@@ -18,10 +18,12 @@ function element<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 const ROLE_NAMES: Record<ScriptSummary['role'], string> = { owner: 'owner', editor: 'editor', viewer: 'viewer, read only', admin: 'administrator' };
+const labelOf = (title: string, role: ScriptSummary['role']) => `${title} (${ROLE_NAMES[role]})`;
 
 export class ScriptMenu {
   private currentId: string | null = null;
-  private currentTitle: string | null = null;
+  private currentLabel: string | null = null;
+  private scripts: ScriptSummary[] = [];
 
   constructor(private readonly options: ScriptMenuOptions) {
     element('scripts').hidden = false;
@@ -33,24 +35,27 @@ export class ScriptMenu {
   }
 
   /** The open script (its title too, for a script the list does not hold, e.g. an administrator's). */
-  async show(scriptId: string, title: string): Promise<void> {
+  async show(scriptId: string, title: string, role: ScriptSummary['role']): Promise<void> {
     this.currentId = scriptId;
-    this.currentTitle = title;
+    this.currentLabel = labelOf(title, role);
+    this.draw(); // at once: the switcher never names the script that was open before
     await this.refresh();
   }
 
   async refresh(): Promise<void> {
-    let scripts: ScriptSummary[];
     try {
-      scripts = await this.options.api.list();
+      this.scripts = await this.options.api.list();
     } catch (error) {
       this.options.say(`Your scripts could not be listed: ${(error as Error).message}`, 'error');
-      scripts = [];
     }
+    this.draw();
+  }
+
+  private draw(): void {
     const select = element<HTMLSelectElement>('script-switcher');
-    const options = scripts.map((script) => new Option(`${script.title} (${ROLE_NAMES[script.role]})`, script.scriptUUID));
-    if (this.currentId !== null && !scripts.some((script) => script.scriptUUID === this.currentId)) {
-      options.unshift(new Option(this.currentTitle ?? 'This script', this.currentId));
+    const options = this.scripts.map((script) => new Option(labelOf(script.title, script.role), script.scriptUUID));
+    if (this.currentId !== null && !this.scripts.some((script) => script.scriptUUID === this.currentId)) {
+      options.unshift(new Option(this.currentLabel ?? 'This script', this.currentId));
     }
     select.replaceChildren(...options);
     if (this.currentId !== null) select.value = this.currentId;
