@@ -230,6 +230,9 @@ async function boot(): Promise<void> {
    * its first scene. A script that cannot be read is an error, and the page stays as it was.
    */
   const openScript = async (id: string, wantedScene: string | null): Promise<void> => {
+    // The scenes are read while the script (and the writer's role in it) is: one round trip less before the editor opens.
+    const read = SceneList.read(scripts, id);
+    read.catch(() => undefined); // awaited below once the script could be read; a refusal is the script's
     const script = await scripts.get(id);
     closeScene();
     sceneList?.destroy();
@@ -244,7 +247,8 @@ async function boot(): Promise<void> {
     element('script-title').textContent = script.title;
     document.body.dataset.role = role;
     document.title = `${script.title} · Writers' Room`;
-    await menu.show(id, script.title, role);
+    // The switcher lists the other scripts meanwhile; the scene list does not wait for it.
+    void menu.show(id, script.title, role);
 
     const list = new SceneList({
       api: scripts,
@@ -260,7 +264,7 @@ async function boot(): Promise<void> {
       say,
     });
     sceneList = list;
-    const scenes = await list.refresh();
+    const scenes = await list.refresh(read);
     if (sceneList !== list) return; // another script was opened meanwhile
     if (scenes.length === 0) {
       say(canWrite(role) ? 'This script has no scenes yet: add one below the list.' : 'This script has no scenes yet.', 'info');

@@ -81,11 +81,15 @@ export class SceneList {
     this.render();
   }
 
-  /** Reads the scenes (and the deleted ones) again and redraws the list. */
-  async refresh(): Promise<SceneSummary[]> {
+  /** Reads the scenes and the deleted ones for a list (what `refresh` takes, read ahead by a page opening the script). */
+  static read(api: ScriptsApi, scriptId: string): Promise<[SceneSummary[], DeletedScene[]]> {
+    return Promise.all([api.scenes(scriptId), api.deletedScenes(scriptId)]);
+  }
+
+  /** Reads the scenes (and the deleted ones) again, or takes `read` ahead of it, and redraws the list. */
+  async refresh(read?: Promise<[SceneSummary[], DeletedScene[]]>): Promise<SceneSummary[]> {
     const generation = ++this.generation;
-    const { api, scriptId } = this.options;
-    const [scenes, deleted] = await Promise.all([api.scenes(scriptId), api.deletedScenes(scriptId)]);
+    const [scenes, deleted] = await (read ?? SceneList.read(this.options.api, this.options.scriptId));
     if (this.destroyed || generation !== this.generation) return this.scenes;
     const formerIndex = Math.max(0, this.scenes.findIndex((scene) => scene.sceneUUID === this.activeId));
     this.scenes = scenes;

@@ -237,7 +237,7 @@ describe('scripts, scenes and files on the editor page in Chromium', () => {
     const pilotId = await dana.locator('#script-switcher').inputValue();
     expect(pilotId).not.toBe(scriptId);
     expect(await dana.locator('#script-switcher option:checked').textContent()).toBe('Pilot: The Loading Dock (owner)');
-    expect(await dana.locator('#scene-empty').isVisible()).toBe(true);
+    await dana.waitForSelector('#scene-empty:not([hidden])');
     expect(await dana.locator('#editor-sheet').isHidden()).toBe(true);
     await dana.click('#scene-add-end');
     await waitForSaved(dana);
