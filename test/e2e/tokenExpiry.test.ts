@@ -12,8 +12,8 @@ import { launchChromium } from './browser.ts';
 
 const [DANA] = DEMO_USERS as [(typeof DEMO_USERS)[number]];
 
-/** Development tokens live this long here, so a page outlives several of them while a writer types. */
-const TOKEN_TTL_SECONDS = 4;
+/** Development tokens live this long here, so a page outlives several of them while a writer types (long enough for the page to open, type and save within one on a slow machine). */
+const TOKEN_TTL_SECONDS = 8;
 
 describe('the editor page with tokens that expire while it is open', () => {
   let db: TestDatabase;
