@@ -6,7 +6,7 @@
  * so it follows what the other writers do. Viewers get the list without the buttons that change it.
  */
 import { sceneHeadingOf, sceneTitle, type SceneSummary } from './api.ts';
-import { dropPosition, dropsBefore, positionAfter, withHeading } from './sceneOrder.ts';
+import { dropPosition, dropsBefore, movedTo, positionAfter, withHeading } from './sceneOrder.ts';
 import type { DeletedScene, ScriptsApi } from './scriptsApi.ts';
 
 /** How often the list is read again while the page is visible (others add, move and delete scenes). */
@@ -143,12 +143,28 @@ export class SceneList {
   private async move(scene: SceneSummary, position: number): Promise<void> {
     await this.change('Moving the scene', async () => {
       await this.options.api.moveScene(this.options.scriptId, scene.sceneUUID, position);
+      // Shown at once, and the next press counts from it: a second press before the list was read
+      // again would otherwise move the scene to where it already is.
+      this.scenes = movedTo(this.scenes, scene.sceneUUID, position);
+      if (this.dragging === null) this.render();
       return null;
     });
   }
 
+  /** The scene's place in the list as the page now shows it. */
+  private indexOf(scene: SceneSummary): number {
+    return this.scenes.findIndex((entry) => entry.sceneUUID === scene.sceneUUID);
+  }
+
   private async remove(scene: SceneSummary): Promise<void> {
     if (!window.confirm(`Delete “${sceneTitle(scene)}”? It can be restored from “Deleted scenes”.`)) return;
+    // The open scene is closed before it is deleted, not after: its editor and history panel would
+    // otherwise go on asking for a scene the server answers 410 for, until the list is read again.
+    if (scene.sceneUUID === this.activeId) {
+      const formerIndex = this.indexOf(scene);
+      this.activeId = null;
+      this.options.onActiveGone(this.scenes.filter((entry) => entry.sceneUUID !== scene.sceneUUID), formerIndex);
+    }
     await this.change('Deleting the scene', async () => {
       await this.options.api.deleteScene(this.options.scriptId, scene.sceneUUID);
       return `Deleted “${sceneTitle(scene)}”. Restore it from “Deleted scenes” below the list.`;
@@ -207,9 +223,9 @@ export class SceneList {
 
     const tools = document.createElement('span');
     tools.className = 'scene-tools-inline';
-    const up = iconButton(`Move “${sceneTitle(scene)}” up`, '↑', 'up', () => void this.move(scene, index - 1));
+    const up = iconButton(`Move “${sceneTitle(scene)}” up`, '↑', 'up', () => void this.move(scene, this.indexOf(scene) - 1));
     up.disabled = index === 0;
-    const down = iconButton(`Move “${sceneTitle(scene)}” down`, '↓', 'down', () => void this.move(scene, index + 1));
+    const down = iconButton(`Move “${sceneTitle(scene)}” down`, '↓', 'down', () => void this.move(scene, this.indexOf(scene) + 1));
     down.disabled = index === this.scenes.length - 1;
     tools.append(
       up,

@@ -15,6 +15,19 @@ export function dropPosition(from: number, before: number, count: number): numbe
   return position === from ? null : position;
 }
 
+/**
+ * The list after the scene `sceneId` was moved to `position` (clamped to the list), as the server
+ * orders it: the page shows a move at once, and the next move is counted from it, not from the
+ * last read.
+ */
+export function movedTo<T extends { sceneUUID: string }>(scenes: readonly T[], sceneId: string, position: number): T[] {
+  const from = scenes.findIndex((scene) => scene.sceneUUID === sceneId);
+  if (from === -1) return [...scenes];
+  const rest = scenes.filter((_, index) => index !== from);
+  const to = Math.max(0, Math.min(position, rest.length));
+  return [...rest.slice(0, to), scenes[from]!, ...rest.slice(to)];
+}
+
 /** Whether a pointer at `offsetY` within an item of height `height` drops before it (upper half) or after it. */
 export function dropsBefore(offsetY: number, height: number): boolean {
   return offsetY < height / 2;

@@ -2,10 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { ApiError, fileNameOf, sceneTitle, type SceneSummary } from '../../web/api.ts';
 import { importRefusal } from '../../web/fileMenu.ts';
 import { importFormatOf } from '../../web/interchangeApi.ts';
-import { dropPosition, dropsBefore, positionAfter, withHeading } from '../../web/sceneOrder.ts';
+import { dropPosition, dropsBefore, movedTo, positionAfter, withHeading } from '../../web/sceneOrder.ts';
 import { canWrite } from '../../web/scriptsApi.ts';
 
 /** The scene list's and the file menu's decisions, without a browser (web/sceneOrder.ts, api.ts, fileMenu.ts). */
+
+describe('the list after a move, as the page shows it before reading it again', () => {
+  const scenes = ['a', 'b', 'c', 'd'].map((sceneUUID) => ({ sceneUUID }));
+  const order = (list: Array<{ sceneUUID: string }>) => list.map((scene) => scene.sceneUUID).join('');
+
+  it('puts the scene at its new position and closes up behind it', () => {
+    expect(order(movedTo(scenes, 'd', 2))).toBe('abdc');
+    expect(order(movedTo(scenes, 'a', 3))).toBe('bcda');
+    expect(order(movedTo(movedTo(scenes, 'd', 2), 'd', 1))).toBe('adbc');
+  });
+
+  it('clamps the position to the list, and leaves a list without the scene as it is', () => {
+    expect(order(movedTo(scenes, 'b', 9))).toBe('acdb');
+    expect(order(movedTo(scenes, 'b', -1))).toBe('bacd');
+    expect(order(movedTo(scenes, 'x', 0))).toBe('abcd');
+  });
+});
 
 describe('where a dragged scene lands', () => {
   it('takes the final position of a drop before the scene at `before` (count: the end)', () => {
