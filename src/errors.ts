@@ -13,3 +13,21 @@ export class SceneNotFoundError extends Error {
     this.name = 'SceneNotFoundError';
   }
 }
+
+/**
+ * A refusal of a domain module (src/history, src/scripts), with the HTTP status it means and a
+ * stable code: the HTTP error handler turns any of them into `status` and `{error, code, ...details}`,
+ * so a route throws them as they are.
+ */
+export class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Extra fields for the JSON body (e.g. the first block a round trip changed). */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}

@@ -1,18 +1,10 @@
 // The refusals of src/history, each with the HTTP status it means and a stable code. The HTTP
 // error handler turns any `HistoryError` into `status` and `{error, code}`, so a route that names
 // a point in history (restore, labels, diff, blame) throws them as they are.
+import { Refusal } from '../errors.ts';
 
 /** Something src/history refuses; `status` is what it means to an HTTP client. */
-export class HistoryError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export class HistoryError extends Refusal {}
 
 /** The point names none or several of `at`, `seq` and `label`, or one that cannot be read. */
 export class InvalidPointError extends HistoryError {

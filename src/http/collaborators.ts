@@ -7,7 +7,7 @@ import { UnknownUserEmailError } from '../scripts/errors.ts';
 import type { CollaboratorRow, ScriptStore } from '../scripts/scriptStore.ts';
 import { authorizeScript, principalOf, requireUser } from './auth.ts';
 import { forbidden } from './errors.ts';
-import { jsonBody, parseInput, uuidParam } from './validation.ts';
+import { jsonBody, parseInput, scriptParams, uuidParam } from './validation.ts';
 
 export interface CollaboratorRoutesDeps {
   verifier: TokenVerifier;
@@ -19,7 +19,6 @@ export interface CollaboratorRoutesDeps {
 const MAX_EMAIL_LENGTH = 320;
 const emailSchema = z.email('must be an email address').max(MAX_EMAIL_LENGTH, `must be at most ${MAX_EMAIL_LENGTH} characters`);
 
-const scriptParams = z.object({ scriptId: uuidParam });
 const collaboratorParams = z.object({ scriptId: uuidParam, email: emailSchema });
 const putBody = z.strictObject({ email: emailSchema, role: z.enum(['editor', 'viewer'], 'must be "editor" or "viewer"') });
 

@@ -10,7 +10,7 @@ import { ScreenplayConversionError } from '../screenplay/index.ts';
 import type { SceneReader } from '../scenes/reader.ts';
 import { authorizeScene, principalOf, requireUser } from './auth.ts';
 import { HttpError } from './errors.ts';
-import { parseInput, uuidParam } from './validation.ts';
+import { parseInput, sceneParams, uuidParam } from './validation.ts';
 
 export interface DiffRoutesDeps {
   verifier: TokenVerifier;
@@ -21,7 +21,6 @@ export interface DiffRoutesDeps {
   reader: Pick<SceneReader, 'scene'>;
 }
 
-const sceneParams = z.object({ sceneId: uuidParam });
 const diffQuery = z.strictObject({ from: pointTextSchema, to: pointTextSchema.optional() });
 const blameQuery = z.strictObject({});
 

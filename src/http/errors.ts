@@ -1,9 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AuthRefusal } from '../auth/errors.ts';
-import { HistoryError } from '../history/errors.ts';
+import { Refusal } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { InvalidRestBlocksError } from '../screenplay/errors.ts';
-import { ScriptError } from '../scripts/errors.ts';
 
 /** An error a route throws on purpose; the error handler turns it into `status` and `{error, code}`. */
 export class HttpError extends Error {
@@ -49,13 +48,9 @@ export function errorHandler(logger: Logger) {
       res.status(error.httpStatus).json({ error: error.reason, code: httpCodeOfRefusal(error) });
       return;
     }
-    // src/history's refusals (a point before the retained history, an unknown label) carry their status.
-    if (error instanceof HistoryError) {
-      res.status(error.status).json({ error: error.message, code: error.code });
-      return;
-    }
-    // src/scripts' refusals (an unknown collaborator email, a position out of range, ...) carry their status.
-    if (error instanceof ScriptError) {
+    // The domain modules' refusals carry their status: src/history's (a point before the retained
+    // history, an unknown label), src/scripts' (an unknown collaborator email, a position out of range).
+    if (error instanceof Refusal) {
       res.status(error.status).json({ error: error.message, code: error.code, ...error.details });
       return;
     }

@@ -16,7 +16,7 @@ import { authorizeScene, authorizeScript, principalOf, requireKnownUser, require
 import { badRequest, HttpError, notFound } from './errors.ts';
 import { mapWriteError, sceneJson } from './scenes.ts';
 import { scriptJson } from './scripts.ts';
-import { parseInput, uuidParam } from './validation.ts';
+import { parseInput, sceneParams, scriptParams, uuidParam } from './validation.ts';
 import type { YjsWork } from '../workers/pool.ts';
 
 export interface InterchangeRoutesDeps {
@@ -35,8 +35,6 @@ export interface InterchangeRoutesDeps {
   work: YjsWork;
 }
 
-const scriptParams = z.object({ scriptId: uuidParam });
-const sceneParams = z.object({ sceneId: uuidParam });
 
 const importFormat = z.enum(['fountain', 'fdx'], { message: 'must be "fountain" or "fdx"' });
 const importScriptQuery = z.strictObject({ format: importFormat.optional(), title: z.string().optional() });

@@ -6,7 +6,7 @@ import { createLabelBodySchema, type Labels } from '../history/labels.ts';
 import type { SceneLabelRow, ScriptLabelRow } from '../history/labelStore.ts';
 import { authorizeScene, authorizeScript, principalOf, requireUser } from './auth.ts';
 import { forbidden } from './errors.ts';
-import { jsonBody, parseInput, uuidParam } from './validation.ts';
+import { jsonBody, parseInput, sceneParams, scriptParams, uuidParam } from './validation.ts';
 
 export interface LabelRoutesDeps {
   verifier: TokenVerifier;
@@ -14,9 +14,7 @@ export interface LabelRoutesDeps {
   labels: Labels;
 }
 
-const sceneParams = z.object({ sceneId: uuidParam });
 const sceneLabelParams = z.object({ sceneId: uuidParam, labelId: uuidParam });
-const scriptParams = z.object({ scriptId: uuidParam });
 const scriptLabelParams = z.object({ scriptId: uuidParam, labelId: uuidParam });
 
 export function sceneLabelJson(label: SceneLabelRow) {

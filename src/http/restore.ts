@@ -9,7 +9,7 @@ import { ScreenplayConversionError } from '../screenplay/index.ts';
 import { authorizeScene, principalOf, requireUser } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { mapWriteError } from './scenes.ts';
-import { jsonBody, parseInput, uuidParam } from './validation.ts';
+import { jsonBody, parseInput, sceneParams, uuidParam } from './validation.ts';
 
 export interface RestoreRoutesDeps {
   verifier: TokenVerifier;
@@ -18,7 +18,6 @@ export interface RestoreRoutesDeps {
   logger: Logger;
 }
 
-const sceneParams = z.object({ sceneId: uuidParam });
 
 /**
  * `POST /api/scenes/:sceneId/restore {at | seq | label}`: the scene becomes its content at that

@@ -12,7 +12,7 @@ import { StateNotRetainedError } from '../log/history.ts';
 import { authorizeScene, authorizeScript, principalOf, requireUser } from './auth.ts';
 import { badRequest, gone, HttpError, notFound, unavailable } from './errors.ts';
 import { BaseSeqAheadError, type SceneContentInput, type SceneContentWriter } from '../scenes/writer.ts';
-import { parseInput, uuidParam } from './validation.ts';
+import { parseInput, sceneParams, scriptParams, uuidParam } from './validation.ts';
 
 export interface SceneRoutesDeps {
   verifier: TokenVerifier;
@@ -22,8 +22,6 @@ export interface SceneRoutesDeps {
   logger: Logger;
 }
 
-const scriptParams = z.object({ scriptId: uuidParam });
-const sceneParams = z.object({ sceneId: uuidParam });
 
 /**
  * PATCH body: exactly one of `blocks` (REST blocks, the `content_blocks` format) or `doc` (TipTap /

@@ -11,7 +11,7 @@ import type { SceneEntry, SceneOrderChange, ScriptRow, ScriptStore } from '../sc
 import { authorizeScript, principalOf, requireKnownUser, requireUser } from './auth.ts';
 import { forbidden } from './errors.ts';
 import { sceneJson } from './scenes.ts';
-import { jsonBody, optionalJsonBody, parseInput, uuidParam } from './validation.ts';
+import { jsonBody, optionalJsonBody, parseInput, scriptParams, uuidParam } from './validation.ts';
 
 export interface ScriptRoutesDeps {
   verifier: TokenVerifier;
@@ -23,8 +23,7 @@ export interface ScriptRoutesDeps {
   sceneDeleteRetentionMs: number;
 }
 
-const scriptParams = z.object({ scriptId: uuidParam });
-const sceneParams = z.object({ scriptId: uuidParam, sceneId: uuidParam });
+const scriptSceneParams = z.object({ scriptId: uuidParam, sceneId: uuidParam });
 
 const createScriptBody = z.strictObject({ title: scriptTitleSchema, title_page: titlePageSchema.nullable().optional() });
 
@@ -133,14 +132,14 @@ export function scriptRoutes(deps: ScriptRoutesDeps): Router {
   });
 
   router.patch('/api/scripts/:scriptId/scenes/:sceneId', authenticated, async (req, res) => {
-    const { scriptId, sceneId } = parseInput(sceneParams, req.params, 'path');
+    const { scriptId, sceneId } = parseInput(scriptSceneParams, req.params, 'path');
     await authorizeWritable(access, principalOf(res), scriptId);
     const body = parseInput(updateSceneBody, jsonBody(req), 'body');
     res.json(orderJson(scriptId, await store.updateScene(scriptId, sceneId, body)));
   });
 
   router.delete('/api/scripts/:scriptId/scenes/:sceneId', authenticated, async (req, res) => {
-    const { scriptId, sceneId } = parseInput(sceneParams, req.params, 'path');
+    const { scriptId, sceneId } = parseInput(scriptSceneParams, req.params, 'path');
     await authorizeWritable(access, principalOf(res), scriptId);
     const change = await store.deleteScene(scriptId, sceneId);
     res.json({
@@ -150,7 +149,7 @@ export function scriptRoutes(deps: ScriptRoutesDeps): Router {
   });
 
   router.post('/api/scripts/:scriptId/scenes/:sceneId/restore', authenticated, async (req, res) => {
-    const { scriptId, sceneId } = parseInput(sceneParams, req.params, 'path');
+    const { scriptId, sceneId } = parseInput(scriptSceneParams, req.params, 'path');
     await authorizeWritable(access, principalOf(res), scriptId);
     const body = parseInput(restoreSceneBody, optionalJsonBody(req), 'body');
     res.json(orderJson(scriptId, await store.restoreScene(scriptId, sceneId, { position: body.position, retentionMs: sceneDeleteRetentionMs })));

@@ -8,7 +8,7 @@ import type { DivergenceDetector } from '../restCopy/divergenceDetector.ts';
 import { SnapshotConversionError, type SnapshotService } from '../restCopy/snapshots.ts';
 import { authorizeScene, principalOf, requireUser } from './auth.ts';
 import { badRequest, conflict, notFound } from './errors.ts';
-import { optionalJsonBody, parseInput, uuidParam } from './validation.ts';
+import { optionalJsonBody, parseInput, sceneParams, uuidParam } from './validation.ts';
 
 export interface SnapshotRoutesDeps {
   verifier: TokenVerifier;
@@ -18,7 +18,6 @@ export interface SnapshotRoutesDeps {
   now?: () => Date;
 }
 
-const sceneParams = z.object({ sceneId: uuidParam });
 const snapshotBody = z.strictObject({
   /** Create even if a snapshot younger than the interval exists. */
   force: z.boolean().default(false),

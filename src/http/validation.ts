@@ -9,6 +9,12 @@ import { badRequest } from './errors.ts';
  */
 export const uuidParam = z.string().refine(isCanonicalUuid, { message: 'must be a lower-case UUID' });
 
+/** The path of a route under `/api/scenes/:sceneId`. */
+export const sceneParams = z.object({ sceneId: uuidParam });
+
+/** The path of a route under `/api/scripts/:scriptId`. */
+export const scriptParams = z.object({ scriptId: uuidParam });
+
 /** Parses `value` or throws a 400 that lists every problem, each prefixed with where it is. */
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: string, code = 'BAD_REQUEST'): T {
   const parsed = schema.safeParse(value);

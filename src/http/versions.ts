@@ -8,7 +8,7 @@ import type { ListingPosition, VersionFilter } from '../log/versions.ts';
 import type { SnapshotListingPosition, SnapshotService } from '../restCopy/snapshots.ts';
 import { authorizeScene, principalOf, requireUser } from './auth.ts';
 import { badRequest } from './errors.ts';
-import { parseInput, uuidParam } from './validation.ts';
+import { parseInput, sceneParams, uuidParam } from './validation.ts';
 
 export interface VersionRoutesDeps {
   verifier: TokenVerifier;
@@ -23,7 +23,6 @@ export interface VersionRoutesDeps {
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
-const sceneParams = z.object({ sceneId: uuidParam });
 const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
 const pageQuery = {
   cursor: z.string().min(1, 'must not be empty').optional(),

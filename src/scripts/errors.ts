@@ -1,20 +1,10 @@
 // The refusals of src/scripts (scripts, their scenes and collaborators), each with the HTTP status
 // it means and a stable code. The HTTP error handler turns any `ScriptError` into `status` and
 // `{error, code}`, as it does for src/history's refusals.
+import { Refusal } from '../errors.ts';
 
 /** Something src/scripts refuses; `status` is what it means to an HTTP client. */
-export class ScriptError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    /** Extra fields for the JSON body (e.g. the first block a round trip changed). */
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export class ScriptError extends Refusal {}
 
 /** A title, title page, heading or position that breaks the rules of src/scripts/fields.ts (for callers that skip the routes' validation, such as an import). */
 export class InvalidScriptFieldsError extends ScriptError {

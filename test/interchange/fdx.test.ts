@@ -1,21 +1,10 @@
 // Final Draft in and out on a real file with every paragraph type, and the files it refuses (pure).
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InterchangeParseError } from '../../src/interchange/errors.ts';
 import { blockTypeOfFdxType, parseFdx, serializeFdx } from '../../src/interchange/fdx.ts';
 import { parseRestBlocks } from '../../src/screenplay/index.ts';
+import { fixtureText, parseError } from './support.ts';
 
-const fixture = readFileSync(new URL('./fixtures/night-shift.fdx', import.meta.url), 'utf8');
-
-function parseError(run: () => unknown): InterchangeParseError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InterchangeParseError) return error;
-    throw error;
-  }
-  throw new Error('expected an InterchangeParseError');
-}
+const fixture = fixtureText('night-shift.fdx');
 
 describe('FDX: a real screenplay file', () => {
   const doc = parseFdx(fixture);

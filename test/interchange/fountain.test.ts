@@ -1,22 +1,12 @@
 // Fountain in and out on a real file with every element, on emphasis and escapes, and on the
 // files it refuses (pure: no database).
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InterchangeParseError, decodeScreenplayText } from '../../src/interchange/errors.ts';
+import { decodeScreenplayText } from '../../src/interchange/errors.ts';
 import { MAX_FOUNTAIN_INDENT, MAX_FOUNTAIN_LINE, parseFountain, parseFountainInline, serializeFountain, writeFountainInline } from '../../src/interchange/fountain.ts';
 import { parseRestBlocks } from '../../src/screenplay/index.ts';
+import { fixtureText, parseError } from './support.ts';
 
-const fixture = readFileSync(new URL('./fixtures/night-shift.fountain', import.meta.url), 'utf8');
-
-function parseError(run: () => unknown): InterchangeParseError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InterchangeParseError) return error;
-    throw error;
-  }
-  throw new Error('expected an InterchangeParseError');
-}
+const fixture = fixtureText('night-shift.fountain');
 
 describe('Fountain: a real screenplay file', () => {
   const doc = parseFountain(fixture);
