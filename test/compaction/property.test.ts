@@ -7,15 +7,17 @@ import { purgeMergedRows } from '../../src/log/retention.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { Typist } from '../helpers/typing.ts';
+import { soakOr } from '../helpers/soak.ts';
 import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDocument } from './support.ts';
 
 /**
  * Random interleavings of appends, compactions (some crashing at a random step), ageing, retention
  * runs and load-time quarantines on one scene. After every step a fresh load must equal the
  * document with every stored (decodable) update applied, and the live rows must still stand for
- * every update ever appended. Runs per database: PROPERTY_RUNS (default 500, so 1,000 in all).
+ * every update ever appended. Runs per database: PROPERTY_RUNS (default 250, so 500 in all;
+ * `SOAK=1` runs 1,000 per database).
  */
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 500);
+const RUNS = Number(process.env.PROPERTY_RUNS ?? soakOr(250, 1000));
 const HOUR = 60 * 60 * 1000;
 
 type Edit = { kind: 'type'; text: string; at: number } | { kind: 'erase'; at: number; length: number };

@@ -11,9 +11,11 @@ import {
 } from '../../src/screenplay/convert.ts';
 import { canonicalBlocksJSON } from '../../src/screenplay/restBlocks.ts';
 import { freshDocFrom } from '../helpers/documents.ts';
+import { soakOr } from '../helpers/soak.ts';
 import { scenesArb } from './arbitraries.ts';
 
-const RUNS = 2000;
+/** Random scripts per round-trip property; `SOAK=1` runs 4,000. */
+const RUNS = soakOr(1000, 4000);
 
 describe('REST -> TipTap JSON -> REST', () => {
   it('gives back the same scene in canonical form', () => {
