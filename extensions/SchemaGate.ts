@@ -1,5 +1,5 @@
 import type { Extension, onConnectPayload } from '@hocuspocus/server';
-import { decideEditorVersion, SCHEMA_VERSION_PARAMETER } from '../src/auth/editorVersion.ts';
+import { decideEditorVersion, SCHEMA_VERSION_PARAMETER, type UnversionedPolicy } from '../src/auth/editorVersion.ts';
 import type { ConnectionContext } from '../src/collab/origins.ts';
 import type { Logger } from '../src/logger.ts';
 import type { Metrics } from '../src/metrics.ts';
@@ -7,6 +7,8 @@ import type { Metrics } from '../src/metrics.ts';
 export interface SchemaGateConfiguration {
   /** The server's screenplay schema version (`SCREENPLAY_SCHEMA_VERSION`). */
   serverSchemaVersion: number;
+  /** A client that sends no version: refused (`strict`) or taken for the current schema (`lenient`); `EDITOR_SCHEMA_GATE`. */
+  unversioned: UnversionedPolicy;
   logger: Logger;
   metrics: Metrics;
 }
@@ -31,8 +33,8 @@ export class SchemaGate implements Extension {
   }
 
   async onConnect({ requestParameters, socketId }: onConnectPayload<ConnectionContext>): Promise<ConnectionContext> {
-    const { serverSchemaVersion, logger, metrics } = this.configuration;
-    const decision = decideEditorVersion(requestParameters.get(SCHEMA_VERSION_PARAMETER), serverSchemaVersion);
+    const { serverSchemaVersion, unversioned, logger, metrics } = this.configuration;
+    const decision = decideEditorVersion(requestParameters.get(SCHEMA_VERSION_PARAMETER), serverSchemaVersion, unversioned);
     if ('refusal' in decision) {
       metrics.connectionsRefused.inc({ reason: decision.refusal.code });
       logger.info({ socketId, reason: decision.refusal.reason }, 'connection refused');

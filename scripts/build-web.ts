@@ -6,6 +6,7 @@
  *   dist/web/index.html
  *   dist/web/assets/editor.js   (+ .map)   one ES module: TipTap, the screenplay schema of
  *   dist/web/assets/editor.css  (+ .map)   src/screenplay/schema.ts, Yjs, the Hocuspocus provider
+ *   dist/web/assets/script.css  (+ .map)   the continuous script's sections (web/scriptView.ts)
  *
  * Each file is written to a temporary name and renamed into place, so a server reading dist/web
  * while a build runs (or two builds running at once, as test files may) never serves half a file.
@@ -51,7 +52,7 @@ export async function buildWebPage(options: BuildWebOptions = {}): Promise<Build
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   const css = await build({
-    entryPoints: { editor: path.join(WEB_SOURCE_DIR, 'editor.css') },
+    entryPoints: { editor: path.join(WEB_SOURCE_DIR, 'editor.css'), script: path.join(WEB_SOURCE_DIR, 'script.css') },
     bundle: true,
     minify: options.minify ?? true,
     sourcemap: 'linked',

@@ -8,6 +8,13 @@ export interface DemoInfo {
 
 /** `GET /editor/config.json` (src/http/editorPage.ts). */
 export interface PageConfig {
+  /** `PUBLIC_WS_URL` (or derived from `PUBLIC_HTTP_URL`): where providers connect; null: this page's own origin under `collabPath`. */
+  wsUrl: string | null;
+  /** `PUBLIC_HTTP_URL`, or null: the page calls the API on its own origin either way (relative URLs). */
+  httpUrl: string | null;
+  /** Where the HTTP port serves the collaboration WebSocket (`COLLAB_PATH`, default `/collab`). */
+  collabPath: string;
+  /** The separate WebSocket port (`PORT`); the page does not need it. */
   wsPort: number;
   schemaVersion: number;
   /** The server issues development tokens (`POST /api/dev/token`). */

@@ -1,20 +1,24 @@
 /**
- * The editor page: signs in (by itself in development), lists the script's scenes and opens one
- * in a collaborative screenplay editor. This file wires the parts: the script menu (switch, new),
- * the scene list (web/sceneList.ts), import and export (web/fileMenu.ts), the history panel and
- * the editor. Built by `npm run build:web` (scripts/build-web.ts) into
+ * The editor page: signs in (by itself in development), lists the script's scenes and shows the
+ * whole script, every scene a collaborative screenplay editor (web/scriptView.ts). This file wires
+ * the parts: the script menu (switch, new), the scene list (web/sceneList.ts), import and export
+ * (web/fileMenu.ts), the history panel of the scene with the caret, and the script view. Built by `npm run build:web` (scripts/build-web.ts) into
  * dist/web and served at `/` by src/http/editorPage.ts.
  */
 import { ApiClient, fetchPageConfig, type PageConfig } from './api.ts';
+import { collabUrl } from './collabUrl.ts';
 import { FileMenu } from './fileMenu.ts';
 import { HistoryPanel } from './historyPanel.ts';
 import { InterchangeApi } from './interchangeApi.ts';
 import { SceneList } from './sceneList.ts';
 import { ScriptMenu } from './scriptMenu.ts';
 import { canWrite, ScriptsApi, type ScriptRole } from './scriptsApi.ts';
-import { SceneEditor } from './sceneEditor.ts';
+import type { SaveStatus } from './saveStatus.ts';
+import { NO_SCENE_OPEN } from './scriptSaveStatus.ts';
+import { ScriptView } from './scriptView.ts';
 import { BLOCK_SHORTCUTS, labelOf, NEXT_ON_ENTER, NEXT_ON_TAB } from './screenplayKeymap.ts';
 import { forgetSession, resolveSession, saveSession, type Session } from './session.ts';
+import { mountToolbar } from './toolbar.ts';
 
 function element<T extends HTMLElement = HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -25,7 +29,7 @@ function element<T extends HTMLElement = HTMLElement>(id: string): T {
 const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 const modAlt = isMac ? '⌘⌥' : 'Ctrl+Alt+';
 
-let current: SceneEditor | null = null;
+let view: ScriptView | null = null;
 let historyPanel: HistoryPanel | null = null;
 
 function showBanner(message: string | null, kind: 'error' | 'info' = 'error'): void {
@@ -88,7 +92,7 @@ function renderIdentity(session: Session): void {
 
 let bannerShowsRefusal = false;
 
-function renderStatus(status: SceneEditor['status']): void {
+function renderStatus(status: SaveStatus): void {
   const indicator = element('save-status');
   indicator.dataset.state = status.state;
   indicator.textContent = status.label;
@@ -101,11 +105,6 @@ function renderStatus(status: SceneEditor['status']): void {
     showBanner(null);
     bannerShowsRefusal = false;
   }
-}
-
-function wsUrlOf(config: PageConfig): string {
-  const protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${protocol}//${window.location.hostname}:${config.wsPort}`;
 }
 
 function showSignIn(config: PageConfig): void {
@@ -147,6 +146,7 @@ function say(message: string | null, kind: 'error' | 'info' = 'info'): void {
 
 async function boot(): Promise<void> {
   renderHelp();
+  mountToolbar(element('toolbar'), () => view?.currentEditor ?? null);
   const config = await fetchPageConfig();
   const session = await resolveSession(config);
   if (!session) {
@@ -170,7 +170,7 @@ async function boot(): Promise<void> {
   let scriptId: string | null = null;
   let role: ScriptRole = 'viewer';
   let sceneList: SceneList | null = null;
-  const openSceneId = () => (current?.provider.configuration.name as string | undefined) ?? null;
+  const currentSceneId = () => view?.currentSceneId ?? null;
 
   const switchTo = (id: string) => {
     openScript(id, null).catch((error: unknown) => say(`The script could not be opened: ${(error as Error).message}`, 'error'));
@@ -178,63 +178,48 @@ async function boot(): Promise<void> {
   const menu = new ScriptMenu({ api: scripts, onSwitch: switchTo, say });
   const files = new FileMenu({
     api: new InterchangeApi(client),
-    current: () => ({ scriptId, sceneId: openSceneId() }),
+    current: () => ({ scriptId, sceneId: currentSceneId() }),
     onImported: (script) => switchTo(script.scriptUUID),
     say,
   });
 
-  const closeScene = () => {
-    current?.destroy();
-    current = null;
+  /** The scene with the caret changed: the address, the list's mark, the history panel and the export row follow it. */
+  const showCurrent = (sceneId: string | null) => {
+    const url = new URL(window.location.href);
+    if (sceneId) url.searchParams.set('scene', sceneId);
+    else url.searchParams.delete('scene');
+    history.replaceState(null, '', url);
+    sceneList?.setActive(sceneId);
     historyPanel?.destroy();
-    historyPanel = null;
-    element('editor').replaceChildren();
-    element('editor-sheet').hidden = true;
-    element('history').hidden = true;
+    historyPanel = sceneId ? new HistoryPanel(sceneId, () => token, canWrite(role)) : null;
+    element('history').hidden = sceneId === null;
     element('block-type').textContent = '';
-    renderStatus({ state: 'offline', label: 'No scene open', atRisk: false });
     files.update();
   };
 
-  const openScene = (sceneId: string) => {
-    if (openSceneId() === sceneId) return;
-    closeScene();
-    const url = new URL(window.location.href);
-    url.searchParams.set('scene', sceneId);
-    history.replaceState(null, '', url);
-    sceneList?.setActive(sceneId);
-    // Headings typed in the scene left behind show up in the list.
-    void sceneList?.refresh().catch(() => undefined);
-    element('editor-sheet').hidden = false;
-    element('history').hidden = false;
-    historyPanel = new HistoryPanel(sceneId, () => token, canWrite(role));
-    current = new SceneEditor({
-      element: element('editor'),
-      wsUrl: wsUrlOf(config),
-      sceneId,
-      user: session.user,
-      token: freshToken ?? (() => token),
-      canRefreshToken: freshToken !== null,
-      onStatus: renderStatus,
-      onCursor: ({ node, atSceneEnd }) => {
-        const label = element('block-type');
-        label.textContent = node ? labelOf(node) : '';
-        label.dataset.atSceneEnd = String(atSceneEnd);
-      },
-    });
+  const closeScript = () => {
+    view?.destroy();
+    view = null;
+    historyPanel?.destroy();
+    historyPanel = null;
+    element('editor-sheet').hidden = true;
+    element('history').hidden = true;
+    element('block-type').textContent = '';
+    element('page-count').textContent = '';
+    renderStatus(NO_SCENE_OPEN);
     files.update();
   };
 
   /**
    * Opens a script in place: its title, the writer's role in it, its scenes, and `wantedScene` or
-   * its first scene. A script that cannot be read is an error, and the page stays as it was.
+   * its first scene as the current one. A script that cannot be read is an error, and the page stays as it was.
    */
   const openScript = async (id: string, wantedScene: string | null): Promise<void> => {
     // The scenes are read while the script (and the writer's role in it) is: one round trip less before the editor opens.
     const read = SceneList.read(scripts, id);
     read.catch(() => undefined); // awaited below once the script could be read; a refusal is the script's
     const script = await scripts.get(id);
-    closeScene();
+    closeScript();
     sceneList?.destroy();
     scriptId = id;
     role = script.role;
@@ -250,16 +235,40 @@ async function boot(): Promise<void> {
     // The switcher lists the other scripts meanwhile; the scene list does not wait for it.
     void menu.show(id, script.title, role);
 
+    const scriptView = new ScriptView({
+      container: element('script'),
+      scroller: document.querySelector<HTMLElement>('.desk') ?? document.documentElement,
+      api: scripts,
+      scriptId: id,
+      canWrite: canWrite(role),
+      editorOptions: { wsUrl: collabUrl(config), user: session.user, token: freshToken ?? (() => token), canRefreshToken: freshToken !== null },
+      onCurrent: showCurrent,
+      onStatus: renderStatus,
+      onCursor: ({ node, atSceneEnd }) => {
+        const label = element('block-type');
+        label.textContent = node ? labelOf(node) : '';
+        label.dataset.atSceneEnd = String(atSceneEnd);
+      },
+      onHeading: () => sceneList?.headingsChanged(),
+      onPages: (count) => (element('page-count').textContent = `${count} ${count === 1 ? 'page' : 'pages'}`),
+      onScenesChanged: () => void sceneList?.refresh().catch(() => undefined),
+      say,
+    });
+    view = scriptView;
     const list = new SceneList({
       api: scripts,
       scriptId: id,
       canWrite: canWrite(role),
-      onOpen: openScene,
+      onOpen: (sceneId) => void scriptView.focusScene(sceneId),
+      onScenes: (scenes) => {
+        scriptView.show(scenes);
+        element('editor-sheet').hidden = scenes.length === 0;
+      },
+      liveHeading: (sceneId) => scriptView.liveHeading(sceneId),
       onActiveGone: (scenes, formerIndex) => {
-        closeScene();
-        say('The scene that was open has been deleted.', 'info');
+        say('The scene that had the caret has been deleted.', 'info');
         const next = scenes[Math.min(formerIndex, scenes.length - 1)];
-        if (next) openScene(next.sceneUUID);
+        if (next) void scriptView.focusScene(next.sceneUUID, { caret: null });
       },
       say,
     });
@@ -270,14 +279,16 @@ async function boot(): Promise<void> {
       say(canWrite(role) ? 'This script has no scenes yet: add one below the list.' : 'This script has no scenes yet.', 'info');
       return;
     }
-    openScene(scenes.some((scene) => scene.sceneUUID === wantedScene) ? wantedScene! : scenes[0]!.sceneUUID);
+    // The scene asked for (the address) is scrolled to and marked current; the caret waits for the writer's click.
+    const wanted = scenes.find((scene) => scene.sceneUUID === wantedScene);
+    void scriptView.focusScene((wanted ?? scenes[0]!).sceneUUID, { caret: null, scroll: wanted !== undefined && wanted !== scenes[0] });
   };
 
   await openScript(session.scriptId, new URLSearchParams(window.location.search).get('scene'));
 }
 
 window.addEventListener('beforeunload', (event) => {
-  if (current?.status.atRisk) {
+  if (view?.atRisk) {
     event.preventDefault();
     event.returnValue = '';
   }

@@ -1,5 +1,5 @@
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
-import { Editor } from '@tiptap/core';
+import { Editor, type Extensions } from '@tiptap/core';
 import { TextSelection } from '@tiptap/pm/state';
 import { Collaboration } from '@tiptap/extension-collaboration';
 import { Awareness } from 'y-protocols/awareness';
@@ -9,7 +9,7 @@ import { CollaborationCaret, type CaretUser } from './collaborationCaret.ts';
 import { saveStatus, type ProviderFacts, type SaveStatus } from './saveStatus.ts';
 import { isReauthenticateRefusal, isTransientRefusal, isUpdateRefusal } from './refusals.ts';
 import { refreshDelay, tokenExpiry } from './tokenRefresh.ts';
-import { ScreenplayKeymap } from './screenplayKeymap.ts';
+import { draftingExtensions, type DraftingContext } from './draftingExtensions.ts';
 
 export interface SceneEditorOptions {
   element: HTMLElement;
@@ -30,6 +30,10 @@ export interface SceneEditorOptions {
    * outside a block, and whether it sits at the very end of the scene.
    */
   onCursor: (cursor: { node: string | null; atSceneEnd: boolean }) => void;
+  /** What the drafting aids (autocomplete) know of the script; none when absent. */
+  drafting?: DraftingContext;
+  /** Added after the drafting aids: what the page around this editor handles (web/sceneBoundaries.ts). */
+  extensions?: Extensions;
 }
 
 const TRANSIENT_RETRY_MS = 3000;
@@ -51,8 +55,12 @@ export class SceneEditor {
   private currentToken: string | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   status: SaveStatus = saveStatus(this.facts);
+  /** Settles at the first sync with the server: the scene's content is in the editor from then on. */
+  readonly synced: Promise<void>;
+  private markSynced!: () => void;
 
   constructor(private readonly options: SceneEditorOptions) {
+    this.synced = new Promise((resolve) => (this.markSynced = resolve));
     this.editor = new Editor({
       element: options.element,
       // Nothing may be typed before the scene has loaded: a block typed into the empty document
@@ -60,9 +68,18 @@ export class SceneEditor {
       editable: false,
       extensions: [
         ...screenplayExtensions,
-        Collaboration.configure({ document: this.doc, field: SCREENPLAY_FRAGMENT_NAME }),
+        Collaboration.configure({
+          document: this.doc,
+          field: SCREENPLAY_FRAGMENT_NAME,
+          // The Y.Doc is new and empty here: its content comes with the first sync, which the
+          // binding renders like any change. Without a mapping y-prosemirror re-renders the empty
+          // fragment into the new view and sets a TextSelection in a document with no text block,
+          // which ProseMirror warned about on every load.
+          ySyncOptions: { mapping: new Map() },
+        }),
         CollaborationCaret.configure({ awareness: this.awareness, user: options.user }),
-        ScreenplayKeymap,
+        ...draftingExtensions(options.drafting ?? { characterNames: () => [] }),
+        ...(options.extensions ?? []),
       ],
       editorProps: {
         attributes: { class: 'screenplay', spellcheck: 'false', 'aria-label': 'Screenplay', 'data-scene-id': options.sceneId },
@@ -106,6 +123,7 @@ export class SceneEditor {
       this.facts.refusal = null;
       this.editor.setEditable(!this.facts.readOnly);
       this.update();
+      this.markSynced();
     });
     this.provider.on('unsyncedChanges', ({ number }: { number: number }) => {
       this.facts.unsynced = number;
@@ -193,7 +211,8 @@ export class SceneEditor {
     view.dispatch(tr.setSelection(TextSelection.create(tr.doc, 1)));
   }
 
-  private reportCursor(editor: Editor): void {
+  /** Tells `onCursor` where the cursor is now (also when the page moves the caret into this scene). */
+  reportCursor(editor: Editor = this.editor): void {
     const { selection, doc } = editor.state;
     const { $from } = selection;
     this.options.onCursor({

@@ -1,9 +1,10 @@
 /**
- * The script's scenes beside the sheet: open one; add a scene (at the end or after the open one),
+ * The script's scenes beside the sheet (the navigator of the continuous script): go to one; add a scene (at the end or after the open one),
  * rename its heading, move it (drag and drop, or the up and down buttons from the keyboard), delete
  * it (after a confirmation) and bring a deleted one back from the "Deleted scenes" list. Every
  * change goes through the scripts API; the list is read again after each one and every few seconds,
- * so it follows what the other writers do. Viewers get the list without the buttons that change it.
+ * so it follows what the other writers do. A scene whose editor is loaded is titled by the heading
+ * in its editor, as it is typed. Viewers get the list without the buttons that change it.
  */
 import { sceneHeadingOf, sceneTitle, type SceneSummary } from './api.ts';
 import { dropPosition, dropsBefore, movedTo, positionAfter, withHeading } from './sceneOrder.ts';
@@ -16,8 +17,12 @@ export interface SceneListOptions {
   api: ScriptsApi;
   scriptId: string;
   canWrite: boolean;
-  /** The writer picked a scene (or one was added): open it. */
+  /** The writer picked a scene (or one was added): go to it. */
   onOpen: (sceneId: string) => void;
+  /** Every read of the list (and every move shown at once): the scenes in order, with their content. */
+  onScenes: (scenes: SceneSummary[]) => void;
+  /** The heading a scene's loaded editor holds now (null: none with words), undefined when it is not loaded. */
+  liveHeading: (sceneId: string) => string | null | undefined;
   /** The open scene is no longer in the list (deleted here or by someone else): `scenes` are what is left, `formerIndex` where it was. */
   onActiveGone: (scenes: SceneSummary[], formerIndex: number) => void;
   say: (message: string | null, kind?: 'error' | 'info') => void;
@@ -94,6 +99,7 @@ export class SceneList {
     const formerIndex = Math.max(0, this.scenes.findIndex((scene) => scene.sceneUUID === this.activeId));
     this.scenes = scenes;
     this.deleted = deleted;
+    this.options.onScenes(scenes);
     // A drag in progress keeps the items it started on; the next read draws the list.
     if (this.dragging === null) this.render();
     if (this.activeId !== null && !scenes.some((scene) => scene.sceneUUID === this.activeId)) {
@@ -146,6 +152,7 @@ export class SceneList {
       // Shown at once, and the next press counts from it: a second press before the list was read
       // again would otherwise move the scene to where it already is.
       this.scenes = movedTo(this.scenes, scene.sceneUUID, position);
+      this.options.onScenes(this.scenes);
       if (this.dragging === null) this.render();
       return null;
     });
@@ -178,10 +185,22 @@ export class SceneList {
     });
   }
 
+  /** Draws the list again if a title changed (a heading typed in a loaded scene). */
+  headingsChanged(): void {
+    if (this.dragging === null) this.render();
+  }
+
+  /** The scene's title: its loaded editor's heading, else its REST content's (sceneTitle). */
+  private titleOf(scene: SceneSummary): string {
+    const live = this.options.liveHeading(scene.sceneUUID);
+    if (live === undefined) return sceneTitle(scene);
+    return live ?? scene.slugline ?? 'Untitled scene';
+  }
+
   private render(): void {
     const shown = JSON.stringify([
       this.activeId,
-      this.scenes.map((scene) => [scene.sceneUUID, sceneTitle(scene)]),
+      this.scenes.map((scene) => [scene.sceneUUID, this.titleOf(scene)]),
       this.deleted.map((entry) => [entry.sceneUUID, entry.slugline, entry.restorable_until]),
     ]);
     if (shown === this.drawn) return;
@@ -201,6 +220,7 @@ export class SceneList {
   }
 
   private item(scene: SceneSummary, index: number): HTMLLIElement {
+    const name = this.titleOf(scene);
     const item = document.createElement('li');
     item.className = 'scene-item';
     item.dataset.sceneId = scene.sceneUUID;
@@ -215,7 +235,7 @@ export class SceneList {
     number.textContent = String(index + 1);
     const title = document.createElement('span');
     title.className = 'scene-link__title';
-    title.textContent = sceneTitle(scene);
+    title.textContent = name;
     open.append(number, title);
     open.addEventListener('click', () => this.options.onOpen(scene.sceneUUID));
     item.append(open);
@@ -223,15 +243,15 @@ export class SceneList {
 
     const tools = document.createElement('span');
     tools.className = 'scene-tools-inline';
-    const up = iconButton(`Move “${sceneTitle(scene)}” up`, '↑', 'up', () => void this.move(scene, this.indexOf(scene) - 1));
+    const up = iconButton(`Move “${name}” up`, '↑', 'up', () => void this.move(scene, this.indexOf(scene) - 1));
     up.disabled = index === 0;
-    const down = iconButton(`Move “${sceneTitle(scene)}” down`, '↓', 'down', () => void this.move(scene, this.indexOf(scene) + 1));
+    const down = iconButton(`Move “${name}” down`, '↓', 'down', () => void this.move(scene, this.indexOf(scene) + 1));
     down.disabled = index === this.scenes.length - 1;
     tools.append(
       up,
       down,
-      iconButton(`Rename “${sceneTitle(scene)}”`, '✎', 'rename', () => void this.rename(scene)),
-      iconButton(`Delete “${sceneTitle(scene)}”`, '×', 'delete', () => void this.remove(scene)),
+      iconButton(`Rename “${name}”`, '✎', 'rename', () => void this.rename(scene)),
+      iconButton(`Delete “${name}”`, '×', 'delete', () => void this.remove(scene)),
     );
     item.append(tools);
     this.makeDraggable(item, scene, index);

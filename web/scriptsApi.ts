@@ -63,14 +63,15 @@ export class ScriptsApi {
     return (await this.client.json<{ scenes: SceneSummary[] }>('GET', `${script(scriptId)}/scenes`)).scenes;
   }
 
-  /** A new scene at `position` (default: the end), its first block the heading when one is given. */
-  async addScene(scriptId: string, options: { position?: number; heading?: string }): Promise<{ scene: SceneSummary; scenes: SceneEntry[] }> {
+  /** A new scene at `position` (default: the end) holding `blocks`, else its heading as its first block when one is given. */
+  async addScene(scriptId: string, options: { position?: number; heading?: string; blocks?: RestBlock[] }): Promise<{ scene: SceneSummary; scenes: SceneEntry[] }> {
     const body: { position?: number; heading?: string; blocks?: RestBlock[] } = {};
     if (options.position !== undefined) body.position = options.position;
     if (options.heading) {
       body.heading = options.heading;
       body.blocks = [{ type: 'scene_heading', text: options.heading }];
     }
+    if (options.blocks) body.blocks = options.blocks;
     return this.client.json('POST', `${script(scriptId)}/scenes`, body);
   }
 

@@ -1,18 +1,24 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
-import { findDemo } from '../demo/seed.ts';
+import { findDemo, type DemoInfo } from '../demo/seed.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { SCREENPLAY_SCHEMA_VERSION } from '../screenplay/schema.ts';
+import { projectRoot } from '../projectRoot.ts';
 import { unavailable } from './errors.ts';
 
 /** Where `npm run build:web` (scripts/build-web.ts) writes the page. */
-export const DEFAULT_EDITOR_PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/web');
+export const DEFAULT_EDITOR_PAGE_DIR = path.join(projectRoot, 'dist', 'web');
 
 export interface EditorPageOptions {
-  /** The port of the collaboration WebSocket server; the page connects to it on the host it was loaded from. */
+  /** The port of the separate collaboration WebSocket server (`PORT`), for clients that want it apart. */
   wsPort: number;
+  /** The path under which the HTTP port serves the same WebSocket (`COLLAB_PATH`). */
+  collabPath: string;
+  /** `PUBLIC_WS_URL`: where the page's providers connect, when set. */
+  publicWsUrl?: string | undefined;
+  /** `PUBLIC_HTTP_URL`: the public address of this HTTP server (the page, the API), when set. */
+  publicHttpUrl?: string | undefined;
   /** The built page; default dist/web. */
   distDir?: string;
 }
@@ -23,10 +29,38 @@ export interface EditorPageDeps extends EditorPageOptions {
   devTokens: boolean;
 }
 
+/** `GET /editor/config.json`. web/api.ts (`PageConfig`) reads it. */
+export interface EditorPageConfig {
+  /** Where the page's providers connect, without parameters; null: its own origin under `collabPath`. */
+  wsUrl: string | null;
+  /** `PUBLIC_HTTP_URL` as configured, or null. */
+  httpUrl: string | null;
+  collabPath: string;
+  wsPort: number;
+  schemaVersion: number;
+  devTokens: boolean;
+  demo: DemoInfo | null;
+}
+
+/**
+ * The WebSocket URL the page is told to connect to: `PUBLIC_WS_URL` as given; else, when
+ * `PUBLIC_HTTP_URL` is set, the same host (and path prefix) with ws(s) and the collaboration path,
+ * which is what one reverse proxy in front of the HTTP port serves; else null, and the page
+ * connects to the origin it was loaded from (web/collabUrl.ts), which behind one proxy is the same.
+ */
+export function publicCollabUrl(options: { publicWsUrl?: string | undefined; publicHttpUrl?: string | undefined; collabPath: string }): string | null {
+  if (options.publicWsUrl) return options.publicWsUrl.replace(/\/+$/, '');
+  if (!options.publicHttpUrl) return null;
+  const http = new URL(options.publicHttpUrl);
+  const protocol = http.protocol === 'https:' ? 'wss:' : 'ws:';
+  const prefix = http.pathname.replace(/\/+$/, '');
+  return `${protocol}//${http.host}${prefix}${options.collabPath === '/' ? '' : options.collabPath}`;
+}
+
 /**
  * The page works only against this server's own API and WebSocket: scripts from this origin only,
  * styles from this origin (plus the inline styles ProseMirror and the carets set on elements),
- * WebSocket connections to the collaboration port, which is another origin by port.
+ * WebSocket connections to the collaboration path or port (`PUBLIC_WS_URL` may name another host).
  */
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -41,7 +75,7 @@ const CONTENT_SECURITY_POLICY = [
 
 /**
  * The screenplay editor page: `GET /` (the page), `/assets/*` (its script and styles) and
- * `GET /editor/config.json` (what the page needs to know about this server: the WebSocket port,
+ * `GET /editor/config.json` (what the page needs to know about this server: where to connect,
  * the schema version, and in development the demo script). Mount before the API's 404 handler.
  */
 export function editorPageRoutes(deps: EditorPageDeps): Router {
@@ -77,15 +111,20 @@ export function editorPageRoutes(deps: EditorPageDeps): Router {
     }),
   );
 
+  const wsUrl = publicCollabUrl(deps);
   router.get('/editor/config.json', async (_req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.json({
+    const config: EditorPageConfig = {
+      wsUrl,
+      httpUrl: deps.publicHttpUrl ?? null,
+      collabPath: deps.collabPath,
       wsPort: deps.wsPort,
       schemaVersion: SCREENPLAY_SCHEMA_VERSION,
       devTokens: deps.devTokens,
       // Only where the server issues tokens itself; in production the demo does not exist.
       demo: deps.devTokens ? await findDemo(deps.prisma) : null,
-    });
+    };
+    res.json(config);
   });
 
   return router;

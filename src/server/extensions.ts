@@ -57,6 +57,7 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
   // 1300, onConnect: an outdated editor is told to reload before any token or row is looked at.
   const schemaGate = new SchemaGate({
     serverSchemaVersion: SCREENPLAY_SCHEMA_VERSION,
+    unversioned: config.editorSchemaGate,
     metrics,
     logger: logger.child({ component: 'schema-gate' }),
   });

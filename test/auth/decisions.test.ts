@@ -42,23 +42,40 @@ describe('decideAccess', () => {
 });
 
 describe('decideEditorVersion (server at 3)', () => {
-  const cases: Array<[string | null, string]> = [
-    [null, 'outdated-editor'],
-    ['', 'outdated-editor'],
-    ['2', 'outdated-editor'],
-    ['0', 'outdated-editor'],
-    ['3', 'version 3'],
-    ['4', 'version 4'],
-    ['03', 'version 3'],
-    ['3.0', 'outdated-editor'],
-    ['-3', 'outdated-editor'],
-    ['abc', 'outdated-editor'],
-    ['1e9', 'outdated-editor'],
-    ['99999999999', 'outdated-editor'],
+  // [sent, under strict, under lenient]: only a missing version differs.
+  const cases: Array<[string | null, string, string]> = [
+    [null, 'outdated-editor', 'version 3'],
+    ['', 'outdated-editor', 'version 3'],
+    ['2', 'outdated-editor', 'outdated-editor'],
+    ['0', 'outdated-editor', 'outdated-editor'],
+    ['3', 'version 3', 'version 3'],
+    ['4', 'version 4', 'version 4'],
+    ['03', 'version 3', 'version 3'],
+    ['3.0', 'outdated-editor', 'outdated-editor'],
+    ['-3', 'outdated-editor', 'outdated-editor'],
+    ['abc', 'outdated-editor', 'outdated-editor'],
+    ['1e9', 'outdated-editor', 'outdated-editor'],
+    ['99999999999', 'outdated-editor', 'outdated-editor'],
   ];
-  it.each(cases)('%j -> %s', (sent, expected) => {
-    const decision = decideEditorVersion(sent, 3);
-    expect('refusal' in decision ? decision.refusal.code : `version ${decision.version}`).toBe(expected);
+  it.each(cases)('%j -> %s (strict), %s (lenient)', (sent, strict, lenient) => {
+    const summary = (policy: 'strict' | 'lenient') => {
+      const decision = decideEditorVersion(sent, 3, policy);
+      return 'refusal' in decision ? decision.refusal.code : `version ${decision.version}`;
+    };
+    expect([summary('strict'), summary('lenient')]).toEqual([strict, lenient]);
+  });
+
+  it('tells the developer of an unversioned client what to send, and an outdated page to reload', () => {
+    const reason = (sent: string | null) => {
+      const decision = decideEditorVersion(sent, 3, 'strict');
+      return 'refusal' in decision ? decision.refusal.reason : null;
+    };
+    expect(reason(null)).toBe(
+      'outdated-editor: the client sent no screenplay schema version: connect with ?schemaVersion=3 in the WebSocket URL (SCREENPLAY_SCHEMA_VERSION from writersroom-collab/screenplay)',
+    );
+    expect(reason(null)).not.toContain('reload');
+    expect(reason('v3')).toContain('?schemaVersion=3');
+    expect(reason('2')).toBe('outdated-editor: the editor runs screenplay schema 2, the server 3; reload the page to get the current editor');
   });
 });
 

@@ -96,13 +96,16 @@ export function waitForSaved(page: Page, timeout = 15_000): Promise<unknown> {
   return page.waitForSelector('#save-status[data-state="saved"]', { timeout });
 }
 
+/** The editor of the scene with the caret (the continuous script marks its section current). */
+export const CURRENT_EDITOR = '.script-scene[data-current="true"] .ProseMirror';
+
 /**
- * Puts the caret at the end of the scene and waits until the editor's own selection is there:
+ * Puts the caret at the end of the current scene and waits until the editor's own selection is there:
  * ProseMirror takes a caret moved by the browser (a click, Ctrl+End) from a selectionchange event
  * that runs after the key press, so a key pressed at once could still act on the old position.
  */
 export async function caretToEnd(page: Page): Promise<void> {
-  await page.locator('.ProseMirror > *').last().click();
+  await page.locator(`${CURRENT_EDITOR} > *`).last().click();
   await page.keyboard.press('Control+End');
   await page.waitForSelector('#block-type[data-at-scene-end="true"]', { timeout: 5000 });
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebPage } from '../../scripts/build-web.ts';
 import { DEMO_USERS } from '../../src/demo/demoScript.ts';
 import { launchChromium } from './browser.ts';
-import { caretToEnd, DevServer, openAs as openPage, waitForSaved, type RestBlock } from './devServer.ts';
+import { caretToEnd, CURRENT_EDITOR, DevServer, openAs as openPage, waitForSaved, type RestBlock } from './devServer.ts';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 const [DANA, SAM] = DEMO_USERS as [(typeof DEMO_USERS)[number], (typeof DEMO_USERS)[number]];
@@ -26,9 +26,12 @@ describe('the editor page in Chromium', () => {
     return page.locator('#save-status').getAttribute('data-state');
   }
 
+  /** Waits until the scene with the caret (the current one) shows `text`. */
   function waitForText(page: Page, text: string, timeout = 10_000): Promise<unknown> {
-    return page.waitForFunction((wanted) => document.querySelector('.ProseMirror')?.textContent?.includes(wanted), text, { timeout });
+    return page.waitForFunction(([selector, wanted]) => document.querySelector(selector!)?.textContent?.includes(wanted!), [CURRENT_EDITOR, text], { timeout });
   }
+
+  const currentSceneId = async (page: Page) => (await page.locator(CURRENT_EDITOR).getAttribute('data-scene-id'))!;
 
   async function blockType(page: Page): Promise<string> {
     return (await page.locator('#block-type').textContent()) ?? '';
@@ -50,6 +53,12 @@ describe('the editor page in Chromium', () => {
     const body = (await response.json()) as { content: { blocks: RestBlock[] }; metadata: { source: string } };
     expect(body.metadata.source).toBe('yjs');
     return body.content.blocks;
+  }
+
+  async function sceneIdsOf(scriptId: string): Promise<string[]> {
+    const response = await fetch(`${baseUrl}/api/scripts/${scriptId}/scenes`, { headers: { Authorization: `Bearer ${await devToken(DANA.email)}` } });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { scenes: { sceneUUID: string }[] }).scenes.map((scene) => scene.sceneUUID);
   }
 
   /** The scene as its stored log replays it: what is on disk, whatever the server holds in memory. */
@@ -80,7 +89,7 @@ describe('the editor page in Chromium', () => {
     // The REST marks came through Yjs: "before it says so" is italic.
     expect(await dana.locator('.ProseMirror em').first().textContent()).toBe('before it says so');
     expect(await dana.locator('#identity select').inputValue()).toBe(DANA.email);
-    firstSceneId = (await dana.locator('.ProseMirror').getAttribute('data-scene-id'))!;
+    firstSceneId = await currentSceneId(dana);
     expect(firstSceneId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -88,10 +97,13 @@ describe('the editor page in Chromium', () => {
     sam = await openAs(SAM.email, `&scene=${firstSceneId}`);
     await waitForText(sam, 'Every keystroke.');
 
+    // Enter after the transition gives a scene heading; an action line stays in this scene (a heading
+    // would start a new one, continuousScript.test.ts).
     await caretToEnd(dana);
     await dana.keyboard.press('Enter');
-    await dana.keyboard.type('INT. CORRIDOR - NIGHT');
-    await waitForText(sam, 'INT. CORRIDOR - NIGHT');
+    await dana.keyboard.press('Control+Alt+2');
+    await dana.keyboard.type('Dana uncaps a marker.');
+    await waitForText(sam, 'Dana uncaps a marker.');
 
     await caretToEnd(sam);
     await sam.keyboard.press('Enter');
@@ -105,7 +117,7 @@ describe('the editor page in Chromium', () => {
 
     const blocks = await sceneBlocks(firstSceneId);
     expect(blocks.slice(-2)).toEqual([
-      { type: 'scene_heading', text: 'INT. CORRIDOR - NIGHT' },
+      { type: 'action', text: 'Dana uncaps a marker.' },
       { type: 'action', text: 'Sam drags a whiteboard down the corridor.' },
     ]);
   });
@@ -132,7 +144,7 @@ describe('the editor page in Chromium', () => {
     await dana.locator('.scene-link').nth(2).click();
     await waitForText(dana, 'Page one. Again.');
     await waitForSaved(dana);
-    const sceneId = (await dana.locator('.ProseMirror').getAttribute('data-scene-id'))!;
+    const sceneId = await currentSceneId(dana);
     expect(sceneId).not.toBe(firstSceneId);
     await caretToEnd(dana);
     expect(await blockType(dana)).toBe('Transition');
@@ -161,6 +173,15 @@ describe('the editor page in Chromium', () => {
     await dana.keyboard.type('Then we keep writing.');
     await waitForSaved(dana);
 
+    // The scene heading of step 6 started a new scene right after this one (the continuous script
+    // splits a scene where a heading is typed): the blocks from it on are that scene's.
+    const headingStep = steps.findIndex((step) => step.rest === 'scene_heading');
+    const scriptId = (await dana.locator('#scene-list').getAttribute('data-script-id'))!;
+    await expect.poll(async () => (await sceneIdsOf(scriptId)).length).toBe(4);
+    const ids = await sceneIdsOf(scriptId);
+    expect(ids.indexOf(sceneId)).toBe(2);
+    const split = ids[3]!;
+    expect(await currentSceneId(dana)).toBe(split);
     const blocks = await sceneBlocks(sceneId);
     expect(blocks.slice(0, 5).map((block) => block.text)).toEqual([
       'EXT. ROOFTOP - DAWN',
@@ -169,8 +190,9 @@ describe('the editor page in Chromium', () => {
       'Page one. Again.',
       'FADE OUT.',
     ]);
-    expect(blocks.slice(5)).toEqual([
-      ...steps.map((step) => ({ type: step.rest, text: step.text })),
+    expect(blocks.slice(5)).toEqual(steps.slice(0, headingStep).map((step) => ({ type: step.rest, text: step.text })));
+    expect(await sceneBlocks(split)).toEqual([
+      ...steps.slice(headingStep).map((step) => ({ type: step.rest, text: step.text })),
       { type: 'dialogue', text: 'Then we keep writing.' },
     ]);
     // The page shows them formatted: headings and characters upper-case, dialogue indented.
@@ -195,21 +217,22 @@ describe('the editor page in Chromium', () => {
 
   it('an empty scene gets its first block, a scene heading, when the writer clicks into it', async () => {
     const first = await dev.db.prisma.scene.findUniqueOrThrow({ where: { sceneId: firstSceneId } });
-    const empty = await dev.db.prisma.scene.create({ data: { scriptId: first.scriptId, position: 3, contentBlocks: [] } });
+    const empty = await dev.db.prisma.scene.create({ data: { scriptId: first.scriptId, position: 4, contentBlocks: [] } });
     await dana.goto(`${baseUrl}/?user=${encodeURIComponent(DANA.email)}&scene=${empty.sceneId}`);
     await waitForSaved(dana);
-    await expect.poll(() => dana.locator('.scene-link').count()).toBe(4);
-    expect(await dana.locator('.ProseMirror > *').count()).toBe(0);
-    await dana.locator('.ProseMirror').click();
+    await expect.poll(() => dana.locator('.scene-link').count()).toBe(5);
+    expect(await currentSceneId(dana)).toBe(empty.sceneId);
+    expect(await dana.locator(`${CURRENT_EDITOR} > *`).count()).toBe(0);
+    await dana.locator(CURRENT_EDITOR).click();
     await dana.waitForSelector('#block-type[data-at-scene-end="true"]');
     expect(await blockType(dana)).toBe('Scene heading');
     await dana.keyboard.type('int. new scene - day');
     await dana.keyboard.press('Enter');
     await dana.keyboard.type('It starts here.');
     await waitForSaved(dana);
-    // Upper case is the sheet's formatting; the text is stored as typed.
+    // Headings are stored in capitals, as typed in lower case (src/screenplay/capitals.ts).
     expect(await sceneBlocks(empty.sceneId)).toEqual([
-      { type: 'scene_heading', text: 'int. new scene - day' },
+      { type: 'scene_heading', text: 'INT. NEW SCENE - DAY' },
       { type: 'action', text: 'It starts here.' },
     ]);
   });
@@ -238,11 +261,11 @@ describe('the editor page in Chromium', () => {
     for (const page of [dana, sam]) {
       await page.reload();
       await waitForSaved(page);
-      for (const text of ['Every keystroke. On disk before it says so.', 'INT. CORRIDOR - NIGHT', 'Sam drags a whiteboard down the corridor.', 'Typed while the server was down.']) {
+      for (const text of ['Every keystroke. On disk before it says so.', 'Dana uncaps a marker.', 'Sam drags a whiteboard down the corridor.', 'Typed while the server was down.']) {
         await waitForText(page, text);
       }
     }
-    const expected = ['INT. CORRIDOR - NIGHT', 'Sam drags a whiteboard down the corridor.', 'The whiteboard wobbles but holds.', 'Typed while the server was down.'];
+    const expected = ['Dana uncaps a marker.', 'Sam drags a whiteboard down the corridor.', 'The whiteboard wobbles but holds.', 'Typed while the server was down.'];
     expect((await loggedBlocks(firstSceneId)).slice(-4).map((block) => block.text)).toEqual(expected);
     expect((await sceneBlocks(firstSceneId)).slice(-4).map((block) => block.text)).toEqual(expected);
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebPage } from '../../scripts/build-web.ts';
 import { DEMO_USERS } from '../../src/demo/demoScript.ts';
 import { launchChromium } from './browser.ts';
-import { caretToEnd, DevServer, openAs as openPage, waitForSaved } from './devServer.ts';
+import { caretToEnd, CURRENT_EDITOR, DevServer, openAs as openPage, waitForSaved } from './devServer.ts';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 const [DANA, SAM] = DEMO_USERS as [(typeof DEMO_USERS)[number], (typeof DEMO_USERS)[number]];
@@ -26,21 +26,24 @@ describe('the history panel in Chromium', () => {
 
   const openAs = (email: string, query = '') => openPage(browser, dev.baseUrl, email, { query, viewport: { width: 1280, height: 800 }, errors: pageErrors });
 
+  /** The text of the scene with the caret (the history panel's scene). */
   function editorText(page: Page): Promise<string> {
-    return page.evaluate(() => document.querySelector('.ProseMirror')?.textContent ?? '');
+    return page.evaluate((selector) => document.querySelector(selector)?.textContent ?? '', CURRENT_EDITOR);
   }
 
   function waitForText(page: Page, text: string, present = true, timeout = 10_000): Promise<unknown> {
     return page.waitForFunction(
-      ([wanted, shouldBe]) => (document.querySelector('.ProseMirror')?.textContent?.includes(wanted as string) ?? false) === shouldBe,
-      [text, present] as const,
+      ([selector, wanted, shouldBe]) => (document.querySelector(selector as string)?.textContent?.includes(wanted as string) ?? false) === shouldBe,
+      [CURRENT_EDITOR, text, present] as const,
       { timeout },
     );
   }
 
+  /** A line of action at the end of the scene (Enter after its transition gives a heading, which would start a new scene). */
   async function typeLine(page: Page, text: string): Promise<void> {
     await caretToEnd(page);
     await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+Alt+2');
     await page.keyboard.type(text);
     await waitForSaved(page);
   }

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebPage } from '../../scripts/build-web.ts';
 import { DEMO_SCENES, DEMO_USERS } from '../../src/demo/demoScript.ts';
 import { launchChromium } from './browser.ts';
-import { DevServer, waitForSaved } from './devServer.ts';
+import { CURRENT_EDITOR, DevServer, waitForSaved } from './devServer.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../interchange/fixtures');
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
@@ -37,12 +37,10 @@ describe('scripts, scenes and files on the editor page in Chromium', () => {
   /** Every console warning and error and every page error, by page. */
   const problems: string[] = [];
   /**
-   * What the page may print: y-prosemirror renders the (still empty) Yjs document into the new
-   * editor when its view starts (ySyncPlugin's _forceRerender) and keeps the empty document's
-   * selection as a TextSelection, which ProseMirror warns about once per page. And the browser logs
-   * each failed request as a console error: the ones a test provokes on purpose are added here.
+   * What the page may print: nothing of its own. The browser logs each failed request as a console
+   * error: the ones a test provokes on purpose are added here.
    */
-  const expectedFailures: RegExp[] = [/^TextSelection endpoint not pointing into a node with inline content \(doc\) /];
+  const expectedFailures: RegExp[] = [];
 
   async function open(url: string, who: string): Promise<Page> {
     const page = await browser.newPage({ viewport: VIEWPORT });
@@ -115,7 +113,7 @@ describe('scripts, scenes and files on the editor page in Chromium', () => {
     const added = (await scenesOf(scriptId))[demoHeadings.length]!;
     addedId = added.sceneUUID;
     expect(await dana.locator('#scene-list [aria-current="true"]').getAttribute('data-scene-id')).toBe(added.sceneUUID);
-    expect(await dana.locator('.ProseMirror').getAttribute('data-scene-id')).toBe(added.sceneUUID);
+    expect(await dana.locator(CURRENT_EDITOR).getAttribute('data-scene-id')).toBe(added.sceneUUID);
 
     // Rename its heading from the list: the list entry and the scene's first block both carry it.
     answerNext(dana, (dialog) => dialog.accept('INT. LOADING DOCK - NIGHT'));
@@ -125,7 +123,7 @@ describe('scripts, scenes and files on the editor page in Chromium', () => {
     expect(renamed.slugline).toBe('INT. LOADING DOCK - NIGHT');
     await expect.poll(async () => (await api<SceneRow>(danaToken, 'GET', `/api/scenes/${added.sceneUUID}`)).content.blocks[0], WAIT).toMatchObject({ type: 'scene_heading', text: 'INT. LOADING DOCK - NIGHT' });
     // The open editor shows the renamed heading (the PATCH reached the live document).
-    await dana.waitForFunction(() => document.querySelector('.ProseMirror')?.textContent?.includes('INT. LOADING DOCK - NIGHT'), null, { timeout: 10_000 });
+    await dana.waitForFunction((selector) => document.querySelector(selector)?.textContent?.includes('INT. LOADING DOCK - NIGHT'), `.script-scene[data-scene-id="${added.sceneUUID}"] .ProseMirror`, { timeout: 10_000 });
 
     // "Add after current" with the first scene open puts the new scene second.
     const firstId = (await idsIn(scriptId))[0]!;
@@ -211,12 +209,12 @@ describe('scripts, scenes and files on the editor page in Chromium', () => {
     dana.off('request', onRequest);
     await expect.poll(() => idsOn(dana), WAIT).not.toContain(target);
     // The open scene was the deleted one: another one is open now.
-    await expect.poll(() => dana.locator('.ProseMirror').getAttribute('data-scene-id'), WAIT).not.toBe(target);
+    await expect.poll(() => dana.locator(CURRENT_EDITOR).getAttribute('data-scene-id'), WAIT).not.toBe(target);
     await dana.waitForSelector('#deleted-scenes:not([hidden])');
     expect(await dana.locator('#deleted-count').textContent()).toBe('1');
     // Sam's list loses it and his editor moves to another scene.
     await expect.poll(() => idsOn(sam), { timeout: 20_000 }).not.toContain(target);
-    await expect.poll(() => sam.locator('.ProseMirror').getAttribute('data-scene-id'), WAIT).not.toBe(target);
+    await expect.poll(() => sam.locator(CURRENT_EDITOR).getAttribute('data-scene-id'), WAIT).not.toBe(target);
     await waitForSaved(sam);
 
     await dana.locator('#deleted-scenes summary').click();
