@@ -14,6 +14,11 @@ import { divergenceJob } from './divergence.ts';
 import { retentionJob } from './retention.ts';
 import { JobScheduler } from './scheduler.ts';
 import { snapshotJob } from './snapshot.ts';
+import { webhookDeliveryJob } from './webhooks.ts';
+import type { ChangeWatch } from '../src/changes/watch.ts';
+import { LogChanges } from '../src/log/changes.ts';
+import { WebhookDeliverer, type SceneContent } from '../src/webhooks/deliverer.ts';
+import { WebhookStore } from '../src/webhooks/store.ts';
 
 export interface BackgroundJobsDeps {
   config: Config;
@@ -31,6 +36,11 @@ export interface BackgroundJobsDeps {
    * their services were told to. Default: this thread.
    */
   work?: YjsWork;
+  /**
+   * Webhook delivery: how a delivery reads a scene's content (the scene reader), and the wake-up of
+   * this instance's commits (none in the worker role). Absent, no webhook job is scheduled.
+   */
+  webhooks?: { readScene: (sceneId: string) => Promise<SceneContent | null>; watch?: ChangeWatch };
 }
 
 /** The scheduler with the server's four jobs, configured from `config.jobs`; not started yet. */
@@ -65,8 +75,25 @@ export async function createJobScheduler(deps: BackgroundJobsDeps): Promise<JobS
         retentionMs: retention.retentionMs,
         batchSize: retention.batchSize,
         sceneDeleteRetentionMs: config.scenes.deleteRetentionMs,
+        changeRetentionMs: config.changes.retentionMs,
       }),
       divergenceJob({ divergence: deps.divergence, locks, intervalMs: divergence.intervalMs }),
+      ...(deps.webhooks
+        ? [
+            webhookDeliveryJob({
+              pollMs: config.webhooks.pollMs,
+              deliverer: new WebhookDeliverer({
+                ...config.webhooks,
+                store: new WebhookStore(sql),
+                changes: new LogChanges(sql),
+                readScene: deps.webhooks.readScene,
+                watch: deps.webhooks.watch,
+                metrics,
+                logger: logger.child({ component: 'webhooks' }),
+              }),
+            }),
+          ]
+        : []),
     ],
   });
 }

@@ -2,6 +2,7 @@
 // older than the retention period and purges scenes deleted longer ago than theirs (with their
 // logs), and its command (one pass).
 import type { SqlExecutor } from '../src/db/sql.ts';
+import { purgeExpiredChanges } from '../src/log/changes.ts';
 import { runRetentionPass, type RetentionPassSummary } from '../src/log/retention.ts';
 import { purgeDeletedScenes } from '../src/scripts/scriptStore.ts';
 import type { Logger } from '../src/logger.ts';
@@ -14,17 +15,25 @@ import type { BackgroundJob } from './scheduler.ts';
 export interface RetentionJobSummary extends RetentionPassSummary {
   /** Scenes soft-deleted longer ago than `SCENE_DELETE_RETENTION_DAYS`, deleted with their logs. */
   deletedScenesPurged: number;
+  /** Change feed rows older than `CHANGE_FEED_RETENTION_DAYS`, deleted (an older cursor is then a 410). */
+  changesDeleted: number;
 }
 
 /** Purges the scenes deleted before `now - sceneDeleteRetentionMs` after the pass over merged rows. */
 async function withDeletedScenesPurged(
   summary: Promise<RetentionPassSummary>,
-  options: { sql: SqlExecutor; sceneDeleteRetentionMs: number; now: () => Date; signal?: AbortSignal },
+  options: { sql: SqlExecutor; sceneDeleteRetentionMs: number; changeRetentionMs?: number; batchSize: number; now: () => Date; signal?: AbortSignal; metrics?: Metrics },
 ): Promise<RetentionJobSummary> {
   const done = await summary;
   const cutoff = new Date(options.now().getTime() - options.sceneDeleteRetentionMs);
   const { purgedScenes } = await purgeDeletedScenes(options.sql, { cutoff, signal: options.signal });
-  return { ...done, deletedScenesPurged: purgedScenes };
+  let changesDeleted = 0;
+  if (options.changeRetentionMs !== undefined) {
+    const cutoff = new Date(options.now().getTime() - options.changeRetentionMs);
+    ({ deleted: changesDeleted } = await purgeExpiredChanges(options.sql, { cutoff, batchSize: options.batchSize, signal: options.signal }));
+    options.metrics?.changeFeedRowsDeleted.inc(changesDeleted);
+  }
+  return { ...done, deletedScenesPurged: purgedScenes, changesDeleted };
 }
 
 export function retentionJob(deps: {
@@ -36,6 +45,8 @@ export function retentionJob(deps: {
   batchSize: number;
   /** Deleted scenes older than this are purged (`config.scenes.deleteRetentionMs`). */
   sceneDeleteRetentionMs: number;
+  /** Change feed rows older than this are deleted (`config.changes.retentionMs`); absent, they are kept. */
+  changeRetentionMs?: number;
 }): BackgroundJob<RetentionJobSummary> {
   return {
     name: 'retention',
@@ -54,7 +65,15 @@ export function retentionJob(deps: {
           progress({ done, sceneId, detail: result instanceof Error ? `failed: ${result.message}` : `deleted ${result.deletedRows} rows${result.busy ? ' (busy)' : ''}` });
         },
       });
-      return withDeletedScenesPurged(pass, { sql: deps.sql, sceneDeleteRetentionMs: deps.sceneDeleteRetentionMs, now: () => new Date(), signal });
+      return withDeletedScenesPurged(pass, {
+        sql: deps.sql,
+        sceneDeleteRetentionMs: deps.sceneDeleteRetentionMs,
+        changeRetentionMs: deps.changeRetentionMs,
+        batchSize: deps.batchSize,
+        now: () => new Date(),
+        signal,
+        metrics: deps.metrics,
+      });
     },
   };
 }
@@ -68,6 +87,7 @@ interface RetentionArgs {
 export function formatRetentionSummary(summary: RetentionJobSummary): string[] {
   return [
     `deleted scenes purged:           ${summary.deletedScenesPurged}`,
+    `change feed rows deleted:        ${summary.changesDeleted}`,
     `scenes with expired merged rows: ${summary.scenesScanned}`,
     `scenes purged:                   ${summary.scenesPurged}`,
     `rows deleted:                    ${summary.deletedRows} (${(summary.deletedBytes / (1024 * 1024)).toFixed(3)} MB)`,
@@ -113,7 +133,13 @@ export const retentionCommand: JobCommand<RetentionArgs> = {
         output.progress(`retention: ${s.scenesScanned} scenes, ${s.deletedRows} rows deleted, ${s.scenesFailed} failed`);
       },
     });
-    const summary = await withDeletedScenesPurged(pass, { sql: database.sql, sceneDeleteRetentionMs: config.scenes.deleteRetentionMs, now });
+    const summary = await withDeletedScenesPurged(pass, {
+      sql: database.sql,
+      sceneDeleteRetentionMs: config.scenes.deleteRetentionMs,
+      changeRetentionMs: config.changes.retentionMs,
+      batchSize: config.jobs.retention.batchSize,
+      now,
+    });
     output.progress(`retention: done, ${summary.deletedRows} rows deleted, ${summary.deletedScenesPurged} deleted scenes purged`);
     if (args.json) output.result(toJson(summary));
     else for (const line of formatRetentionSummary(summary)) output.result(line);

@@ -40,7 +40,7 @@ export class SceneRestorer {
   async restore(sceneId: string, point: HistoryPoint, userId: string): Promise<RestoreResult> {
     const from = await this.configuration.points.stateOf(sceneId, point);
     const blocks = from.state === null ? [] : await this.work.blocksFromState(from.state);
-    const write = await this.configuration.writer.write(sceneId, userId, { blocks });
+    const write = await this.configuration.writer.write(sceneId, userId, { blocks }, { kind: 'restore' });
     return { from, write };
   }
 }

@@ -183,7 +183,7 @@ export function interchangeRoutes(deps: InterchangeRoutesDeps): Router {
     const blocks = document.scenes.flatMap((scene) => scene.blocks);
     let result;
     try {
-      result = await writer.write(sceneId, principal.userId, { blocks }, {});
+      result = await writer.write(sceneId, principal.userId, { blocks }, { kind: 'import' });
     } catch (error) {
       throw mapWriteError(error, sceneId, deps.logger);
     }

@@ -140,8 +140,9 @@ export function scriptRoutes(deps: ScriptRoutesDeps): Router {
 
   router.delete('/api/scripts/:scriptId/scenes/:sceneId', authenticated, async (req, res) => {
     const { scriptId, sceneId } = parseInput(scriptSceneParams, req.params, 'path');
-    await authorizeWritable(access, principalOf(res), scriptId);
-    const change = await store.deleteScene(scriptId, sceneId);
+    const principal = principalOf(res);
+    await authorizeWritable(access, principal, scriptId);
+    const change = await store.deleteScene(scriptId, sceneId, { by: principal.userId });
     res.json({
       ...orderJson(scriptId, change),
       restorable_until: new Date(change.scene.deletedAt!.getTime() + sceneDeleteRetentionMs).toISOString(),
@@ -150,9 +151,10 @@ export function scriptRoutes(deps: ScriptRoutesDeps): Router {
 
   router.post('/api/scripts/:scriptId/scenes/:sceneId/restore', authenticated, async (req, res) => {
     const { scriptId, sceneId } = parseInput(scriptSceneParams, req.params, 'path');
-    await authorizeWritable(access, principalOf(res), scriptId);
+    const principal = principalOf(res);
+    await authorizeWritable(access, principal, scriptId);
     const body = parseInput(restoreSceneBody, optionalJsonBody(req), 'body');
-    res.json(orderJson(scriptId, await store.restoreScene(scriptId, sceneId, { position: body.position, retentionMs: sceneDeleteRetentionMs })));
+    res.json(orderJson(scriptId, await store.restoreScene(scriptId, sceneId, { position: body.position, retentionMs: sceneDeleteRetentionMs, by: principal.userId })));
   });
 
   return router;

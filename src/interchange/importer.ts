@@ -69,7 +69,7 @@ export class ScriptImporter {
       },
       { snapshotSource: 'import' },
     );
-    await mapWithConcurrency(sceneIds, seedConcurrency, (sceneId) => seeder.seedIfEmpty(sceneId, { corruptionPolicy, replayExistingLog: false }));
+    await mapWithConcurrency(sceneIds, seedConcurrency, (sceneId) => seeder.seedIfEmpty(sceneId, { corruptionPolicy, replayExistingLog: false, changeKind: 'import' }));
     return { scriptId, sceneIds, document };
   }
 }

@@ -34,7 +34,9 @@ export function coalesce(entries: readonly AppendEntry[], maxPerRow: number): Co
     let runs = runsByScene.get(entry.sceneId);
     if (!runs) runsByScene.set(entry.sceneId, (runs = []));
     const run = runs.at(-1);
-    if (run && run.length < maxPerRow && entries[run[0]!]!.createdBy === entry.createdBy) run.push(i);
+    // A run is one author's and one kind's: a change's kind must reach the feed (a PATCH is not an edit).
+    const head = run ? entries[run[0]!]! : undefined;
+    if (run && run.length < maxPerRow && head!.createdBy === entry.createdBy && head!.kind === entry.kind) run.push(i);
     else runs.push([i]);
   }
 
@@ -64,7 +66,7 @@ function mergeRun(run: AppendEntry[]): AppendEntry | null {
     const updateCount = run.reduce((sum, entry) => sum + (entry.updateCount ?? 1), 0);
     // The merge holds exactly the structs of its parts: their ranges, without reading it again.
     const structs = run.every((entry) => entry.structs) ? unionOfRanges(run.map((entry) => entry.structs!)) : undefined;
-    return { sceneId: first.sceneId, createdBy: first.createdBy, update, updateCount, structs };
+    return { sceneId: first.sceneId, createdBy: first.createdBy, kind: first.kind, update, updateCount, structs };
   } catch {
     return null;
   }

@@ -30,6 +30,8 @@ export interface SeedOptions {
   replayExistingLog: boolean;
   /** Decide and prepare everything, including the seed update, but store nothing. */
   dryRun?: boolean;
+  /** How the seed reads in the change feed: `seed` (default), or `import` for a script imported from a file. */
+  changeKind?: 'seed' | 'import';
 }
 
 /** A seed appended to the log. */
@@ -178,7 +180,7 @@ export class SceneSeeder {
           return { ...common, outcome: 'would-seed', update: valid.update, blockCount: valid.blockCount, checksum: valid.checksum };
         }
         const clientId = seedClientIdFor(canonicalBlocksJSON(valid.blocks));
-        const version = await appendSystemUpdate(log, sceneId, valid.update);
+        const version = await appendSystemUpdate(log, sceneId, valid.update, options.changeKind);
         await tx.$executeRaw`
           UPDATE scenes
           SET yjs_seeded_at = now(),
@@ -210,7 +212,7 @@ export class SceneSeeder {
         // goes on top as a new version, under an id the document has no items from.
         const clientId = pickSeedClientId(seedClientIdFor(canonicalBlocksJSON(valid.blocks)), taken);
         const update = converter.encodeRestBlocksAsUpdate(valid.blocks, { clientId });
-        const version = await appendSystemUpdate(log, sceneId, update);
+        const version = await appendSystemUpdate(log, sceneId, update, options.changeKind);
         await tx.$executeRaw`
           UPDATE scenes SET yjs_seeded_at = COALESCE(yjs_seeded_at, now()) WHERE scene_id = ${sceneId}::uuid`;
         return { ...result, reseed: { version, update, clientId } };
@@ -236,8 +238,8 @@ async function lockSceneRow(tx: Prisma.TransactionClient, sceneId: string): Prom
   return rows[0] ?? null;
 }
 
-async function appendSystemUpdate(log: SceneLog, sceneId: string, update: Uint8Array): Promise<AppendedVersion> {
-  const [appended] = await log.append([{ sceneId, update, createdBy: null }]);
+async function appendSystemUpdate(log: SceneLog, sceneId: string, update: Uint8Array, kind: 'seed' | 'import' = 'seed'): Promise<AppendedVersion> {
+  const [appended] = await log.append([{ sceneId, update, createdBy: null, kind }]);
   // Cannot happen while the scene row is locked; if it does, the transaction must not commit.
   if (!appended || appended instanceof SceneNotFoundError) throw appended ?? new SceneNotFoundError(sceneId);
   // Nor this: a seed's items come from a client id the log holds nothing from (clear-yjs resets

@@ -2,6 +2,7 @@ import type { Hocuspocus } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { alreadyStoredOrigin } from '../collab/origins.ts';
 import type { GroupCommitQueue } from '../log/groupCommit.ts';
+import type { ChangeKind } from '../log/changes.ts';
 import { AlreadyInLog, type AppendedVersion, type SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -60,7 +61,8 @@ export class SceneContentWriter {
     this.configuration = { ...configuration, work: configuration.work ?? inlineYjsWork };
   }
 
-  async write(sceneId: string, userId: string, input: SceneContentInput, options: { baseSeq?: bigint } = {}): Promise<ContentWriteResult> {
+  /** `kind` is how the change reads in the change feed: `patch` (default), `restore` or `import`. */
+  async write(sceneId: string, userId: string, input: SceneContentInput, options: { baseSeq?: bigint; kind?: ChangeKind } = {}): Promise<ContentWriteResult> {
     const { sceneLog, hocuspocus, queue, metrics, logger, work } = this.configuration;
     // A direct connection loads the scene (replaying the log, and seeding it if that is due) when
     // no editor has it open, and keeps it loaded until the change has been applied.
@@ -79,7 +81,7 @@ export class SceneContentWriter {
       // meanwhile, which merge with this change as with any concurrent edit.
       const update = await work.contentUpdate(base, input);
       if (update === null) return { changed: false };
-      const appended = await queue.append({ sceneId, update, createdBy: userId });
+      const appended = await queue.append({ sceneId, update, createdBy: userId, kind: options.kind ?? 'patch' });
       // The update comes from a fresh client id, so the log cannot hold it already; if it did, it
       // would have nothing to store, and the live document would still take it.
       if (appended instanceof AlreadyInLog) {

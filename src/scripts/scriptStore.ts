@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
-import type { SqlExecutor } from '../db/sql.ts';
+import { prismaExecutor, type SqlExecutor } from '../db/sql.ts';
+import { SceneLog } from '../log/sceneLog.ts';
 import { prepareSeed } from '../restCopy/restContent.ts';
 import type { CanonicalRestBlock } from '../screenplay/restBlocks.ts';
 import {
@@ -70,6 +71,11 @@ export interface NewScene {
 export interface ScriptStoreConfiguration {
   prisma: PrismaClient;
   /**
+   * The log, whose change feed records a scene's deletion and restoration in the transaction that
+   * makes it (default: one on `prisma`; only its change rows are written through it).
+   */
+  sceneLog?: SceneLog;
+  /**
    * How long a write waits for a connection, and how long its transaction may stay open (it waits
    * on the script row's lock behind every other change to the same script's scenes).
    */
@@ -107,10 +113,12 @@ type Tx = Prisma.TransactionClient;
  * with that one.
  */
 export class ScriptStore {
-  private readonly configuration: Required<ScriptStoreConfiguration>;
+  private readonly configuration: Required<Omit<ScriptStoreConfiguration, 'sceneLog'>>;
+  private readonly sceneLog: SceneLog;
 
   constructor(configuration: ScriptStoreConfiguration) {
     this.configuration = { ...defaults, ...configuration };
+    this.sceneLog = configuration.sceneLog ?? new SceneLog(prismaExecutor(configuration.prisma));
   }
 
   /** A script with no scene yet; the title and title page are checked by the rules of fields.ts (`InvalidScriptFieldsError`). */
@@ -218,11 +226,11 @@ export class ScriptStore {
    */
   async addScene(
     scriptId: string,
-    scene: { heading: string | null; blocks: unknown; position?: number },
+    scene: { heading: string | null; blocks: unknown; position?: number; /** Keep this id (import-scene brings a scene from another database); default: a new one. */ sceneId?: string },
     snapshotSource: InitialContentSource = 'rest',
   ): Promise<SceneOrderChange> {
     const blocks = prepareInitialContent(scene.blocks, null);
-    const sceneId = randomUUID();
+    const sceneId = scene.sceneId ?? randomUUID();
     return this.transaction(async (tx) => {
       await lockScript(tx, scriptId);
       const live = await liveScenes(tx, scriptId);
@@ -265,12 +273,13 @@ export class ScriptStore {
    * access decisions refuse it (`scene-deleted`), listings leave it out, and the retention job
    * purges it after the retention period unless it is restored first.
    */
-  async deleteScene(scriptId: string, sceneId: string): Promise<SceneOrderChange> {
+  async deleteScene(scriptId: string, sceneId: string, options: { by?: string | null } = {}): Promise<SceneOrderChange> {
     return this.transaction(async (tx) => {
       await lockScript(tx, scriptId);
       const target = await sceneOfScript(tx, scriptId, sceneId);
       if (target.deletedAt !== null) throw new SceneDeletedError(sceneId);
       await tx.$executeRaw`UPDATE scenes SET deleted_at = now() WHERE scene_id = ${sceneId}::uuid`;
+      await this.sceneLog.withTransaction(tx).changes.recordLifecycle(sceneId, 'delete', options.by ?? null);
       const live = await liveScenes(tx, scriptId);
       await writePositions(tx, live, live.map((entry) => entry.sceneId));
       await touchScript(tx, scriptId);
@@ -284,7 +293,7 @@ export class ScriptStore {
    * `retentionMs` (`SCENE_DELETE_RETENTION_DAYS`); its log was never touched, so it opens as it was.
    * An older one is `SceneNotRestorableError`, even when the retention job has not purged it yet.
    */
-  async restoreScene(scriptId: string, sceneId: string, options: { position?: number; retentionMs: number }): Promise<SceneOrderChange> {
+  async restoreScene(scriptId: string, sceneId: string, options: { position?: number; retentionMs: number; by?: string | null }): Promise<SceneOrderChange> {
     return this.transaction(async (tx) => {
       await lockScript(tx, scriptId);
       const target = await sceneOfScript(tx, scriptId, sceneId);
@@ -298,6 +307,7 @@ export class ScriptStore {
       if (position > live.length) throw new PositionOutOfRangeError(position, live.length);
       await writePositions(tx, live, withInserted(live.map((entry) => entry.sceneId), position, null));
       await tx.$executeRaw`UPDATE scenes SET deleted_at = NULL, position = ${position} WHERE scene_id = ${sceneId}::uuid`;
+      await this.sceneLog.withTransaction(tx).changes.recordLifecycle(sceneId, 'restore', options.by ?? null);
       await touchScript(tx, scriptId);
       return orderChange(await liveScenes(tx, scriptId), sceneId);
     });

@@ -45,6 +45,8 @@ export interface TestDatabase {
 export const MIGRATED_TABLES = [
   '_prisma_migrations',
   'quarantined_updates',
+  'scene_change_floor',
+  'scene_changes',
   'scene_labels',
   'scene_log_heads',
   'scene_snapshot_metadata',
@@ -54,6 +56,8 @@ export const MIGRATED_TABLES = [
   'script_labels',
   'scripts',
   'users',
+  'webhook_endpoints',
+  'webhook_scene_states',
 ];
 
 const DEFAULT_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';

@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import type { ChangeWatch } from '../changes/watch.ts';
+import { ChangesExpiredError, comparePositions, type ChangeKind, type ChangePosition, type LogChanges } from '../log/changes.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { eventIdOf, type WebhookPayload } from './events.ts';
+import { backoffMs, foldChanges, type SceneDeliveryState } from './fold.ts';
+import { sendWebhook, type SendResult } from './sender.ts';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './signing.ts';
+import type { DeliveryCandidate, WebhookStore } from './store.ts';
+
+/** A scene's content as a delivery carries it (src/scenes' reader, on the worker pool). */
+export interface SceneContent {
+  /** Null for a scene without a Yjs log (its REST copy is the content). */
+  seq: bigint | null;
+  blocks: unknown[];
+}
+
+export interface WebhookDelivererConfiguration {
+  store: WebhookStore;
+  changes: LogChanges;
+  /** The scene's current content; throws `SceneNotFoundError` for a scene that is gone (purged). */
+  readScene: (sceneId: string) => Promise<SceneContent | null>;
+  /** Wakes the deliverer when this instance commits; without it the deliverer polls only. */
+  watch?: ChangeWatch;
+  metrics: Metrics;
+  logger: Logger;
+  coalesceMs: number;
+  timeoutMs: number;
+  maxFailures: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  concurrency: number;
+  pollMs: number;
+  allowPrivateAddresses: boolean;
+  /** The shortest pause between two ticks: a burst of commits costs one tick, not one per commit. */
+  minTickMs?: number;
+  /** Changes read per feed page while folding. */
+  pageSize?: number;
+  /** Deliveries per endpoint per tick: the lease is renewed before each. */
+  deliveriesPerTick?: number;
+  send?: typeof sendWebhook;
+  random?: () => number;
+}
+
+export interface DeliverySessionSummary {
+  ticks: number;
+  delivered: number;
+  failed: number;
+  disabled: number;
+}
+
+/**
+ * Delivers webhooks: on each tick, every endpoint with work (changes after its cursor, or a scene
+ * whose coalescing window has passed) is leased, its new changes are folded into its per-scene
+ * states (cursor and states written in one statement), and its due scenes are sent, one at a time,
+ * with their current content. A delivery is marked done only after a 2xx; whatever happens in
+ * between (a crash, a lost lease) leaves it waiting, to be sent again with the same event id.
+ *
+ * Nothing here is on the path of an edit: the append only wakes the tick (`ChangeWatch.notify`),
+ * deliveries run `concurrency` endpoints at a time, each request is bounded by `timeoutMs`, and
+ * the content is derived where the scene reader derives it (the worker pool).
+ */
+export class WebhookDeliverer {
+  private readonly configuration: Required<Omit<WebhookDelivererConfiguration, 'watch'>> & Pick<WebhookDelivererConfiguration, 'watch'>;
+  /** This deliverer's name in endpoint leases. */
+  readonly owner = `deliverer-${randomUUID()}`;
+
+  constructor(configuration: WebhookDelivererConfiguration) {
+    this.configuration = {
+      minTickMs: 100,
+      pageSize: 500,
+      deliveriesPerTick: 20,
+      send: sendWebhook,
+      random: Math.random,
+      ...configuration,
+    };
+  }
+
+  /** A lease outlives one delivery (its timeout) and the statements around it. */
+  private get leaseMs(): number {
+    return 2 * this.configuration.timeoutMs + 2000;
+  }
+
+  /** Ticks until `durationMs` has passed or `signal` aborts: one scheduled pass of the job. */
+  async runSession(options: { signal: AbortSignal; durationMs: number }): Promise<DeliverySessionSummary> {
+    const { watch, pollMs, minTickMs, logger } = this.configuration;
+    const summary: DeliverySessionSummary = { ticks: 0, delivered: 0, failed: 0, disabled: 0 };
+    const end = Date.now() + options.durationMs;
+    while (!options.signal.aborted && Date.now() < end) {
+      const started = Date.now();
+      try {
+        const tick = await this.tick();
+        summary.ticks += 1;
+        summary.delivered += tick.delivered;
+        summary.failed += tick.failed;
+        summary.disabled += tick.disabled;
+      } catch (error) {
+        logger.warn({ err: error }, 'webhook delivery tick failed; the next one tries again');
+      }
+      const rest = Math.min(pollMs, end - Date.now());
+      if (watch) await watch.wait(rest, options.signal);
+      else await pause(rest, options.signal);
+      const gap = minTickMs - (Date.now() - started);
+      if (gap > 0) await pause(gap, options.signal);
+    }
+    return summary;
+  }
+
+  /** One look at every endpoint. */
+  async tick(): Promise<{ delivered: number; failed: number; disabled: number }> {
+    const { store, changes, metrics, coalesceMs, concurrency } = this.configuration;
+    const candidates = await store.candidates(this.owner, coalesceMs);
+    metrics.webhookEndpointsDisabled.set(candidates.filter((c) => c.disabledAt !== null).length);
+    for (const candidate of candidates) metrics.webhookQueueDepth.set({ endpoint: candidate.endpointId }, candidate.pendingChanges);
+    const tip = await changes.tip();
+    const work = candidates.filter(
+      (c) => c.disabledAt === null && c.ready && !c.leasedElsewhere && (c.due || comparePositions(c.cursor, tip) < 0),
+    );
+    const result = { delivered: 0, failed: 0, disabled: 0 };
+    // Contents read on this tick, shared by the endpoints of one script.
+    const contents = new Map<string, Promise<SceneContent | null>>();
+    let next = 0;
+    const lane = async () => {
+      while (next < work.length) {
+        const endpoint = work[next++]!;
+        const done = await this.serveEndpoint(endpoint, tip, contents);
+        result.delivered += done.delivered;
+        result.failed += done.failed;
+        result.disabled += done.disabled;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, lane));
+    return result;
+  }
+
+  private async serveEndpoint(endpoint: DeliveryCandidate, tip: ChangePosition, contents: Map<string, Promise<SceneContent | null>>) {
+    const { store, logger } = this.configuration;
+    const done = { delivered: 0, failed: 0, disabled: 0 };
+    if (!(await store.lease(endpoint.endpointId, this.owner, this.leaseMs))) return done;
+    try {
+      await this.fold(endpoint, tip);
+      const { coalesceMs, deliveriesPerTick } = this.configuration;
+      for (const state of await store.dueScenes(endpoint.endpointId, coalesceMs, deliveriesPerTick)) {
+        if (!(await store.lease(endpoint.endpointId, this.owner, this.leaseMs))) break;
+        const outcome = await this.deliver(endpoint, state, contents);
+        if (outcome === 'delivered') done.delivered += 1;
+        else {
+          done.failed += 1;
+          if (outcome === 'disabled') done.disabled += 1;
+          // The backoff is the endpoint's: nothing more is sent to it until it has passed.
+          break;
+        }
+      }
+    } catch (error) {
+      logger.warn({ err: error, endpointId: endpoint.endpointId }, 'webhook endpoint not served on this tick');
+    } finally {
+      await store.releaseLease(endpoint.endpointId, this.owner).catch((error: unknown) => logger.warn({ err: error }, 'webhook lease not released; it runs out'));
+    }
+    return done;
+  }
+
+  /** Folds the endpoint's new changes into its scene states, page by page, moving its cursor. */
+  private async fold(endpoint: DeliveryCandidate, tip: ChangePosition): Promise<void> {
+    const { store, changes, pageSize, logger } = this.configuration;
+    const kinds = new Set<ChangeKind>(endpoint.eventKinds);
+    let cursor = endpoint.cursor;
+    for (;;) {
+      let page;
+      try {
+        page = await changes.page({ after: cursor, scriptIds: [endpoint.scriptId], limit: pageSize });
+      } catch (error) {
+        if (!(error instanceof ChangesExpiredError)) throw error;
+        // Only an endpoint left behind longer than the feed keeps changes gets here (disabled for weeks).
+        logger.error({ endpointId: endpoint.endpointId, oldest: error.oldest }, 'webhook endpoint fell behind the change feed retention; it continues from the oldest kept change');
+        if (!(await store.writeFold(endpoint.endpointId, this.owner, cursor, error.oldest, []))) return;
+        cursor = error.oldest;
+        continue;
+      }
+      if (page.length === 0) {
+        // Nothing of this script up to a tip read before this page: the cursor can skip to it,
+        // so the next tick has nothing to look at unless the feed moves.
+        if (comparePositions(cursor, tip) < 0) await store.writeFold(endpoint.endpointId, this.owner, cursor, tip, []);
+        return;
+      }
+      const last = page.at(-1)!.position;
+      const states = await store.states(endpoint.endpointId, [...new Set(page.map((change) => change.sceneId))]);
+      const folded = foldChanges(states, page, kinds);
+      if (!(await store.writeFold(endpoint.endpointId, this.owner, cursor, last, folded))) return;
+      cursor = last;
+      if (page.length < pageSize) return;
+    }
+  }
+
+  private async deliver(endpoint: DeliveryCandidate, state: SceneDeliveryState, contents: Map<string, Promise<SceneContent | null>>): Promise<'delivered' | 'failed' | 'disabled'> {
+    const { store, metrics, logger, send, timeoutMs, allowPrivateAddresses } = this.configuration;
+    const pendingSeq = state.pendingSeq ?? 0n;
+    let content: SceneContent | null = null;
+    if (!state.deleted) {
+      const cached = await contents.get(state.sceneId);
+      // Read on this tick for another endpoint, but before this one folded a newer change: read again.
+      if (cached !== undefined && (cached === null || cached.seq === null || cached.seq >= pendingSeq)) content = cached;
+      else {
+        const read = this.configuration.readScene(state.sceneId);
+        contents.set(state.sceneId, read);
+        content = await read;
+      }
+    }
+    const deleted = state.deleted || content === null;
+    const seq = deleted || content?.seq == null || content.seq < pendingSeq ? pendingSeq : content.seq;
+    const eventId = eventIdOf({ endpointId: endpoint.endpointId, sceneId: state.sceneId, seq, lifecycle: state.lifecycle });
+    const payload: WebhookPayload = {
+      eventId,
+      scriptId: endpoint.scriptId,
+      sceneId: state.sceneId,
+      seq: Number(seq),
+      kinds: state.pendingKinds,
+      createdBy: state.pendingCreatedBy,
+      at: (state.pendingLastAt ?? new Date()).toISOString(),
+      deleted,
+      content: deleted ? null : content!.blocks,
+    };
+    const body = JSON.stringify(payload);
+    const headers = { [SIGNATURE_HEADER]: signatureHeader(endpoint.secret, body, Math.floor(Date.now() / 1000)), [EVENT_ID_HEADER]: eventId };
+    const result: SendResult = await send(endpoint.url, body, headers, { timeoutMs, allowPrivateAddresses });
+    if (result.ok) {
+      metrics.webhookDeliveries.inc({ result: 'delivered' });
+      if (state.pendingFirstAt) metrics.webhookDeliveryLatency.observe((Date.now() - state.pendingFirstAt.getTime()) / 1000);
+      await store.markDelivered(endpoint.endpointId, this.owner, { sceneId: state.sceneId, seq, eventId, pendingVersion: state.pendingVersion });
+      return 'delivered';
+    }
+    metrics.webhookDeliveries.inc({ result: 'failed' });
+    metrics.webhookDeliveryFailures.inc({ reason: result.reason });
+    const { maxFailures, retryBaseMs, retryMaxMs, random } = this.configuration;
+    const retryInMs = backoffMs(endpoint.consecutiveFailures + 1, { baseMs: retryBaseMs, maxMs: retryMaxMs }, random);
+    const failed = await store.markFailed(endpoint.endpointId, this.owner, { error: result.message, retryInMs, maxFailures });
+    logger.warn(
+      { endpointId: endpoint.endpointId, sceneId: state.sceneId, eventId, reason: result.reason, status: result.ok ? undefined : result.status, failures: failed.failures, retryInMs },
+      failed.disabled ? 'webhook delivery failed; endpoint disabled' : 'webhook delivery failed; it is retried after the backoff',
+    );
+    return failed.disabled ? 'disabled' : 'failed';
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
