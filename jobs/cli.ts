@@ -3,7 +3,11 @@
  * `jobs/registry.ts` for the jobs, `--help` for their options). Results go to stdout, progress and
  * errors to stderr; exit code 0 ok, 1 failed, 2 bad arguments.
  */
+import { preflight } from '../src/preflight.ts';
 import { runJobCli } from './runner.ts';
+
+// The Node check and .env, as for the server: a job reads the same configuration.
+preflight('job');
 
 runJobCli(process.argv.slice(2), {
   env: process.env,

@@ -4,12 +4,14 @@
  * finish their scene and exits. No WebSocket, no HTTP.
  */
 import { createLogger } from '../src/logger.ts';
+import { preflight } from '../src/preflight.ts';
 import { exitOnStartFailure, loadConfigOrExit, openMigratedDatabase, stopOnSignals } from '../src/processLifecycle.ts';
 import { startJobsWorker } from './workerRole.ts';
 
 async function main(): Promise<void> {
+  preflight('writersroom-worker');
   const config = loadConfigOrExit();
-  const logger = createLogger({ level: config.logLevel, name: 'writersroom-worker' });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'writersroom-worker' });
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 
   const database = await openMigratedDatabase(config, logger, 'writersroom-worker');

@@ -12,7 +12,21 @@ export interface Config {
   host: string;
   port: number;
   httpPort: number;
+  /** The path under which the HTTP port also serves the collaboration WebSocket (`COLLAB_PATH`). */
+  collabPath: string;
+  /**
+   * Where clients reach this server from outside (a reverse proxy, a TLS port), told to the editor
+   * page; undefined: the page connects to the origin it was loaded from.
+   */
+  publicUrls: { ws: string | undefined; http: string | undefined };
+  /**
+   * What the schema gate does with a client that sends no `schemaVersion`: `strict` refuses it,
+   * `lenient` takes it for the current schema. An older version is refused either way.
+   */
+  editorSchemaGate: 'strict' | 'lenient';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `auto`: pretty on a terminal, JSON lines otherwise (src/logger.ts, chooseLogFormat). */
+  logFormat: 'auto' | 'pretty' | 'json';
   database: {
     /** PostgreSQL connection string; undefined means the embedded PGlite database under `dataDir`. */
     url: string | undefined;
@@ -108,6 +122,31 @@ export interface Config {
     importMaxBytes: number;
     /** Most scenes one imported file may hold; more is a 413. */
     importMaxScenes: number;
+  };
+  /** The change feed (src/changes): `GET /api/changes`, its long poll and its event stream. */
+  changes: {
+    /** Change rows older than this are deleted by the retention job; an older cursor is a 410. */
+    retentionMs: number;
+    /** How often a waiting reader looks for changes made by other instances (this one's wake it at once). */
+    pollMs: number;
+  };
+  /** Webhook delivery (src/webhooks), a scheduled job like the others. */
+  webhooks: {
+    /** At most one delivery per scene per this long, carrying the newest seq. */
+    coalesceMs: number;
+    /** One delivery's timeout. */
+    timeoutMs: number;
+    /** Failures in a row after which an endpoint is disabled. */
+    maxFailures: number;
+    /** Backoff after the first failure, doubled per failure up to `retryMaxMs`, with jitter. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** Deliveries in flight at once per deliverer (one per endpoint at a time). */
+    concurrency: number;
+    /** How often the deliverer looks for work without a wake-up from this instance; 0 keeps delivery out of the schedule. */
+    pollMs: number;
+    /** Allow receivers on loopback, private, link-local and unique-local addresses (off: SSRF). */
+    allowPrivateAddresses: boolean;
   };
   /** Background jobs (architecture 4.6, 6.3, 6.4); an interval of 0 keeps that job out of the schedule. */
   jobs: {
@@ -214,7 +253,19 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port(1234),
   HTTP_PORT: port(3000),
+  COLLAB_PATH: z
+    .string()
+    .default('/collab')
+    // The provider strips trailing slashes from its URL and appends the query itself, so a path
+    // with either could never match what a client sends.
+    .refine((value) => value === '/' || /^(\/[A-Za-z0-9._~-]+)+$/.test(value), {
+      message: 'must be a path such as /collab: a leading slash, no trailing slash, no query',
+    }),
+  PUBLIC_WS_URL: url(['ws:', 'wss:']),
+  PUBLIC_HTTP_URL: url(['http:', 'https:']),
+  EDITOR_SCHEMA_GATE: z.enum(['strict', 'lenient']).default('strict'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DATABASE_POOL_SIZE: positiveInt(10),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -284,6 +335,16 @@ const envSchema = z.object({
   RETENTION_BATCH_SIZE: positiveInt(1000),
   SCENE_DELETE_RETENTION_DAYS: positiveNumber(30),
   DIVERGENCE_INTERVAL_MS: nonNegativeInt(15 * 60_000),
+  CHANGE_FEED_RETENTION_DAYS: positiveNumber(30),
+  CHANGE_FEED_POLL_MS: positiveInt(500),
+  WEBHOOK_COALESCE_MS: nonNegativeInt(2000),
+  WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+  WEBHOOK_MAX_FAILURES: positiveInt(10),
+  WEBHOOK_RETRY_BASE_MS: positiveInt(1000),
+  WEBHOOK_RETRY_MAX_MS: positiveInt(5 * 60_000),
+  WEBHOOK_CONCURRENCY: positiveInt(4),
+  WEBHOOK_POLL_MS: nonNegativeInt(250),
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: booleanFlag(false),
   // A scheduled pass works a quarter of its wall time and pauses the rest (jobs/pacing.ts): on a
   // 2-core machine a pass at full speed queued the editors' commits and broadcasts behind it. 1 turns
   // the pauses off.
@@ -297,27 +358,38 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 });
 
+type Env = z.infer<typeof envSchema>;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
-  }
-  const e = parsed.data;
-  const problems: string[] = [];
-  if (e.NODE_ENV === 'production' && !e.AUTH_JWT_SECRET) {
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  // The checks across variables run too, on the variables that parsed, so that one start lists
+  // every problem. A variable that did not parse reads as its default below, and every check that
+  // involves it is skipped: its default would only add a problem the operator does not have.
+  const invalid = new Set<string>(parsed.success ? [] : parsed.error.issues.map((issue) => String(issue.path[0])));
+  const usable = parsed.success ? parsed : envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([name]) => !invalid.has(name))));
+  // Only a variable without a default can fail again; its problem is listed already.
+  if (!usable.success) throw new ConfigError(problems);
+  const e: Env = usable.data;
+  const valid = (...names: (keyof Env)[]) => names.every((name) => !invalid.has(name));
+  if (valid('NODE_ENV', 'AUTH_JWT_SECRET') && e.NODE_ENV === 'production' && !e.AUTH_JWT_SECRET) {
     problems.push('AUTH_JWT_SECRET: required when NODE_ENV=production');
   }
-  if (e.AUTH_JWT_SECRET && e.AUTH_JWT_SECRET.length < 32) {
+  if (valid('AUTH_JWT_SECRET') && e.AUTH_JWT_SECRET && e.AUTH_JWT_SECRET.length < 32) {
     problems.push('AUTH_JWT_SECRET: must be at least 32 characters (HS256 needs a 256-bit key)');
   }
-  if (e.PORT !== 0 && e.PORT === e.HTTP_PORT) {
+  if (valid('PORT', 'HTTP_PORT') && e.PORT !== 0 && e.PORT === e.HTTP_PORT) {
     problems.push(`PORT and HTTP_PORT: must differ (both are ${e.PORT})`);
   }
-  if (e.APPEND_LANES >= e.DATABASE_POOL_SIZE) {
+  // The page appends `?schemaVersion=` to the WebSocket URL, and both URLs are bases, not pages.
+  for (const [name, value] of [['PUBLIC_WS_URL', e.PUBLIC_WS_URL], ['PUBLIC_HTTP_URL', e.PUBLIC_HTTP_URL]] as const) {
+    if (valid(name) && value !== undefined && /[?#]/.test(value)) problems.push(`${name}: must not carry a query or a fragment (${value})`);
+  }
+  if (valid('APPEND_LANES', 'DATABASE_POOL_SIZE') && e.APPEND_LANES >= e.DATABASE_POOL_SIZE) {
     problems.push(`APPEND_LANES: must be less than DATABASE_POOL_SIZE (${e.DATABASE_POOL_SIZE}); each lane holds a connection while it writes`);
   }
-  if (e.COMPACTION_HOT_LIVE_ROWS < 2) problems.push('COMPACTION_HOT_LIVE_ROWS: must be at least 2 (one row is already compact)');
-  if (e.COMPACTION_MAX_ROWS < 2) problems.push('COMPACTION_MAX_ROWS: must be at least 2 (a compaction merges two rows or more)');
+  if (valid('COMPACTION_HOT_LIVE_ROWS') && e.COMPACTION_HOT_LIVE_ROWS < 2) problems.push('COMPACTION_HOT_LIVE_ROWS: must be at least 2 (one row is already compact)');
+  if (valid('COMPACTION_MAX_ROWS') && e.COMPACTION_MAX_ROWS < 2) problems.push('COMPACTION_MAX_ROWS: must be at least 2 (a compaction merges two rows or more)');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -325,7 +397,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     httpPort: e.HTTP_PORT,
+    collabPath: e.COLLAB_PATH,
+    publicUrls: { ws: e.PUBLIC_WS_URL, http: e.PUBLIC_HTTP_URL },
+    editorSchemaGate: e.EDITOR_SCHEMA_GATE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: path.resolve(e.DATA_DIR) },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     auth: {
@@ -389,6 +465,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       divergence: { intervalMs: e.DIVERGENCE_INTERVAL_MS },
       dutyCycle: e.JOBS_DUTY_CYCLE,
+    },
+    changes: { retentionMs: Math.round(e.CHANGE_FEED_RETENTION_DAYS * 24 * 60 * 60 * 1000), pollMs: e.CHANGE_FEED_POLL_MS },
+    webhooks: {
+      coalesceMs: e.WEBHOOK_COALESCE_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxFailures: e.WEBHOOK_MAX_FAILURES,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: Math.max(e.WEBHOOK_RETRY_MAX_MS, e.WEBHOOK_RETRY_BASE_MS),
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      pollMs: e.WEBHOOK_POLL_MS,
+      allowPrivateAddresses: e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
     },
     workers: { threads: e.WORKER_THREADS, nice: e.WORKER_THREAD_NICE },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -1,16 +1,22 @@
 /**
  * `npm start`: one process serving the WebSocket collaboration server and the HTTP API.
- * Validates the configuration, opens and migrates the database, starts both servers, and shuts
- * down gracefully on SIGTERM/SIGINT (every queued update is committed before the process exits).
+ * Checks the Node version and reads `.env` (src/preflight.ts), validates the configuration, opens
+ * and migrates the database, starts both servers, and shuts down gracefully on SIGTERM/SIGINT
+ * (every queued update is committed before the process exits).
  */
-import { startApp } from './server/app.ts';
-import { demoEnabled, seedDemoData } from './demo/seed.ts';
-import { createLogger } from './logger.ts';
-import { exitOnStartFailure, loadConfigOrExit, openMigratedDatabase, stopOnSignals } from './processLifecycle.ts';
+import { preflight } from './preflight.ts';
+
+preflight('writersroom-collab');
+// Loaded only after the preflight: on a Node that is too old these modules could fail to link
+// before any check of ours ran, and the configuration must see .env.
+const { startApp } = await import('./server/app.ts');
+const { demoEnabled, seedDemoData } = await import('./demo/seed.ts');
+const { createLogger, startupLine } = await import('./logger.ts');
+const { exitOnStartFailure, loadConfigOrExit, openMigratedDatabase, stopOnSignals } = await import('./processLifecycle.ts');
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 
   // A rejected promise nobody awaited is a bug, but it must not take every editor's session down.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
@@ -27,9 +33,19 @@ async function main(): Promise<void> {
 
   const app = await startApp({ config, prisma: database.prisma, sql: database.sql, logger });
   logger.info(
-    { ws: app.wsUrl, http: app.httpUrl, database: database.description, redis: config.redis.url ? 'on' : 'off' },
+    {
+      ws: app.wsUrl,
+      http: app.httpUrl,
+      collab: app.collabUrl,
+      publicWs: config.publicUrls.ws,
+      publicHttp: config.publicUrls.http,
+      database: database.description,
+      redis: config.redis.url ? 'on' : 'off',
+    },
     'writersroom-collab is listening',
   );
+  // For the person who ran `npm start`: the one line to act on, whatever else the log says.
+  logger.info(startupLine({ httpUrl: config.publicUrls.http ?? app.httpUrl, demo: demoEnabled(config) }));
 
   stopOnSignals({
     logger,

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { MigrationList } from '@prisma/schema-engine-wasm';
 import { MigrationExistsError, MigrationsUnreadableError, messageOf } from './errors.ts';
 import type { SchemaFile } from './schemaEngine.ts';
+import { projectRoot } from '../projectRoot.ts';
 
 /**
  * The on-disk layout `prisma migrate` uses: `<dir>/<timestamp>_<name>/migration.sql` plus
@@ -13,8 +13,8 @@ import type { SchemaFile } from './schemaEngine.ts';
  * directory stays usable with the CLI itself.
  */
 
-/** The project's `prisma/` directory, found from this file so it does not depend on the working directory. */
-const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+// The project's `prisma/` directory, found from this file (under src/ or dist/src/) so it does not
+// depend on the working directory.
 export const defaultSchemaPath = join(projectRoot, 'prisma', 'schema.prisma');
 export const defaultMigrationsDir = join(projectRoot, 'prisma', 'migrations');
 

@@ -35,6 +35,15 @@ export type DivergenceCause =
   /** The Yjs state cannot be converted to blocks without loss. */
   | 'yjs_unreadable';
 
+/**
+ * A REST copy that is intact and only behind the log: the next snapshot brings it up to date.
+ * Every report calls it "lagging" (the divergence sweep's `scenes_lagging`, the migration's
+ * verification), and none counts it as divergence.
+ */
+export function isLagging(cause: DivergenceCause): boolean {
+  return cause === 'snapshot_lag';
+}
+
 export type RecommendedAction = 'none' | 'create_snapshot' | 'auto_repair_prefer_yjs' | 'investigate_yjs_state';
 
 /** Causes that are real divergence (counted in the divergence rate); lag is only lag. */

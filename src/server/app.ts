@@ -1,10 +1,12 @@
-import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Server as CollabServer } from '@hocuspocus/server';
 import { createAuthServices } from '../auth/index.ts';
 import { buildExtensions } from './extensions.ts';
 import { createCollabServer } from './collabServer.ts';
+import { serveCollabUpgrades } from './collabUpgrades.ts';
+import { trackInFlightRequests } from './inFlightRequests.ts';
 import type { Config } from '../config.ts';
 import type { SqlExecutor } from '../db/sql.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
@@ -19,6 +21,9 @@ import { createJobScheduler } from '../../jobs/background.ts';
 import type { JobScheduler } from '../../jobs/scheduler.ts';
 import { SnapshotService } from '../restCopy/snapshots.ts';
 import { createYjsWork, type YjsWork } from '../workers/pool.ts';
+import { ChangeWatch } from '../changes/watch.ts';
+import { SceneReader } from '../scenes/reader.ts';
+import { sceneContentFrom } from '../webhooks/sceneContent.ts';
 
 export interface AppDeps {
   config: Config;
@@ -32,8 +37,11 @@ export interface AppDeps {
 export interface RunningApp {
   wsPort: number;
   httpPort: number;
+  /** The WebSocket server on `PORT`. */
   wsUrl: string;
   httpUrl: string;
+  /** The same WebSocket server on the HTTP port, under `COLLAB_PATH`: ws://host:httpPort/collab. */
+  collabUrl: string;
   collab: CollabServer;
   sceneLog: SceneLog;
   /** The HTTP API's Express app (already listening on `httpPort`); tests inspect its routes. */
@@ -64,7 +72,10 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   // none of them stalls the event loop that serves the editors.
   const work = createYjsWork({ threads: config.workers.threads, nice: config.workers.nice, logger: logger.child({ component: 'yjs-workers' }) });
   const sceneLog = new SceneLog(deps.sql, { replayer: work });
+  // Long polls, event streams and the webhook deliverer wait on it; every commit here wakes them.
+  const changeWatch = new ChangeWatch({ tip: () => sceneLog.changes.tip(), pollMs: config.changes.pollMs, logger: logger.child({ component: 'change-watch' }) });
   const queue = new GroupCommitQueue(sceneLog, {
+    onCommitted: () => changeWatch.notify(),
     maxBatch: config.limits.appendBatchMax,
     lanes: config.limits.appendLanes,
     maxUpdatesPerRow: config.limits.appendMergeMax,
@@ -116,25 +127,63 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     interchange: config.interchange,
     corruptionPolicy: config.content.corruptionPolicy,
     sceneDeleteRetentionMs: config.scenes.deleteRetentionMs,
-    editorPage: { wsPort: collab.address.port },
+    editorPage: {
+      wsPort: collab.address.port,
+      collabPath: config.collabPath,
+      publicWsUrl: config.publicUrls.ws,
+      publicHttpUrl: config.publicUrls.http,
+    },
     work,
+    changeWatch,
+    webhooks: { coalesceMs: config.webhooks.coalesceMs, allowPrivateAddresses: config.webhooks.allowPrivateAddresses },
   });
-  const httpServer = await listen(httpApp, config.httpPort, config.host);
+  const httpServer = createServer(httpApp);
+  // Before listening, so that no upgrade reaches the HTTP port before it can be handed on.
+  const upgrades = serveCollabUpgrades(httpServer, collab, config.collabPath, logger.child({ component: 'collab-upgrades' }));
+  const requests = trackInFlightRequests(httpServer);
+  await listen(httpServer, config.httpPort, config.host);
   const httpPort = (httpServer.address() as AddressInfo).port;
   const wsPort = collab.address.port;
 
-  const scheduler = await createJobScheduler({ config, sql: deps.sql, logger: logger.child({ component: 'jobs' }), metrics, snapshots, divergence, work });
+  // A webhook's content is read as the API reads a scene: snapshot, loaded document or a replay on the worker pool.
+  const webhookReader = new SceneReader({
+    prisma,
+    sceneLog,
+    metrics,
+    logger: logger.child({ component: 'webhook-reader' }),
+    liveDocument: (sceneId) => collab.hocuspocus.documents.get(sceneId),
+    freshness: config.snapshots.freshness,
+    work,
+  });
+  const scheduler = await createJobScheduler({
+    config,
+    sql: deps.sql,
+    logger: logger.child({ component: 'jobs' }),
+    metrics,
+    snapshots,
+    divergence,
+    work,
+    webhooks: { readScene: sceneContentFrom(webhookReader), watch: changeWatch },
+  });
   if (config.jobs.enabled) scheduler.start();
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
+      upgrades.refuseNew();
+      // Long polls and event streams end now instead of holding the shutdown for their wait.
+      changeWatch.close();
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
-      await httpClosed;
+      // The requests in flight finish first; the HTTP server's close also waits for the WebSockets
+      // it carries, which Hocuspocus closes below.
+      await requests.idle();
       // Passes stop between two scenes; what they started commits or rolls back as a whole.
       await scheduler.stop();
+      // Closes every connection of both ports and stores what its documents hold.
       await collab.destroy();
+      upgrades.destroyOpen();
+      await httpClosed;
       await queue.close();
       // Last: the jobs, the HTTP requests and the document loads that hand it work are done.
       await work.close();
@@ -147,6 +196,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     httpPort,
     wsUrl: `ws://${config.host}:${wsPort}`,
     httpUrl: `http://${config.host}:${httpPort}`,
+    collabUrl: `ws://${config.host}:${httpPort}${config.collabPath === '/' ? '' : config.collabPath}`,
     collab,
     sceneLog,
     httpApp,
@@ -160,13 +210,12 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   };
 }
 
-function listen(app: RequestListener, port: number, host: string): Promise<HttpServer> {
+function listen(server: HttpServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const server = createServer(app);
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
-      resolve(server);
+      resolve();
     });
   });
 }

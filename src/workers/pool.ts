@@ -85,11 +85,14 @@ export const inlineYjsWork: YjsWork = {
  * the thread is given tsx's.
  */
 function threadExecArgv(): string[] {
+  if (COMPILED) return process.execArgv;
   const hasTsx = process.execArgv.some((arg) => /(^|[\\/])tsx([\\/]|$)/.test(arg));
   return hasTsx ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
 }
 
-const WORKER_ENTRY = new URL('./worker.ts', import.meta.url).href;
+/** Running the production build (dist/, `npm run build`): plain JavaScript, no loader needed. */
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER_ENTRY = new URL(COMPILED ? './worker.js' : './worker.ts', import.meta.url).href;
 
 /**
  * `YjsWork` in a pool of worker threads (piscina). Threads start on first use and then stay, so a
