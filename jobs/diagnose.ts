@@ -3,6 +3,7 @@ import { diagnoseScenes, type Diagnosis } from '../src/restCopy/diagnostics.ts';
 import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
+import { LIFECYCLE_STATES, sceneLifecycle, type SceneLifecycleState } from '../src/scenes/lifecycle.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
 import { formatTable, isoTime, toJson } from './format.ts';
 
@@ -10,24 +11,54 @@ export interface DiagnoseOptions {
   scriptId?: string;
 }
 
+/** Section 8.1's states of the live scenes diagnosed: how many are in each, and each scene's. */
+export interface LifecycleReport {
+  byState: Record<SceneLifecycleState, number>;
+  scenes: Record<string, SceneLifecycleState>;
+}
+
+export interface DiagnosisWithLifecycle extends Diagnosis {
+  lifecycle: LifecycleReport;
+}
+
 /** One read-only pass; `UnknownTargetError` for a script id that does not exist. */
-export async function diagnoseYjsState(deps: { prisma: PrismaClient; sceneLog: SceneLog }, options: DiagnoseOptions = {}): Promise<Diagnosis> {
+export async function diagnoseYjsState(deps: { prisma: PrismaClient; sceneLog: SceneLog }, options: DiagnoseOptions = {}): Promise<DiagnosisWithLifecycle> {
   if (options.scriptId !== undefined) {
     const script = await deps.prisma.script.findUnique({ where: { scriptId: options.scriptId }, select: { scriptId: true } });
     if (!script) throw new UnknownTargetError('script', options.scriptId);
   }
-  return diagnoseScenes(deps.prisma, deps.sceneLog, options);
+  const diagnosis = await diagnoseScenes(deps.prisma, deps.sceneLog, options);
+  return { ...diagnosis, lifecycle: await lifecycleOf(deps, options) };
+}
+
+/** The live scenes of the scope, then all their lifecycle facts in one statement. */
+async function lifecycleOf(deps: { prisma: PrismaClient; sceneLog: SceneLog }, options: DiagnoseOptions): Promise<LifecycleReport> {
+  const scenes = await deps.prisma.scene.findMany({
+    where: { deletedAt: null, ...(options.scriptId !== undefined ? { scriptId: options.scriptId } : {}) },
+    select: { sceneId: true },
+  });
+  const facts = await deps.sceneLog.lifecycle.factsOf(scenes.map((scene) => scene.sceneId));
+  const byState = Object.fromEntries(LIFECYCLE_STATES.map((state) => [state, 0])) as Record<SceneLifecycleState, number>;
+  const states: Record<string, SceneLifecycleState> = {};
+  for (const [sceneId, sceneFacts] of facts) {
+    const state = sceneLifecycle(sceneFacts);
+    states[sceneId] = state;
+    byState[state] += 1;
+  }
+  return { byState, scenes: states };
 }
 
 /** The report as the table the command prints. */
-export function formatDiagnosis(diagnosis: Diagnosis): string[] {
+export function formatDiagnosis(diagnosis: DiagnosisWithLifecycle): string[] {
   const title = (text: string) => (text.length > 30 ? `${text.slice(0, 29)}…` : text);
   const lines: string[] = [];
+  const { byState } = diagnosis.lifecycle;
+  lines.push(`Scenes by lifecycle state: ${LIFECYCLE_STATES.map((state) => `${state} ${byState[state]}`).join(', ')}`, '');
   lines.push(`Scenes with Yjs updates: ${diagnosis.scenesWithUpdates.length}`);
   if (diagnosis.scenesWithUpdates.length > 0) {
     lines.push(
       ...formatTable(
-        ['state', 'script', 'pos', 'scene', 'updates', 'live', 'first update', 'last update', 'REST updated', 'source'],
+        ['state', 'script', 'pos', 'scene', 'updates', 'live', 'first update', 'last update', 'REST updated', 'source', 'lifecycle'],
         diagnosis.scenesWithUpdates.map((s) => [
           s.state,
           title(s.scriptTitle),
@@ -39,6 +70,7 @@ export function formatDiagnosis(diagnosis: Diagnosis): string[] {
           isoTime(s.lastUpdateAt),
           isoTime(s.restUpdatedAt),
           s.snapshotSource,
+          diagnosis.lifecycle.scenes[s.sceneId] ?? 'deleted',
         ]),
       ),
     );
@@ -63,6 +95,7 @@ export function formatDiagnosis(diagnosis: Diagnosis): string[] {
   }
   const seededWithoutLog = diagnosis.restWithoutUpdates.filter((s) => s.seededAt !== null).length;
   lines.push('', 'Notes:');
+  lines.push('  lifecycle: section 8.1 of the architecture document, as src/scenes/lifecycle.ts decides it; "deleted" for a deleted scene.');
   lines.push('  REST_NEWER: the REST copy changed after the newest update and was not derived from it; the Yjs state may be stale.');
   lines.push('  Scenes with REST content and no updates are seeded when first opened, or by `migrate-rest-to-yjs`.');
   if (seededWithoutLog > 0) {
@@ -77,7 +110,7 @@ interface DiagnoseArgs extends DiagnoseOptions {
 
 export const diagnoseCommand: JobCommand<DiagnoseArgs> = {
   name: 'diagnose',
-  summary: 'report Yjs log counts, scenes whose REST copy is newer, and scenes with REST content but no updates',
+  summary: 'report lifecycle states, Yjs log counts, scenes whose REST copy is newer, and scenes with REST content but no updates',
   usage: [
     'usage: npm run job -- diagnose [--script-id <uuid>] [--json]',
     '',

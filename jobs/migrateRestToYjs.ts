@@ -2,7 +2,7 @@
 // and no Yjs log its initial Yjs update, through the same seed-under-lock path as the load-time
 // extension, so a scene opened by an editor during the migration is seeded once.
 import * as Y from 'yjs';
-import { compareSceneContent, firstDifferentBlock, readYjsSide } from '../src/restCopy/divergence.ts';
+import { compareSceneContent, firstDifferentBlock, isLagging, readYjsSide } from '../src/restCopy/divergence.ts';
 import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import { SceneSeeder, type SeedResult } from '../src/restCopy/seeding.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
@@ -11,6 +11,7 @@ import { SceneLog } from '../src/log/sceneLog.ts';
 import type { Logger } from '../src/logger.ts';
 import { getScreenplayConverter, type ScreenplayConverter } from '../src/screenplay/convert.ts';
 import { EXIT, parseJobArgs, parseUuid, UsageError, type JobCommand } from './command.ts';
+import { checkReadiness, DEFAULT_READINESS_SAMPLE, formatReadiness } from './readiness.ts';
 
 export type MigrationMode = 'migrate' | 'dry-run' | 'verify-only';
 export type MigrationScope = { kind: 'all' } | { kind: 'script'; scriptId: string };
@@ -39,6 +40,8 @@ export type SceneMigrationStatus =
   | 'conversion-error'
   // --verify-only
   | 'verified'
+  /** The REST copy is only behind the log (edited since the migration): the next snapshot catches up. */
+  | 'lagging'
   | 'mismatch'
   | 'not-migrated';
 
@@ -65,6 +68,7 @@ export interface MigrationSummary {
   failed: number;
   conversionErrors: number;
   verified: number;
+  lagging: number;
   mismatched: number;
   notMigrated: number;
 }
@@ -166,6 +170,14 @@ async function verifyScene(
       restYjsDerived: scene.yjsDerived,
       checkedAt: new Date(),
     });
+    if (isLagging(report.cause)) {
+      return {
+        status: 'lagging',
+        reason: 'REST_BEHIND_LOG',
+        blocks: report.yjs_block_count,
+        detail: `REST copy at seq ${report.rest_snapshot_seq ?? 'none'}, log at seq ${report.yjs_seq}; the next snapshot brings it up to date`,
+      };
+    }
     switch (report.cause) {
       case 'in_sync':
         return { status: 'verified', blocks: report.yjs_block_count, detail: `snapshot_source ${scene.snapshotSource}` };
@@ -199,12 +211,13 @@ function summarize(mode: MigrationMode, results: readonly SceneMigrationResult[]
     failed: count('failed'),
     conversionErrors: count('conversion-error'),
     verified: count('verified'),
+    lagging: count('lagging'),
     mismatched: count('mismatch'),
     notMigrated: count('not-migrated'),
   };
 }
 
-/** Exit code of a pass: anything that did not migrate or verify is a failure. */
+/** Exit code of a pass: anything that did not migrate or verify is a failure; a lagging REST copy is not. */
 export function migrationExitCode(summary: MigrationSummary): number {
   return summary.failed + summary.conversionErrors + summary.mismatched > 0 ? EXIT.FAILED : EXIT.OK;
 }
@@ -213,6 +226,10 @@ export function migrationExitCode(summary: MigrationSummary): number {
 
 interface MigrateArgs extends MigrateOptions {
   json: boolean;
+  /** Migrate `--all` even when the readiness checks fail. */
+  force: boolean;
+  /** Passed to the readiness checks: the jobs run in `npm run worker`. */
+  expectWorker: boolean;
 }
 
 const SKIP_REASONS: Record<string, string> = {
@@ -225,16 +242,19 @@ export const migrateRestToYjsCommand: JobCommand<MigrateArgs> = {
   name: 'migrate-rest-to-yjs',
   summary: 'seed the Yjs log of scenes that have REST content and no versions (or --verify-only)',
   usage: [
-    'usage: npm run job -- migrate-rest-to-yjs (--all | --script-id <uuid>) [--dry-run | --verify-only] [--json]',
+    'usage: npm run job -- migrate-rest-to-yjs (--all | --script-id <uuid>) [--dry-run | --verify-only] [--force] [--expect-worker] [--json]',
     '',
     '  --all               every scene of every script',
     '  --script-id <uuid>  the scenes of one script',
     '  --dry-run           convert and verify the round trip, store nothing (default scope: --all)',
     '  --verify-only       compare each migrated scene\'s log with its REST copy (default scope: --all)',
     '  --json              print the report as JSON on stdout',
+    '  --force             migrate --all even when `readiness` fails (it runs first, and refuses otherwise)',
+    '  --expect-worker     for the readiness checks: the scheduled jobs run in `npm run worker`',
     '',
     'Skips scenes that already have versions. Verifies REST -> Yjs -> REST before storing. Exits 1 when',
-    'a scene failed, could not be converted or did not verify.',
+    'a scene failed, could not be converted or did not verify; a REST copy only behind the log (edited',
+    'since, the next snapshot catches up) is reported as lagging and is not a failure.',
   ].join('\n'),
   parse(argv) {
     const { values } = parseJobArgs(
@@ -245,6 +265,8 @@ export const migrateRestToYjsCommand: JobCommand<MigrateArgs> = {
         'dry-run': { type: 'boolean' },
         'verify-only': { type: 'boolean' },
         json: { type: 'boolean' },
+        force: { type: 'boolean' },
+        'expect-worker': { type: 'boolean' },
       },
       { min: 0, max: 0, names: '' },
     );
@@ -257,11 +279,22 @@ export const migrateRestToYjsCommand: JobCommand<MigrateArgs> = {
     }
     const scope: MigrationScope =
       values['script-id'] !== undefined ? { kind: 'script', scriptId: parseUuid(values['script-id'] as string, '--script-id') } : { kind: 'all' };
-    return { mode, scope, json: Boolean(values.json) };
+    return { mode, scope, json: Boolean(values.json), force: Boolean(values.force), expectWorker: Boolean(values['expect-worker']) };
   },
   async run(args, context) {
     const { database, logger, output } = context;
     const label = args.mode === 'migrate' ? '' : ` (${args.mode})`;
+    // Section 11.3: the migration of every scene starts only on a deployment that passes the
+    // pre-migration checks. One script can be tried without them; a look (dry run, verify) writes nothing.
+    if (args.mode === 'migrate' && args.scope.kind === 'all') {
+      const readiness = await checkReadiness({ database, config: context.config, logger }, { sample: DEFAULT_READINESS_SAMPLE, expectWorker: args.expectWorker });
+      if (!readiness.ready && !args.force) {
+        for (const line of formatReadiness(readiness)) output.progress(line);
+        output.progress(`migrate-rest-to-yjs: refused, not ready (${readiness.failed.join(', ')}); fix the checks above, or pass --force to migrate anyway`);
+        return EXIT.FAILED;
+      }
+      if (!readiness.ready) output.progress(`migrate-rest-to-yjs: not ready (${readiness.failed.join(', ')}), migrating anyway (--force)`);
+    }
     const report = await migrateRestToYjs(
       {
         prisma: database.prisma,
@@ -279,6 +312,7 @@ export const migrateRestToYjsCommand: JobCommand<MigrateArgs> = {
     output.result(`migrate-rest-to-yjs${label}: ${summary.scenes} scene(s)`);
     if (args.mode === 'verify-only') {
       output.result(`  verified:          ${summary.verified}`);
+      output.result(`  lagging:           ${summary.lagging}`);
       output.result(`  mismatched:        ${summary.mismatched}`);
       output.result(`  not migrated:      ${summary.notMigrated}`);
     } else {

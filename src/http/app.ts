@@ -36,8 +36,14 @@ import { collaboratorRoutes } from './collaborators.ts';
 import { scriptRoutes } from './scripts.ts';
 import { ScriptStore } from '../scripts/scriptStore.ts';
 import { SceneContentWriter } from '../scenes/writer.ts';
+import { publishLifecycleCensus } from '../scenes/lifecycle.ts';
 import { snapshotRoutes } from './snapshots.ts';
 import { versionRoutes } from './versions.ts';
+import { changeRoutes } from './changes.ts';
+import { webhookRoutes } from './webhooks.ts';
+import { ChangeFeed } from '../changes/feed.ts';
+import type { ChangeWatch } from '../changes/watch.ts';
+import { WebhookStore } from '../webhooks/store.ts';
 
 export interface HttpAppDeps {
   prisma: PrismaClient;
@@ -69,6 +75,10 @@ export interface HttpAppDeps {
   interchange?: { importMaxBytes: number; importMaxScenes: number };
   /** What seeding does with a corrupt log (`CORRUPTION_POLICY`; default `log`): imports and exports seed scenes. */
   corruptionPolicy?: CorruptionPolicy;
+  /** The change feed's wake-ups (this instance's commits, and a shared poll for the others'). */
+  changeWatch: ChangeWatch;
+  /** `config.webhooks`' settings the webhook routes need. */
+  webhooks: { coalesceMs: number; allowPrivateAddresses: boolean };
 }
 
 /** Bounds the `/metrics` scrape's database work, so a slow database cannot stall Prometheus. */
@@ -95,11 +105,16 @@ export function createHttpApp(deps: HttpAppDeps): Express {
 
   app.use(healthRoutes({ prisma, sceneLog, metrics, logger, snapshots, divergence }));
   app.get('/metrics', async (_req, res) => {
-    // The snapshot lag is a property of the database, not of this process: refresh it for the
-    // scrape. A failure leaves the last value and never fails the scrape.
+    // The snapshot lag and the scenes per lifecycle state are properties of the database, not of
+    // this process: refresh them for the scrape. A failure leaves the last value and never fails the scrape.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      snapshots.lagStats().catch((error: unknown) => logger.warn({ err: error }, 'snapshot lag not refreshed for /metrics')),
+      Promise.all([
+        snapshots.lagStats().catch((error: unknown) => logger.warn({ err: error }, 'snapshot lag not refreshed for /metrics')),
+        publishLifecycleCensus(sceneLog.lifecycle, metrics.scenesByState).catch((error: unknown) =>
+          logger.warn({ err: error }, 'scenes by state not refreshed for /metrics'),
+        ),
+      ]),
       new Promise((resolve) => {
         timer = setTimeout(resolve, METRICS_REFRESH_TIMEOUT_MS);
       }),
@@ -112,7 +127,7 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   });
   if (auth.devTokens) app.use(devTokenRoutes({ devTokens: auth.devTokens, prisma, logger }));
   app.use(sceneRoutes({ verifier: auth.verifier, access: auth.access, reader, writer, logger }));
-  const scriptStore = new ScriptStore({ prisma });
+  const scriptStore = new ScriptStore({ prisma, sceneLog });
   const userDirectory = new UserDirectory(prisma);
   app.use(
     scriptRoutes({
@@ -175,6 +190,16 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.use(
     versionRoutes({ verifier: auth.verifier, access: auth.access, sceneLog, snapshots, users: new UserDirectory(prisma), sessionGapSeconds: deps.sessionGapSeconds ?? 300 }),
   );
+
+  app.use(
+    changeRoutes({
+      verifier: auth.verifier,
+      access: auth.access,
+      feed: new ChangeFeed({ changes: sceneLog.changes, prisma, watch: deps.changeWatch }),
+      logger: logger.child({ component: 'change-feed' }),
+    }),
+  );
+  app.use(webhookRoutes({ verifier: auth.verifier, access: auth.access, store: new WebhookStore(deps.sql), changes: sceneLog.changes, ...deps.webhooks }));
 
   if (deps.editorPage) app.use(editorPageRoutes({ ...deps.editorPage, prisma, devTokens: auth.devTokens !== null }));
 

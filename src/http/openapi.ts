@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { changeFeedPaths } from './openapiChanges.ts';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, written as a plain object so it is reviewed with
@@ -244,6 +245,11 @@ export const openApiDocument = {
               snapshot_freshness: { enum: ['fresh', 'stale', 'very_stale', 'never'] },
               yjs_update_count: { type: 'integer' },
               last_modified: { type: 'string', format: 'date-time' },
+              lifecycle: {
+                enum: ['CREATED', 'YJS_INITIAL', 'YJS_SYNCED', 'YJS_ACTIVE', 'YJS_COMPACTED', 'YJS_ARCHIVED'],
+                description:
+                  "The scene's lifecycle state (architecture document 8.1): CREATED no Yjs update yet; YJS_INITIAL updates, REST copy never derived from them; YJS_SYNCED REST copy at the log's head; YJS_ACTIVE edits since the copy was derived; YJS_COMPACTED merged rows awaiting retention; YJS_ARCHIVED only compacted history left (src/scenes/lifecycle.ts)",
+              },
               yjs_error: { type: 'string', description: 'Present when the Yjs state could not be converted and the REST copy was served' },
             },
           },
@@ -460,6 +466,7 @@ export const openApiDocument = {
     },
   },
   paths: {
+    ...changeFeedPaths,
     '/api/health/live': {
       get: { summary: 'Liveness', tags: ['health'], responses: { '200': { description: 'The process runs' } } },
     },
@@ -503,9 +510,31 @@ export const openApiDocument = {
     },
     '/editor/config.json': {
       get: {
-        summary: 'What the editor page needs to connect: WebSocket port, schema version, whether development tokens are issued, the demo script',
+        summary: 'What the editor page needs to connect: where its WebSocket is, the schema version, whether development tokens are issued, the demo script',
         tags: ['editor'],
-        responses: { '200': { description: '{wsPort, schemaVersion, devTokens, demo}' } },
+        responses: {
+          '200': {
+            description:
+              '{wsUrl, httpUrl, collabPath, wsPort, schemaVersion, devTokens, demo}. wsUrl: PUBLIC_WS_URL, or derived from PUBLIC_HTTP_URL (ws(s), same host, collabPath), or null: connect to the page\'s own origin under collabPath (COLLAB_PATH, default /collab), which the HTTP port serves. httpUrl: PUBLIC_HTTP_URL or null. wsPort: the separate WebSocket port (PORT).',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['wsUrl', 'httpUrl', 'collabPath', 'wsPort', 'schemaVersion', 'devTokens', 'demo'],
+                  properties: {
+                    wsUrl: { type: ['string', 'null'], format: 'uri' },
+                    httpUrl: { type: ['string', 'null'], format: 'uri' },
+                    collabPath: { type: 'string' },
+                    wsPort: { type: 'integer' },
+                    schemaVersion: { type: 'integer' },
+                    devTokens: { type: 'boolean' },
+                    demo: { type: ['object', 'null'] },
+                  },
+                },
+              },
+            },
+          },
+        },
       },
     },
     '/api/dev/token': {

@@ -59,6 +59,7 @@ export function sceneJson(view: SceneView) {
       snapshot_freshness: view.freshness,
       yjs_update_count: view.updateCount,
       last_modified: view.lastModified.toISOString(),
+      lifecycle: view.lifecycle,
       ...(view.yjsError ? { yjs_error: view.yjsError } : {}),
     },
   };

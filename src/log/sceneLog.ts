@@ -11,10 +11,13 @@ import {
   withoutCommitted,
   type CommittedClocks,
 } from './arbitration.ts';
+import { LogChanges, type ChangeKind } from './changes.ts';
 import { LogClear } from './clear.ts';
 import { isEmptyUpdate } from './containment.ts';
 import { LogFigures } from './figures.ts';
 import { LogHistory } from './history.ts';
+import { LogImport } from './import.ts';
+import { LogLifecycle } from './lifecycle.ts';
 import { unpackUpdates } from './packed.ts';
 import { replayOnThisThread, type Replayer } from './replay.ts';
 import { LogVersions } from './versions.ts';
@@ -28,6 +31,8 @@ export interface AppendEntry {
   createdBy: string | null;
   /** How many appended updates `update` merges (group commit merges a writer's run); 1 when absent. */
   updateCount?: number;
+  /** What made the change, for the change feed (`scene_changes`); `edit` (an editor's update) when absent. */
+  kind?: ChangeKind;
   /**
    * The update's struct ranges, when the caller has read them already (the guards' `inspectUpdate`
    * of a client update); read from `update` when absent.
@@ -150,6 +155,12 @@ export class SceneLog {
   readonly clear: LogClear;
   /** The audit listings: a scene's rows newest first, and its editing sessions (src/log/versions.ts). */
   readonly versions: LogVersions;
+  /** The change rows every append writes: the change feed's and the webhooks' reads (src/log/changes.ts). */
+  readonly changes: LogChanges;
+  /** The facts each scene's lifecycle state is decided from, and their census (src/log/lifecycle.ts). */
+  readonly lifecycle: LogLifecycle;
+  /** Writing a scene's exported log into this database, seqs kept (import-scene; src/log/import.ts). */
+  readonly imports: LogImport;
 
   /** Where history replays run (a worker pool given by the composition root; default: this thread). */
   readonly replayer: Replayer;
@@ -167,6 +178,9 @@ export class SceneLog {
     this.figures = new LogFigures(sql);
     this.clear = new LogClear(sql);
     this.versions = new LogVersions(sql);
+    this.changes = new LogChanges(sql);
+    this.lifecycle = new LogLifecycle(sql);
+    this.imports = new LogImport(sql);
   }
 
   /**
@@ -238,6 +252,7 @@ export class SceneLog {
       clients,
       froms,
       tos,
+      candidates.map((c) => c.entry.kind ?? 'edit'),
     ]);
 
     // Rows come back in no promised order; within a scene, seq order is array order.
@@ -612,13 +627,17 @@ export class SceneLog {
  *
  * Authors unknown to `users` are stored as NULL rather than failing the whole batch on the foreign
  * key; rows whose scene is gone are left out (the caller reports them).
+ *
+ * Each scene appended to gets one `scene_changes` row ($9 the entries' kinds), in this statement,
+ * so the change feed can never disagree with the log: its seq is the new head, its author the
+ * newest entry's, its kinds those of the scene's entries.
  */
 const APPEND_SQL = `
   WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::int[]) WITH ORDINALITY AS t (scene_id, yjs_update, created_by, update_count, ord)
+    SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::int[], $9::text[]) WITH ORDINALITY AS t (scene_id, yjs_update, created_by, update_count, kind, ord)
   ),
   known AS (
-    SELECT i.ord, i.scene_id, i.yjs_update, u.user_id AS created_by, i.update_count
+    SELECT i.ord, i.scene_id, s.script_id, i.yjs_update, u.user_id AS created_by, i.update_count, i.kind
     FROM input i
     JOIN scenes s ON s.scene_id = i.scene_id
     LEFT JOIN users u ON u.user_id = i.created_by
@@ -697,6 +716,19 @@ const APPEND_SQL = `
     JOIN state st ON st.scene_id = k.scene_id
     JOIN heads ON heads.scene_id = k.scene_id
     RETURNING version_id, scene_id, seq, created_at
+  ),
+  newest AS (
+    SELECT DISTINCT ON (scene_id) scene_id, script_id, created_by FROM known ORDER BY scene_id, ord DESC
+  ),
+  batch_kinds AS (
+    SELECT scene_id, array_agg(DISTINCT kind ORDER BY kind) AS kinds FROM known GROUP BY scene_id
+  ),
+  changed AS (
+    INSERT INTO scene_changes (scene_id, script_id, seq, kinds, created_by)
+    SELECT heads.scene_id, n.script_id, heads.last_seq, b.kinds, n.created_by
+    FROM heads
+    JOIN newest n ON n.scene_id = heads.scene_id
+    JOIN batch_kinds b ON b.scene_id = heads.scene_id
   )
   SELECT 'stored' AS outcome, scene_id, version_id, seq, created_at FROM stored
   UNION ALL

@@ -16,6 +16,7 @@ import {
 } from '../screenplay/index.ts';
 import { snapshotFreshness, type FreshnessThresholds, type SnapshotFreshness } from './freshness.ts';
 import { inlineYjsWork, type YjsWork } from '../workers/pool.ts';
+import { sceneLifecycle, type SceneLifecycleState } from './lifecycle.ts';
 import { deriveAt, deriveFromLiveDocument, deriveFromLog, type DerivedScene, type HistoricScene } from './sceneState.ts';
 
 /** Where a scene's content came from on this read. */
@@ -48,6 +49,8 @@ export interface SceneView {
   lastModified: Date;
   /** Why the Yjs state was not used although the scene has one (the REST copy was served instead). */
   yjsError: string | null;
+  /** Where the scene is in section 8.1's lifecycle (src/scenes/lifecycle.ts). */
+  lifecycle: SceneLifecycleState;
 }
 
 export interface SceneReaderConfiguration {
@@ -92,6 +95,7 @@ interface SceneFacts {
   head: LogHead;
   /** When the newest row the snapshot read was written; null when unknown (no snapshot, or the row was deleted). */
   snapshotLatestAt: Date | null;
+  lifecycle: SceneLifecycleState;
 }
 
 /**
@@ -151,21 +155,28 @@ export class SceneReader {
       ) m ON true
       WHERE ${where}
       ORDER BY s.position, s.scene_id`;
-    const [heads, createdAt] = await Promise.all([
+    const [heads, createdAt, lifecycles] = await Promise.all([
       sceneLog.heads(rows.map((row) => row.scene_id)),
       sceneLog.createdAt(rows.flatMap((row) => (row.snapshot_latest_version_id === null ? [] : [row.snapshot_latest_version_id]))),
+      sceneLog.lifecycle.factsOf(rows.map((row) => row.scene_id)),
     ]);
-    return rows.map((row) => ({
-      row,
-      head: heads.get(row.scene_id)!,
-      snapshotLatestAt: row.snapshot_latest_version_id === null ? null : (createdAt.get(row.snapshot_latest_version_id) ?? null),
-    }));
+    return rows.map((row) => {
+      const facts = lifecycles.get(row.scene_id);
+      return {
+        row,
+        head: heads.get(row.scene_id)!,
+        snapshotLatestAt: row.snapshot_latest_version_id === null ? null : (createdAt.get(row.snapshot_latest_version_id) ?? null),
+        // A scene deleted between the two reads has no facts: it had a row a moment ago, and no log is implied.
+        lifecycle: facts ? sceneLifecycle(facts) : 'CREATED',
+      };
+    });
   }
 
-  private async view({ row, head, snapshotLatestAt }: SceneFacts): Promise<SceneView> {
+  private async view({ row, head, snapshotLatestAt, lifecycle }: SceneFacts): Promise<SceneView> {
     const { now, freshness } = this.configuration;
     const snapshotSeq = row.snapshot_seq == null ? null : BigInt(row.snapshot_seq);
     const base = {
+      lifecycle,
       sceneId: row.scene_id,
       scriptId: row.script_id,
       position: row.position,

@@ -134,7 +134,8 @@ describe.skipIf(!testDatabaseKinds().includes('postgres'))('migrate-rest-to-yjs 
       ]);
       expect(await db.prisma.sceneVersion.count()).toBe(0);
 
-      const all = await runJobCli(['migrate-rest-to-yjs', '--all'], env);
+      // Not ready (the broken scene does not round-trip, NODE_ENV=test runs no jobs): readiness.test.ts proves the refusal.
+      const all = await runJobCli(['migrate-rest-to-yjs', '--all', '--force'], env);
       expect(all.code).toBe(1);
       expect(all.stdout).toContain('migrated:          2');
       expect(all.stdout).toContain('conversion errors: 1');
