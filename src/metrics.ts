@@ -10,6 +10,8 @@ export interface Metrics {
   updatesAppended: Counter<'origin'>;
   appendBatchSize: Histogram;
   appendLatency: Histogram;
+  /** From `GroupCommitQueue.append` to the start of the batch that writes the update: the tail's other half beside the commit itself. */
+  appendQueueWait: Histogram;
   ackLatency: Histogram;
   persistErrors: Counter<'reason'>;
   updatesSkipped: Counter<'reason'>;
@@ -31,6 +33,8 @@ export interface Metrics {
   documentsLoaded: Gauge;
   divergenceRate: Gauge;
   snapshotLagMinutes: Gauge;
+  /** Live scenes per lifecycle state (section 8.1, src/scenes/lifecycle.ts), refreshed at each scrape. */
+  scenesByState: Gauge<'state'>;
   /** REST copies written from live documents (extensions/RestCopyFollower.ts), and why the others were not. */
   restCopyFollowerSnapshots: Counter<'result'>;
   redisConnected: Gauge;
@@ -40,6 +44,14 @@ export interface Metrics {
   retentionRowsDeleted: Counter;
   backgroundJobRuns: Counter<'job' | 'result'>;
   backgroundJobDuration: Histogram<'job'>;
+  /** From the commit of the oldest change a webhook delivery carries to its 2xx (the coalescing window included). */
+  webhookDeliveryLatency: Histogram;
+  webhookDeliveries: Counter<'result'>;
+  webhookDeliveryFailures: Counter<'reason'>;
+  /** Changes folded for an endpoint and not delivered yet. */
+  webhookQueueDepth: Gauge<'endpoint'>;
+  webhookEndpointsDisabled: Gauge;
+  changeFeedRowsDeleted: Counter;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -64,6 +76,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'yjs_append_statement_seconds',
       help: 'Duration of one group-commit INSERT, from send to commit',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    appendQueueWait: new Histogram({
+      name: 'yjs_append_queue_wait_seconds',
+      help: 'Time an update waits in the group-commit queue before the batch that writes it starts (the batch in flight ahead of it)',
+      buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
       registers,
     }),
     ackLatency: new Histogram({
@@ -184,6 +202,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Age in minutes of the oldest REST snapshot among scenes with newer Yjs updates',
       registers,
     }),
+    scenesByState: new Gauge({
+      name: 'writersroom_scenes_by_state',
+      help: 'Live scenes per lifecycle state (CREATED, YJS_INITIAL, YJS_SYNCED, YJS_ACTIVE, YJS_COMPACTED, YJS_ARCHIVED), counted from the database at each scrape',
+      labelNames: ['state'],
+      registers,
+    }),
     restCopyFollowerSnapshots: new Counter({
       name: 'rest_copy_follower_snapshots_total',
       help: 'REST snapshots derived from live documents on their debounced store, by result (written; skipped: current, superseded, unproven, unconvertible, failed)',
@@ -229,11 +253,47 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
       registers,
     }),
+    webhookDeliveryLatency: new Histogram({
+      name: 'webhook_delivery_latency_seconds',
+      help: 'From the commit of the oldest change a webhook delivery carries to its 2xx answer (includes WEBHOOK_COALESCE_MS)',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 2.5, 3, 4, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by result (delivered, failed)',
+      labelNames: ['result'],
+      registers,
+    }),
+    webhookDeliveryFailures: new Counter({
+      name: 'webhook_delivery_failures_total',
+      help: 'Failed webhook deliveries, by reason (status: a non-2xx answer, timeout, network, refused_address)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    webhookQueueDepth: new Gauge({
+      name: 'webhook_queue_depth',
+      help: 'Changes folded for a webhook endpoint and not delivered yet, per endpoint (as last seen by this instance)',
+      labelNames: ['endpoint'],
+      registers,
+    }),
+    webhookEndpointsDisabled: new Gauge({
+      name: 'webhook_endpoints_disabled',
+      help: 'Webhook endpoints disabled after WEBHOOK_MAX_FAILURES failures in a row (or by their owner)',
+      registers,
+    }),
+    changeFeedRowsDeleted: new Counter({
+      name: 'change_feed_rows_deleted_total',
+      help: 'Change feed rows deleted by retention (CHANGE_FEED_RETENTION_DAYS)',
+      registers,
+    }),
   };
   // A labelled counter prints no sample until a label set is first used; the alerting rules of
   // section 12.1 (e.g. persist errors per minute) need a 0 to compute a rate from, not a gap.
   for (const reason of ['database', 'scene_not_found']) metrics.persistErrors.inc({ reason }, 0);
   for (const origin of ['client', 'server']) metrics.updatesAppended.inc({ origin }, 0);
+  for (const result of ['delivered', 'failed']) metrics.webhookDeliveries.inc({ result }, 0);
+  for (const reason of ['status', 'timeout', 'network', 'refused_address']) metrics.webhookDeliveryFailures.inc({ reason }, 0);
   for (const result of ['written', 'current', 'superseded', 'unproven', 'unconvertible', 'failed']) metrics.restCopyFollowerSnapshots.inc({ result }, 0);
   return metrics;
 }

@@ -22,6 +22,8 @@ export class QueueClosedError extends Error {
 
 interface Pending {
   entry: AppendEntry;
+  /** `performance.now()` at `append`, for the queue-wait histogram. */
+  queuedAt: number;
   resolve: (outcome: AppendOutcome) => void;
   reject: (error: Error) => void;
 }
@@ -40,6 +42,8 @@ export interface GroupCommitOptions {
   retries: number;
   metrics?: Metrics;
   logger: Logger;
+  /** Called after each batch that stored something has committed: the change feed's wake-up (src/changes). */
+  onCommitted?: () => void;
 }
 
 // Deadlocks and serialisation failures are worth one more try; anything else is reported at once
@@ -83,7 +87,7 @@ export class GroupCommitQueue {
     if (this.closed) return Promise.reject(new QueueClosedError());
     const lane = this.laneOf(entry.sceneId);
     return new Promise((resolve, reject) => {
-      lane.queue.push({ entry, resolve, reject });
+      lane.queue.push({ entry, queuedAt: performance.now(), resolve, reject });
       if (!lane.running) lane.running = this.drainSoon(lane);
     });
   }
@@ -131,6 +135,10 @@ export class GroupCommitQueue {
   private async writeBatch(batch: Pending[]): Promise<void> {
     const { metrics } = this.options;
     metrics?.appendBatchSize.observe(batch.length);
+    if (metrics) {
+      const startedAt = performance.now();
+      for (const pending of batch) metrics.appendQueueWait.observe((startedAt - pending.queuedAt) / 1000);
+    }
     const { rows, rowOf } = coalesce(
       batch.map((p) => p.entry),
       this.options.maxUpdatesPerRow,
@@ -151,6 +159,7 @@ export class GroupCommitQueue {
             pending.resolve(result);
           }
         });
+        this.options.onCommitted?.();
         return;
       } catch (error) {
         stop?.();
