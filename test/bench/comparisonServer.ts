@@ -4,9 +4,12 @@
  *   database  Hocuspocus with @hocuspocus/extension-database storing the whole document state in
  *             PostgreSQL on its default debounce, the common setup (as in Outline)
  * Usage: tsx test/bench/comparisonServer.ts <floor|database> <port> [postgres-url]
+ * With `REDIS_URL` (and `REDIS_PREFIX`, as this project's server reads them) the server also runs
+ * @hocuspocus/extension-redis, so several of them share documents as several of ours do.
  * Prints one JSON line `{"listening": port}` when ready.
  */
 import { Database } from '@hocuspocus/extension-database';
+import { Redis } from '@hocuspocus/extension-redis';
 import { Server, type Extension } from '@hocuspocus/server';
 import pg from 'pg';
 
@@ -38,6 +41,18 @@ if (kind === 'database') {
         );
         process.stdout.write(`${JSON.stringify({ stored: documentName, at: Date.now() })}\n`);
       },
+    }),
+  );
+}
+
+if (process.env.REDIS_URL) {
+  const redisUrl = new URL(process.env.REDIS_URL);
+  extensions.push(
+    new Redis({
+      host: redisUrl.hostname,
+      port: Number(redisUrl.port || 6379),
+      prefix: process.env.REDIS_PREFIX ?? 'hocuspocus',
+      options: { db: Number(redisUrl.pathname.slice(1) || 0) },
     }),
   );
 }

@@ -1,10 +1,21 @@
 /**
- * `npm run bench [-- --quick] [-- --order=durable,floor,database] [-- --only=jobs|throughput|flood|rest|interchange]`: the figures a user compares collaboration backends on, for this
+ * `npm run bench [-- --quick | --smoke] [-- --order=durable,floor,database] [-- --only=<scenario>] [-- --all] [-- --repeat=N]`:
+ * (`--only=jobs|throughput|flood|rest|interchange|webhooks|storm|instances|pglite|feature|growth`)
+ * the figures a user compares collaboration backends on, for this
  * project and, in the same run, for plain Hocuspocus with no persistence (the floor) and for
  * Hocuspocus with @hocuspocus/extension-database storing the whole document in PostgreSQL on its
  * default debounce (the common setup). Every server runs as its own process on the PostgreSQL at
  * 127.0.0.1:5432; the clients are real providers in this process. Results: a table on stdout, and
  * a JSON file and one SVG chart per scenario under test/bench/results/ (git-ignored).
+ *
+ * The day-after-launch scenarios (issue 22) run with `--only=<name>`, or after the default run
+ * with `--all`; they are not in the default run, whose 20-minute budget they would exceed:
+ * `storm` (reconnect storm, stormScenario.ts), `instances` (two and three instances behind Redis,
+ * instancesScenario.ts), `pglite` (the embedded database beside PostgreSQL, pgliteScenario.ts),
+ * `feature` (a 120-scene script, featureScenario.ts), `growth` (growth curves, growthScenario.ts).
+ * `--smoke` runs them at a tiny size, to prove they work end to end (other scenarios take their
+ * `--quick` size under it). `--repeat=N` (default 1) runs everything selected N times and reports,
+ * for every figure and ratio, the median and the range (min-max) of the N runs.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,16 +25,39 @@ import { tokenFor } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { barChart, type ChartRow } from './chart.ts';
+import { featureScenario } from './featureScenario.ts';
 import { floodScenario } from './floodScenario.ts';
+import { growthScenario } from './growthScenario.ts';
+import { instancesScenario } from './instancesScenario.ts';
 import { interchangeScenario } from './interchangeScenario.ts';
+import { webhooksScenario } from './webhooksScenario.ts';
 import { jobsScenario } from './jobsScenario.ts';
+import { pgliteScenario } from './pgliteScenario.ts';
+import type { BenchSize, Report } from './report.ts';
 import { restScenario } from './rest.ts';
 import { restFollowScenario } from './restFollowScenario.ts';
 import { connectToEachOnce, connectToSynced, editToDurable, maxThroughput, memoryPerScene, peerLatency, type Percentiles } from './scenarios.ts';
+import { commitFigures, readCommitHistograms } from './serverHistograms.ts';
 import { compactFully, compactionThroughput, fullState, populateScene, settleDatabase, storeUpdates } from './storage.ts';
+import { stormScenario } from './stormScenario.ts';
 import { startComparison, startDurable, type Target } from './targets.ts';
 
-const quick = process.argv.includes('--quick');
+const smoke = process.argv.includes('--smoke');
+const quick = smoke || process.argv.includes('--quick');
+const size: BenchSize = smoke ? 'smoke' : quick ? 'quick' : 'full';
+/** `--all`: the default run, then the day-after-launch scenarios. */
+const all = process.argv.includes('--all');
+const repeat = parseRepeat(process.argv.find((arg) => arg.startsWith('--repeat='))?.slice('--repeat='.length));
+
+function parseRepeat(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`--repeat takes a whole number of runs of at least 1; got "${value}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
 const settings = quick
   ? { seconds: 3, rates: [1000], loadSizes: [100, 1_000, 10_000], repeats: 5, compactionScenes: 20, memoryScenes: 20, memoryCycles: 3 }
   : { seconds: 8, rates: [250, 1000], loadSizes: [100, 1_000, 10_000, 100_000], repeats: 11, compactionScenes: 60, memoryScenes: 50, memoryCycles: 10 };
@@ -50,17 +84,23 @@ function parseOrder(value: string | undefined): TargetName[] {
  * this project's server. `--only=rest`: a 120-scene script just edited by connected writers, then
  * its listing read, with the REST copy follower off and on (restFollowScenario.ts).
  * `--only=interchange`: a 120-scene, ~120-page FDX imported over HTTP (seeds included), then
- * exported as PDF and FDX (interchangeScenario.ts).
+ * exported as PDF and FDX (interchangeScenario.ts). `--only=webhooks`: typing with 10 webhook
+ * endpoints against none, and the delivery latency (webhooksScenario.ts). The day-after-launch
+ * scenarios: see the header.
  */
+const ONLY = ['jobs', 'throughput', 'flood', 'rest', 'interchange', 'webhooks', 'storm', 'instances', 'pglite', 'feature', 'growth'] as const;
+type OnlyName = (typeof ONLY)[number];
+/** The day-after-launch scenarios (issue 22), which `--all` adds to the default run. */
+const DAY_AFTER_LAUNCH = ['storm', 'instances', 'pglite', 'feature', 'growth'] as const;
 const only = parseOnly(process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length));
 
-function parseOnly(value: string | undefined): 'jobs' | 'throughput' | 'flood' | 'rest' | 'interchange' | undefined {
+function parseOnly(value: string | undefined): OnlyName | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'jobs' && value !== 'throughput' && value !== 'flood' && value !== 'rest' && value !== 'interchange') {
-    process.stderr.write(`--only takes jobs, throughput, flood, rest or interchange; got "${value}"\n`);
+  if (!(ONLY as readonly string[]).includes(value)) {
+    process.stderr.write(`--only takes ${ONLY.join(', ')}; got "${value}"\n`);
     process.exit(2);
   }
-  return value;
+  return value as OnlyName;
 }
 const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -89,9 +129,40 @@ function log(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
-function recordPercentiles(scenario: string, label: string, target: TargetName, p: Percentiles | null, goal?: { p99?: string }): void {
-  for (const q of ['p50', 'p95', 'p99'] as const) {
+function recordPercentiles(scenario: string, label: string, target: TargetName, p: Percentiles | null, goal?: { p99?: string }, withMax = false): void {
+  for (const q of withMax ? (['p50', 'p95', 'p99', 'max'] as const) : (['p50', 'p95', 'p99'] as const)) {
     record({ scenario, label: `${label} ${q}`, unit: 'ms', higherIsBetter: false, goal: q === 'p99' ? goal?.p99 : undefined }, target, p ? p[q] : null);
+  }
+}
+
+/** Extra SVGs a scenario made (the growth curves), written beside the bar charts. */
+const charts: Array<{ name: string; svg: string }> = [];
+/** What the day-after-launch scenario files record into (report.ts). */
+const report: Report = {
+  size,
+  seed: SEED,
+  record,
+  recordPercentiles: (scenario, label, target, p, options) => recordPercentiles(scenario, label, target, p, { p99: options?.goal }, options?.withMax),
+  chart: (name, svg) => charts.push({ name, svg }),
+  log,
+};
+const dayAfterLaunch: Record<(typeof DAY_AFTER_LAUNCH)[number], () => Promise<void>> = {
+  storm: () => stormScenario(report),
+  instances: () => instancesScenario(report),
+  pglite: () => pgliteScenario(report),
+  feature: () => featureScenario(report),
+  growth: () => growthScenario(report),
+};
+
+/** Typing with 10 webhook endpoints against none, and how late deliveries come (webhooksScenario.ts). */
+async function runWebhooksScenario(): Promise<void> {
+  const { median, rounds } = await webhooksScenario({ rounds: quick ? 1 : 3, seconds: settings.seconds, seed: SEED, log });
+  const scenario = 'webhooks';
+  recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, no webhook', 'durable', median.none);
+  recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, 10 webhook endpoints', 'durable', median.subscribed);
+  record({ scenario, label: 'edit->peer p99, 10 endpoints / none (median round)', unit: 'x', higherIsBetter: false, goal: '<= 1.1x' }, 'durable', median.ratio);
+  for (const [i, round] of rounds.entries()) {
+    record({ scenario, label: `delivery latency p99 past the coalescing window, round ${i + 1}`, unit: 'ms', higherIsBetter: false, goal: '< 1000 ms' }, 'durable', round.deliveryPastWindowP99Ms);
   }
 }
 
@@ -189,13 +260,31 @@ async function runInterchangeScenario(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  log(`writersroom-collab benchmark (${quick ? 'quick' : 'full'}${only ? `, only ${only}` : ''}), ${new Date().toISOString()}, node ${process.version}`);
-  if (only) {
-    await { jobs: runJobsScenario, throughput: runThroughputScenario, flood: runFloodScenario, rest: runRestFollowScenario, interchange: runInterchangeScenario }[only]();
-    printTable();
-    await writeResults();
-    return;
+  log(
+    `writersroom-collab benchmark (${size}${only ? `, only ${only}` : all ? ', all scenarios' : ''}${repeat > 1 ? `, ${repeat} runs` : ''}), ` +
+      `${new Date().toISOString()}, node ${process.version}`,
+  );
+  const runs: Figure[][] = [];
+  for (let run = 1; run <= repeat; run += 1) {
+    if (repeat > 1) log(`\n=== run ${run} of ${repeat}`);
+    if (only) {
+      const scenarios = { jobs: runJobsScenario, throughput: runThroughputScenario, flood: runFloodScenario, rest: runRestFollowScenario, interchange: runInterchangeScenario, webhooks: runWebhooksScenario };
+      await { ...scenarios, ...dayAfterLaunch }[only]();
+    } else {
+      await runDefault();
+      if (all) for (const name of DAY_AFTER_LAUNCH) await dayAfterLaunch[name]();
+    }
+    runs.push(figures.splice(0));
+    // Only the last run's extra charts are kept: the medians' bar charts stand for all of them.
+    if (run < repeat) charts.splice(0);
   }
+  const summaries = summarize(runs);
+  printTable(summaries);
+  await writeResults(summaries, runs);
+}
+
+/** The default run: every server through throughput, latency, durability, load, REST and memory, then compaction, jobs, flood and REST follow. */
+async function runDefault(): Promise<void> {
   const db = await createTestDatabase('postgres');
   const sql = db.database.sql;
   const fixture = await createScript(db.prisma, { scenes: 0, title: 'Benchmark' });
@@ -251,9 +340,24 @@ async function main(): Promise<void> {
       await settleDatabase(db.databaseUrl!, log);
 
       for (const rate of settings.rates) {
+        const before = await readCommitHistograms(target);
         const ten = await peerLatency(target, { sceneId: latency10!, clients: 10, rate, seconds: settings.seconds, token, seed: SEED });
+        const after = await readCommitHistograms(target);
         recordPercentiles('latency', `edit->peer, 10 clients @${rate}/s`, name, ten, { p99: rate === 1000 ? '<= 2x floor' : undefined });
         log(`  edit->peer 10 clients @${rate}/s: p50 ${ten.p50.toFixed(2)} p99 ${ten.p99.toFixed(2)} ms`);
+        // The server's own view of the same run (issue 22): the tail from commits, or from waiting behind them.
+        if (before && after) {
+          const server = commitFigures(before, after);
+          for (const q of ['p50', 'p99'] as const) {
+            record({ scenario: 'latency', label: `@${rate}/s: server commit time ${q}`, unit: 'ms', higherIsBetter: false }, name, server.commitSeconds[q]);
+            record({ scenario: 'latency', label: `@${rate}/s: server queue wait before the batch ${q}`, unit: 'ms', higherIsBetter: false }, name, server.queueWaitSeconds[q]);
+            record({ scenario: 'latency', label: `@${rate}/s: server batch size ${q}`, unit: 'updates', higherIsBetter: false }, name, server.batchSize[q]);
+          }
+          log(
+            `    server: commit p50/p99 ${server.commitSeconds.p50.toFixed(2)}/${server.commitSeconds.p99.toFixed(2)} ms, ` +
+              `queue wait ${server.queueWaitSeconds.p50.toFixed(2)}/${server.queueWaitSeconds.p99.toFixed(2)} ms, batch ${server.batchSize.p50.toFixed(1)}/${server.batchSize.p99.toFixed(1)}`,
+          );
+        }
       }
       const hundredClients = await Promise.all(
         latency100.map((sceneId, i) => peerLatency(target, { sceneId, clients: 10, rate: 100, seconds: settings.seconds, token, seed: SEED + i })),
@@ -329,36 +433,65 @@ async function main(): Promise<void> {
   await runJobsScenario();
   await runFloodScenario();
   await runRestFollowScenario();
-
-  printTable();
-  await writeResults();
 }
 
-function printTable(): void {
-  const cell = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
-  const ratio = (a: number | null | undefined, b: number | null | undefined) =>
-    a === null || a === undefined || b === null || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`;
+/** The median of values, and their range; null when there are none. */
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function spread(values: Array<number | null | undefined>): Spread | null {
+  const present = values.filter((v): v is number => typeof v === 'number' && !Number.isNaN(v)).sort((a, b) => a - b);
+  if (present.length === 0) return null;
+  // The lower median of an even count: a value some run measured, not an average of two.
+  return { median: present[Math.floor((present.length - 1) / 2)]!, min: present[0]!, max: present.at(-1)! };
+}
+
+/** A figure over the runs: its median values, and for each value and ratio the median and range. */
+interface Summary {
+  figure: Figure;
+  values: Partial<Record<TargetName, Spread | null>>;
+  vsFloor: Spread | null;
+  vsDatabase: Spread | null;
+}
+
+function summarize(runs: Figure[][]): Summary[] {
+  const summaries: Summary[] = [];
+  for (const f of runs.flat()) {
+    if (summaries.some((s) => s.figure.scenario === f.scenario && s.figure.label === f.label)) continue;
+    const same = runs.map((figs) => figs.find((g) => g.scenario === f.scenario && g.label === f.label));
+    const values: Summary['values'] = {};
+    for (const t of TARGETS) if (same.some((g) => g && t in g.values)) values[t] = spread(same.map((g) => g?.values[t]));
+    const ratioOf = (other: TargetName) => spread(same.map((g) => (g && typeof g.values.durable === 'number' && g.values[other] ? g.values.durable / g.values[other]! : null)));
+    const medians = Object.fromEntries(Object.entries(values).map(([t, v]) => [t, v?.median ?? null]));
+    summaries.push({ figure: { ...f, values: medians }, values, vsFloor: ratioOf('floor'), vsDatabase: ratioOf('database') });
+  }
+  return summaries;
+}
+
+function printTable(summaries: Summary[]): void {
+  const number = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(2));
+  const cell = (v: Spread | null | undefined) => (!v ? '-' : repeat > 1 && v.min !== v.max ? `${number(v.median)} (${number(v.min)}-${number(v.max)})` : number(v.median));
+  const ratio = (r: Spread | null) => (!r ? '-' : repeat > 1 ? `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)}x)` : `${r.median.toFixed(2)}x`);
   const rows = [['figure', 'floor', 'database ext', 'writersroom', 'vs floor', 'vs database', 'goal']];
-  for (const f of figures) {
-    rows.push([
-      `${f.label} (${f.unit})`,
-      cell(f.values.floor),
-      cell(f.values.database),
-      cell(f.values.durable),
-      ratio(f.values.durable, f.values.floor),
-      ratio(f.values.durable, f.values.database),
-      f.goal ?? '',
-    ]);
+  if (repeat > 1) log(`\nmedians of ${repeat} runs, (min-max) where the runs differ`);
+  for (const { figure: f, values, vsFloor, vsDatabase } of summaries) {
+    rows.push([`${f.label} (${f.unit})`, cell(values.floor), cell(values.database), cell(values.durable), ratio(vsFloor), ratio(vsDatabase), f.goal ?? '']);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   log(`\n${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n')}`);
 }
 
-async function writeResults(): Promise<void> {
+async function writeResults(summaries: Summary[], runs: Figure[][]): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = path.join(resultsDir, stamp);
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'results.json'), JSON.stringify({ quick, only, settings, seed: SEED, node: process.version, figures }, null, 2));
+  const figures = summaries.map((s) => s.figure);
+  const json = { quick, size, only, all, repeat, settings, seed: SEED, node: process.version, figures, spreads: summaries, runs: repeat > 1 ? runs : undefined };
+  await writeFile(path.join(dir, 'results.json'), JSON.stringify(json, null, 2));
+  for (const { name, svg } of charts) await writeFile(path.join(dir, `${name}.svg`), svg);
   const names: Record<TargetName, string> = { floor: 'Hocuspocus, no persistence', database: 'Hocuspocus + extension-database', durable: 'writersroom' };
   for (const scenario of [...new Set(figures.map((f) => f.scenario))]) {
     const subset = figures.filter((f) => f.scenario === scenario);

@@ -34,7 +34,7 @@ export function closeClients(clients: TestClient[]): void {
  * for each keystroke with the client's index and does the typing (and whatever it records). Returns
  * a function that stops the pacing.
  */
-function paceKeystrokes(clientCount: number, rate: number, keystroke: (index: number) => void): () => void {
+export function paceKeystrokes(clientCount: number, rate: number, keystroke: (index: number) => void): () => void {
   const tickMs = 10;
   const perTick = (rate * tickMs) / 1000;
   let budget = 0;
@@ -59,6 +59,14 @@ export async function maxThroughput(
   options: { sceneIds: string[]; clientsPerScene: number; seconds: number; window: number; token: string; seed: number },
 ): Promise<{ updatesPerSecond: number; acked: number }> {
   const clients = await openClients(target, options.sceneIds, options.clientsPerScene, options.token);
+  return sustainedThroughput(clients, options);
+}
+
+/** `maxThroughput` over clients already open (on one server or spread over several); closes them. */
+export async function sustainedThroughput(
+  clients: TestClient[],
+  options: { seconds: number; window: number; seed: number },
+): Promise<{ updatesPerSecond: number; acked: number }> {
   let running = true;
   const typed = new Map<TestClient, number>();
   const pumps = clients.map((client, i) => {
@@ -91,6 +99,9 @@ export async function maxThroughput(
 export interface PeerSample {
   sentAt: number;
   latencyMs: number;
+  /** Indexes in `clients` of the sender and of the peer (which instance each is on, for the multi-instance figures). */
+  from: number;
+  to: number;
 }
 
 /**
@@ -104,8 +115,9 @@ export function samplePeerLatency(
   options: { rate: number; seed: number; recording: () => boolean },
 ): { samples: PeerSample[]; sent: () => number; stop: () => void } {
   const sends = new Map<number, Array<{ clock: number; at: number; sentAt: number }>>();
+  const senderIndex = new Map(clients.map((c, i) => [c.doc.clientID, i]));
   const samples: PeerSample[] = [];
-  for (const peer of clients) {
+  for (const [peerIndex, peer] of clients.entries()) {
     const cursor = new Map<number, number>();
     peer.doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin !== peer.provider) return;
@@ -116,7 +128,7 @@ export function samplePeerLatency(
         if (!list) continue;
         let i = cursor.get(sender) ?? 0;
         while (i < list.length && list[i]!.clock < toClock) {
-          if (options.recording()) samples.push({ sentAt: list[i]!.sentAt, latencyMs: now - list[i]!.at });
+          if (options.recording()) samples.push({ sentAt: list[i]!.sentAt, latencyMs: now - list[i]!.at, from: senderIndex.get(sender)!, to: peerIndex });
           i += 1;
         }
         cursor.set(sender, i);
