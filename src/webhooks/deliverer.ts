@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ChangeWatch } from '../changes/watch.ts';
+import type { Config } from '../config.ts';
 import { ChangesExpiredError, comparePositions, type ChangeKind, type ChangePosition, type LogChanges } from '../log/changes.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -9,6 +10,8 @@ import { sendWebhook, type SendResult } from './sender.ts';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './signing.ts';
 import type { DeliveryCandidate, WebhookStore } from './store.ts';
 
+type WebhooksConfig = Config['webhooks'];
+
 /** A scene's content as a delivery carries it (src/scenes' reader, on the worker pool). */
 export interface SceneContent {
   /** Null for a scene without a Yjs log (its REST copy is the content). */
@@ -16,7 +19,8 @@ export interface SceneContent {
   blocks: unknown[];
 }
 
-export interface WebhookDelivererConfiguration {
+/** The settings (`Config['webhooks']`: coalescing, timeouts, backoff, SSRF) and what the deliverer works with. */
+export interface WebhookDelivererConfiguration extends WebhooksConfig {
   store: WebhookStore;
   changes: LogChanges;
   /** The scene's current content; throws `SceneNotFoundError` for a scene that is gone (purged). */
@@ -25,14 +29,6 @@ export interface WebhookDelivererConfiguration {
   watch?: ChangeWatch;
   metrics: Metrics;
   logger: Logger;
-  coalesceMs: number;
-  timeoutMs: number;
-  maxFailures: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  concurrency: number;
-  pollMs: number;
-  allowPrivateAddresses: boolean;
   /** The shortest pause between two ticks: a burst of commits costs one tick, not one per commit. */
   minTickMs?: number;
   /** Changes read per feed page while folding. */
