@@ -10,10 +10,10 @@ FROM node:24.22.3-slim AS build
 WORKDIR /app
 COPY . .
 # npm ci's postinstall generates the Prisma client offline (src/db/generate.ts) and builds the
-# editor page; the build compiles the server to dist/ (tsconfig.build.json); then the dev
-# dependencies go (TypeScript, vitest, ...).
+# editor page (dist/web); build:server compiles the server to dist/ (tsconfig.build.json); then
+# the dev dependencies go (TypeScript, vitest, ...).
 RUN npm ci --no-audit --no-fund
-RUN npm run build
+RUN npm run build:server
 RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24.22.3-slim AS runtime

@@ -24,6 +24,8 @@ export interface Config {
    * `lenient` takes it for the current schema. An older version is refused either way.
    */
   editorSchemaGate: 'strict' | 'lenient';
+  /** How often the editor page's scene list reads the script's scenes again (other writers' adds, moves, deletes). */
+  sceneListRefreshMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `auto`: pretty on a terminal, JSON lines otherwise (src/logger.ts, chooseLogFormat). */
   logFormat: 'auto' | 'pretty' | 'json';
@@ -264,6 +266,7 @@ const envSchema = z.object({
   PUBLIC_WS_URL: url(['ws:', 'wss:']),
   PUBLIC_HTTP_URL: url(['http:', 'https:']),
   EDITOR_SCHEMA_GATE: z.enum(['strict', 'lenient']).default('strict'),
+  SCENE_LIST_REFRESH_MS: positiveInt(8000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
@@ -400,6 +403,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     collabPath: e.COLLAB_PATH,
     publicUrls: { ws: e.PUBLIC_WS_URL, http: e.PUBLIC_HTTP_URL },
     editorSchemaGate: e.EDITOR_SCHEMA_GATE,
+    sceneListRefreshMs: e.SCENE_LIST_REFRESH_MS,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: path.resolve(e.DATA_DIR) },

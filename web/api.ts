@@ -16,6 +16,8 @@ export interface PageConfig {
   collabPath: string;
   /** The separate WebSocket port (`PORT`); the page does not need it. */
   wsPort: number;
+  /** How often the scene list reads the script's scenes again (`SCENE_LIST_REFRESH_MS`). */
+  sceneListRefreshMs: number;
   schemaVersion: number;
   /** The server issues development tokens (`POST /api/dev/token`). */
   devTokens: boolean;

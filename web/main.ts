@@ -259,6 +259,7 @@ async function boot(): Promise<void> {
       api: scripts,
       scriptId: id,
       canWrite: canWrite(role),
+      refreshMs: config.sceneListRefreshMs,
       onOpen: (sceneId) => void scriptView.focusScene(sceneId),
       onScenes: (scenes) => {
         scriptView.show(scenes);

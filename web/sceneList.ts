@@ -10,13 +10,12 @@ import { sceneHeadingOf, sceneTitle, type SceneSummary } from './api.ts';
 import { dropPosition, dropsBefore, movedTo, positionAfter, withHeading } from './sceneOrder.ts';
 import type { DeletedScene, ScriptsApi } from './scriptsApi.ts';
 
-/** How often the list is read again while the page is visible (others add, move and delete scenes). */
-const REFRESH_INTERVAL_MS = 8_000;
-
 export interface SceneListOptions {
   api: ScriptsApi;
   scriptId: string;
   canWrite: boolean;
+  /** How often the list is read again, for other writers' adds, moves and deletes (the page config's `sceneListRefreshMs`). */
+  refreshMs: number;
   /** The writer picked a scene (or one was added): go to it. */
   onOpen: (sceneId: string) => void;
   /** Every read of the list (and every move shown at once): the scenes in order, with their content. */
@@ -71,7 +70,7 @@ export class SceneList {
     // one tries again, and the save indicator already says the page is offline.
     this.timer = setInterval(() => {
       if (document.visibilityState === 'visible') this.refresh().catch(() => undefined);
-    }, REFRESH_INTERVAL_MS);
+    }, options.refreshMs);
   }
 
   destroy(): void {

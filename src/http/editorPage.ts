@@ -19,6 +19,8 @@ export interface EditorPageOptions {
   publicWsUrl?: string | undefined;
   /** `PUBLIC_HTTP_URL`: the public address of this HTTP server (the page, the API), when set. */
   publicHttpUrl?: string | undefined;
+  /** How often the page's scene list reads the scenes again (`SCENE_LIST_REFRESH_MS`). */
+  sceneListRefreshMs: number;
   /** The built page; default dist/web. */
   distDir?: string;
 }
@@ -37,6 +39,7 @@ export interface EditorPageConfig {
   httpUrl: string | null;
   collabPath: string;
   wsPort: number;
+  sceneListRefreshMs: number;
   schemaVersion: number;
   devTokens: boolean;
   demo: DemoInfo | null;
@@ -119,6 +122,7 @@ export function editorPageRoutes(deps: EditorPageDeps): Router {
       httpUrl: deps.publicHttpUrl ?? null,
       collabPath: deps.collabPath,
       wsPort: deps.wsPort,
+      sceneListRefreshMs: deps.sceneListRefreshMs,
       schemaVersion: SCREENPLAY_SCHEMA_VERSION,
       devTokens: deps.devTokens,
       // Only where the server issues tokens itself; in production the demo does not exist.

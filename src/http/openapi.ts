@@ -510,12 +510,12 @@ export const openApiDocument = {
     },
     '/editor/config.json': {
       get: {
-        summary: 'What the editor page needs to connect: where its WebSocket is, the schema version, whether development tokens are issued, the demo script',
+        summary: 'What the editor page needs to connect: where its WebSocket is, the schema version, how often to read the scene list again, whether development tokens are issued, the demo script',
         tags: ['editor'],
         responses: {
           '200': {
             description:
-              '{wsUrl, httpUrl, collabPath, wsPort, schemaVersion, devTokens, demo}. wsUrl: PUBLIC_WS_URL, or derived from PUBLIC_HTTP_URL (ws(s), same host, collabPath), or null: connect to the page\'s own origin under collabPath (COLLAB_PATH, default /collab), which the HTTP port serves. httpUrl: PUBLIC_HTTP_URL or null. wsPort: the separate WebSocket port (PORT).',
+              '{wsUrl, httpUrl, collabPath, wsPort, sceneListRefreshMs, schemaVersion, devTokens, demo}. wsUrl: PUBLIC_WS_URL, or derived from PUBLIC_HTTP_URL (ws(s), same host, collabPath), or null: connect to the page\'s own origin under collabPath (COLLAB_PATH, default /collab), which the HTTP port serves. httpUrl: PUBLIC_HTTP_URL or null. wsPort: the separate WebSocket port (PORT). sceneListRefreshMs: SCENE_LIST_REFRESH_MS.',
             content: {
               'application/json': {
                 schema: {

@@ -132,6 +132,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       collabPath: config.collabPath,
       publicWsUrl: config.publicUrls.ws,
       publicHttpUrl: config.publicUrls.http,
+      sceneListRefreshMs: config.sceneListRefreshMs,
     },
     work,
     changeWatch,

@@ -12,11 +12,11 @@ import { MarkerWriter, paragraphs } from '../helpers/writer.ts';
  * Kills per database. Each round is a check of its own (a SIGKILL at a random moment after an
  * acknowledgement, a restart, the stored words compared with what was typed and acknowledged), so
  * the count is how many random moments in the 400 ms after an acknowledgement are tried, not
- * which paths run; four per database (eight in all) keep the suite inside its time budget on a
+ * which paths run; three per database (six in all) keep the suite inside its time budget on a
  * loaded 2-core machine, each round starting a server process (seconds there). `SOAK=1` runs 20
  * for more moments; `CRASH_KILLS` sets the count outright.
  */
-const KILLS = Number(process.env.CRASH_KILLS ?? soakOr(4, 20));
+const KILLS = Number(process.env.CRASH_KILLS ?? soakOr(3, 20));
 const WRITERS = 3;
 const BURST = 8;
 

@@ -14,10 +14,10 @@ import { ageRows, expectedDocument, JOB_DEFAULTS, loadDocument, logRows, sameDoc
  * Random interleavings of appends, compactions (some crashing at a random step), ageing, retention
  * runs and load-time quarantines on one scene. After every step a fresh load must equal the
  * document with every stored (decodable) update applied, and the live rows must still stand for
- * every update ever appended. Runs per database: PROPERTY_RUNS (default 250, so 500 in all;
+ * every update ever appended. Runs per database: PROPERTY_RUNS (default 150, so 300 in all;
  * `SOAK=1` runs 1,000 per database).
  */
-const RUNS = Number(process.env.PROPERTY_RUNS ?? soakOr(250, 1000));
+const RUNS = Number(process.env.PROPERTY_RUNS ?? soakOr(150, 1000));
 const HOUR = 60 * 60 * 1000;
 
 type Edit = { kind: 'type'; text: string; at: number } | { kind: 'erase'; at: number; length: number };

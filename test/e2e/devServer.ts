@@ -11,6 +11,9 @@ export interface RestBlock {
   text: string;
 }
 
+/** How often the pages of these tests read their scene list again (8 s by default): other writers' changes arrive sooner, so waits for them are shorter. */
+export const SCENE_LIST_REFRESH_MS = 2000;
+
 /**
  * `npm start` in development mode on a PostgreSQL database of its own, as a new user runs it: the
  * server seeds the demo script into the empty database and issues its own tokens. It can be
@@ -28,7 +31,7 @@ export class DevServer {
   static async start(): Promise<DevServer> {
     const db = await createTestDatabase('postgres');
     const [port, httpPort] = [await freePort(), await freePort()];
-    const env = { NODE_ENV: 'development', AUTH_JWT_SECRET: '', DATABASE_URL: db.databaseUrl!, PORT: String(port), HTTP_PORT: String(httpPort) };
+    const env = { NODE_ENV: 'development', AUTH_JWT_SECRET: '', DATABASE_URL: db.databaseUrl!, PORT: String(port), HTTP_PORT: String(httpPort), SCENE_LIST_REFRESH_MS: String(SCENE_LIST_REFRESH_MS) };
     const server = new DevServer(db, env, httpPort);
     await server.run();
     return server;

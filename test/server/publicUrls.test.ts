@@ -52,7 +52,7 @@ describe('where the page connects', () => {
   ];
   it.each(cases)('server: %s', (_name, options, expected) => expect(publicCollabUrl(options)).toBe(expected));
 
-  const page = (wsUrl: string | null, collabPath = '/collab'): PageConfig => ({ wsUrl, httpUrl: null, collabPath, wsPort: 1234, schemaVersion: 1, devTokens: false, demo: null });
+  const page = (wsUrl: string | null, collabPath = '/collab'): PageConfig => ({ wsUrl, httpUrl: null, collabPath, wsPort: 1234, sceneListRefreshMs: 8000, schemaVersion: 1, devTokens: false, demo: null });
   const pageCases: Array<[string, PageConfig, Pick<Location, 'protocol' | 'host'>, string]> = [
     ['its own origin and the path', page(null), { protocol: 'http:', host: '127.0.0.1:3000' }, 'ws://127.0.0.1:3000/collab'],
     ['behind TLS on 443', page(null), { protocol: 'https:', host: 'writers.example' }, 'wss://writers.example/collab'],
