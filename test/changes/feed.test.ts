@@ -70,8 +70,16 @@ describeEachServer('change feed: GET /api/changes and its stream', ({ db, app })
     expect((await request(app(), 'DELETE', `/api/scripts/${scriptId}/scenes/${other}`, { token })).status).toBe(200);
     expect((await request(app(), 'POST', `/api/scripts/${scriptId}/scenes/${other}/restore`, { token })).status).toBe(200);
 
-    const { changes } = await feed(token, `script=${scriptId}&after=${start}`);
+    // The feed lists a change once every transaction older than it has ended, on the whole
+    // PostgreSQL server (other test files' transactions included): read until the last one is in.
+    let changes: FeedChange[] = [];
     const kindsOf = (scene: string) => changes.filter((c) => c.sceneId === scene).flatMap((c) => c.kinds);
+    await expect
+      .poll(async () => {
+        changes = (await feed(token, `script=${scriptId}&after=${start}`)).changes;
+        return kindsOf(other).length;
+      }, { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(6);
     expect(kindsOf(sceneId)[0]).toBe('seed');
     expect(kindsOf(sceneId)).toContain('edit');
     // The PATCH loaded the other scene first, so it was seeded before it was patched.

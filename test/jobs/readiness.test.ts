@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createDatabase } from '../../src/db/client.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -30,6 +30,8 @@ describeEachDatabase('readiness (direct)', (db) => {
 
   it('names the scenes that do not round-trip, and the jobs that would not run', async () => {
     const broken = await createScript(db().prisma, { sceneContents: [INVALID], title: 'Broken' });
+    // The database is the file's: the broken scene goes with this test, so the others' samples never draw it.
+    onTestFinished(() => db().prisma.script.delete({ where: { scriptId: broken.scriptId } }).then(() => undefined));
     const report = await checkReadiness({ database: db().database, config: loadConfig({ NODE_ENV: 'test', JOBS_ENABLED: 'false' }), logger }, { sample: 10, expectWorker: false });
     expect(report.ready).toBe(false);
     expect(report.failed).toEqual(['converters', 'background-jobs']);
