@@ -1,28 +1,8 @@
 /** The HTTP calls the editor page makes, typed as the server answers them. */
 
-export interface DemoInfo {
-  scriptId: string;
-  title: string;
-  users: { email: string; displayName: string; color: string }[];
-}
+import type { EditorPageConfig as PageConfig } from '../src/http/pageConfig.ts';
 
-/** `GET /editor/config.json` (src/http/editorPage.ts). */
-export interface PageConfig {
-  /** `PUBLIC_WS_URL` (or derived from `PUBLIC_HTTP_URL`): where providers connect; null: this page's own origin under `collabPath`. */
-  wsUrl: string | null;
-  /** `PUBLIC_HTTP_URL`, or null: the page calls the API on its own origin either way (relative URLs). */
-  httpUrl: string | null;
-  /** Where the HTTP port serves the collaboration WebSocket (`COLLAB_PATH`, default `/collab`). */
-  collabPath: string;
-  /** The separate WebSocket port (`PORT`); the page does not need it. */
-  wsPort: number;
-  /** How often the scene list reads the script's scenes again (`SCENE_LIST_REFRESH_MS`). */
-  sceneListRefreshMs: number;
-  schemaVersion: number;
-  /** The server issues development tokens (`POST /api/dev/token`). */
-  devTokens: boolean;
-  demo: DemoInfo | null;
-}
+export type { PageConfig };
 
 export interface RestBlock {
   type: string;

@@ -1,14 +1,8 @@
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
+import type { DemoInfo } from '../http/pageConfig.ts';
 import { DEMO_SCENES, DEMO_SCRIPT_TITLE, DEMO_USERS } from './demoScript.ts';
-
-/** What the editor page needs to open the demo without asking anything: the script and who may write it. */
-export interface DemoInfo {
-  scriptId: string;
-  title: string;
-  users: { email: string; displayName: string; color: string }[];
-}
 
 export type DemoSeedOutcome = 'seeded' | 'database-not-empty';
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
-import { findDemo, type DemoInfo } from '../demo/seed.ts';
+import { findDemo } from '../demo/seed.ts';
+import type { EditorPageConfig } from './pageConfig.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { SCREENPLAY_SCHEMA_VERSION } from '../screenplay/schema.ts';
 import { projectRoot } from '../projectRoot.ts';
@@ -31,19 +32,6 @@ export interface EditorPageDeps extends EditorPageOptions {
   devTokens: boolean;
 }
 
-/** `GET /editor/config.json`. web/api.ts (`PageConfig`) reads it. */
-export interface EditorPageConfig {
-  /** Where the page's providers connect, without parameters; null: its own origin under `collabPath`. */
-  wsUrl: string | null;
-  /** `PUBLIC_HTTP_URL` as configured, or null. */
-  httpUrl: string | null;
-  collabPath: string;
-  wsPort: number;
-  sceneListRefreshMs: number;
-  schemaVersion: number;
-  devTokens: boolean;
-  demo: DemoInfo | null;
-}
 
 /**
  * The WebSocket URL the page is told to connect to: `PUBLIC_WS_URL` as given; else, when
