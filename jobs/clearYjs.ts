@@ -20,6 +20,7 @@ import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
 import { formatTable, isoTime } from './format.ts';
+import { logRowJson } from './logRowJson.ts';
 
 /** A scene updated more recently than this is assumed to be open in an editor. */
 export const ACTIVE_WINDOW_MS = 2 * 60_000;
@@ -116,17 +117,7 @@ export async function writeExportFile(
     const lines = [JSON.stringify(header)];
     for (const row of rows) {
       lines.push(
-        JSON.stringify({
-          sceneId: row.sceneId,
-          versionId: row.versionId,
-          seq: row.seq.toString(),
-          isCompacted: row.isCompacted,
-          compactedCount: row.compactedCount,
-          compactedBy: row.compactedBy,
-          createdAt: row.createdAt.toISOString(),
-          createdBy: row.createdBy,
-          yjsUpdate: Buffer.from(row.update.buffer, row.update.byteOffset, row.update.byteLength).toString('base64'),
-        }),
+        JSON.stringify({ sceneId: row.sceneId, ...logRowJson(row) }),
       );
     }
     await handle.writeFile(`${lines.join('\n')}\n`, 'utf8');

@@ -13,6 +13,7 @@ import { LabelStore } from '../src/history/labelStore.ts';
 import { SceneLog } from '../src/log/sceneLog.ts';
 import { UnknownTargetError } from '../src/restCopy/errors.ts';
 import { EXIT, parseJobArgs, parseUuid, type JobCommand } from './command.ts';
+import { logRowJson } from './logRowJson.ts';
 
 export const SCENE_EXPORT_FORMAT = 'writersroom/scene-export';
 export const SCENE_EXPORT_VERSION = 1;
@@ -148,16 +149,7 @@ export async function exportScene(deps: { database: Database; now?: () => Date }
         },
         headSeq: head === null || head === 0n ? null : head.toString(),
         writers: [] as SceneExport['writers'],
-        rows: rows.map((row) => ({
-          versionId: row.versionId,
-          seq: row.seq.toString(),
-          isCompacted: row.isCompacted,
-          compactedCount: row.compactedCount,
-          compactedBy: row.compactedBy,
-          createdAt: row.createdAt.toISOString(),
-          createdBy: row.createdBy,
-          yjsUpdate: b64(row.update),
-        })),
+        rows: rows.map(logRowJson),
         labels: labels.map((label) => ({
           labelId: label.labelId,
           name: label.name,
