@@ -9,8 +9,7 @@ import { createMetrics, type Metrics } from '../src/metrics.ts';
 import { DivergenceDetector } from '../src/restCopy/divergenceDetector.ts';
 import { SnapshotService } from '../src/restCopy/snapshots.ts';
 import { createYjsWork, type YjsWork } from '../src/workers/pool.ts';
-import { SceneReader } from '../src/scenes/reader.ts';
-import { sceneContentFrom } from '../src/webhooks/sceneContent.ts';
+import { webhookSceneContent } from '../src/webhooks/sceneContent.ts';
 import { createJobScheduler } from './background.ts';
 import type { JobScheduler } from './scheduler.ts';
 
@@ -45,6 +44,7 @@ export async function startJobsWorker(deps: JobsWorkerDeps): Promise<RunningJobs
   const sceneLog = new SceneLog(sql, { replayer: work });
   const snapshots = new SnapshotService({ prisma, sceneLog, metrics, logger: logger.child({ component: 'snapshots' }), intervalMs: config.snapshots.intervalMs, work });
   const divergence = new DivergenceDetector({ prisma, sceneLog, snapshots, metrics, logger: logger.child({ component: 'divergence' }), work });
+  const webhookContent = webhookSceneContent({ prisma, sceneLog, metrics, logger: logger.child({ component: 'webhook-reader' }), freshness: config.snapshots.freshness, work });
   const scheduler = await createJobScheduler({
     config,
     sql,
@@ -54,13 +54,8 @@ export async function startJobsWorker(deps: JobsWorkerDeps): Promise<RunningJobs
     divergence,
     work,
     databaseFlavour: deps.databaseFlavour,
-    // No documents are loaded here: a delivery reads the snapshot or replays on the worker pool.
     // Without this process's commits to wake it, delivery ticks every WEBHOOK_POLL_MS.
-    webhooks: {
-      readScene: sceneContentFrom(
-        new SceneReader({ prisma, sceneLog, metrics, logger: logger.child({ component: 'webhook-reader' }), liveDocument: () => undefined, freshness: config.snapshots.freshness, work }),
-      ),
-    },
+    webhooks: { readScene: (sceneId) => webhookContent.read(sceneId) },
   });
   scheduler.start();
   let stopping: Promise<void> | null = null;

@@ -256,7 +256,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     webhookDeliveryLatency: new Histogram({
       name: 'webhook_delivery_latency_seconds',
       help: 'From the commit of the oldest change a webhook delivery carries to its 2xx answer (includes WEBHOOK_COALESCE_MS)',
-      buckets: [0.1, 0.25, 0.5, 1, 2, 2.5, 3, 4, 5, 10, 30, 60, 300],
+      // Fine around the default 2 s window, where "how long past the window" is read.
+      buckets: [0.1, 0.25, 0.5, 1, 1.5, 2, 2.25, 2.5, 2.75, 3, 3.5, 4, 5, 10, 30, 60, 300],
       registers,
     }),
     webhookDeliveries: new Counter({

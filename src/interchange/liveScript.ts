@@ -66,7 +66,7 @@ export class LiveScriptReader {
     const { sceneLog, liveDocument, work, seeder, corruptionPolicy } = this.configuration;
     const live = liveDocument(sceneId);
     if (live) {
-      const derived = await deriveFromLiveDocument(sceneLog, sceneId, live);
+      const derived = await deriveFromLiveDocument(sceneLog, sceneId, live, work);
       if (derived) return derived.blocks;
     }
     const derived = await deriveFromLog(sceneLog, sceneId, work);

@@ -451,6 +451,19 @@ export class SceneLog {
    * 100,000 parsed rows, and the buffer goes to a worker thread as it is (src/workers).
    */
   async loadPacked(sceneId: string): Promise<PackedLog> {
+    return this.packed('scene_log_load_packed_facts', '', [sceneId]);
+  }
+
+  /**
+   * `loadPacked`, of the live rows after `seq` only: what a state known to hold every row up to
+   * `seq` lacks. A compacted row that merged rows on both sides of `seq` is included (it has the
+   * seq of the newest it merged), and applying what a state already holds changes nothing.
+   */
+  async loadPackedAfter(sceneId: string, seq: bigint): Promise<PackedLog> {
+    return this.packed('scene_log_load_packed_after', 'AND seq > $2::bigint', [sceneId, seq.toString()]);
+  }
+
+  private async packed(name: string, condition: string, values: readonly unknown[]): Promise<PackedLog> {
     const [row] = await this.sql.query<{
       packed: Uint8Array | null;
       rows: Numeric;
@@ -459,7 +472,7 @@ export class SceneLog {
       latest_version_id: string | null;
       last_edit_at: Date | null;
     }>(
-      'scene_log_load_packed_facts',
+      name,
       `SELECT string_agg(int4send(length(yjs_update)) || yjs_update, ''::bytea ORDER BY seq, is_compacted DESC) AS packed,
               count(*) AS rows,
               sum(compacted_count) AS updates,
@@ -469,8 +482,8 @@ export class SceneLog {
                ORDER BY n.seq DESC, n.is_compacted DESC LIMIT 1) AS latest_version_id,
               COALESCE(max(created_at) FILTER (WHERE NOT is_compacted), max(created_at)) AS last_edit_at
        FROM scene_versions
-       WHERE scene_id = $1::uuid AND compacted_by IS NULL`,
-      [sceneId],
+       WHERE scene_id = $1::uuid AND compacted_by IS NULL ${condition}`,
+      values,
     );
     const latestSeq = toSeq(row?.latest_seq);
     return {

@@ -237,10 +237,10 @@ export class SceneReader {
   }
 
   private async derive(sceneId: string): Promise<{ derived: DerivedScene | null; origin: ContentOrigin }> {
-    const { sceneLog, metrics, liveDocument } = this.configuration;
+    const { sceneLog, metrics, liveDocument, work } = this.configuration;
     const live = liveDocument(sceneId);
     if (live) {
-      const derived = await deriveFromLiveDocument(sceneLog, sceneId, live);
+      const derived = await deriveFromLiveDocument(sceneLog, sceneId, live, work);
       if (derived) return { derived, origin: 'live_document' };
     }
     const started = performance.now();

@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { hasMissingDependencies } from '../log/replay.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
-import { yDocToRestBlocks, type CanonicalRestBlock } from '../screenplay/index.ts';
+import type { CanonicalRestBlock } from '../screenplay/index.ts';
 import { inlineYjsWork, type YjsWork } from '../workers/pool.ts';
 
 /**
@@ -69,14 +69,16 @@ export async function deriveFromLiveDocument(
   log: SceneLog,
   sceneId: string,
   doc: Y.Doc,
+  work: Pick<YjsWork, 'blocksFromState'> = inlineYjsWork,
   window = LIVE_CHECK_WINDOW,
 ): Promise<DerivedScene | null> {
-  // Snapshot and content in one synchronous step: they describe the same state.
-  if (hasMissingDependencies(doc)) return null;
-  const snapshot = Y.snapshot(doc);
-  const blocks = yDocToRestBlocks(doc);
-  const position = await committedPosition(log, sceneId, snapshot, window);
-  return position === null ? null : { ...position, blocks, hasGap: false, undecodable: 0 };
+  // The state and its proof are taken in one synchronous step; the conversion, which costs as much
+  // as the document is long, runs where `work` runs it (the worker pool in the server), not on the
+  // thread that serves the editors.
+  const live = await committedLiveState(log, sceneId, doc, window);
+  if (live === null) return null;
+  const { state, ...position } = live;
+  return { ...position, blocks: await work.blocksFromState(state), hasGap: false, undecodable: 0 };
 }
 
 /** A live document's state, encoded, and the log position it provably is (see `deriveFromLiveDocument`). */

@@ -22,8 +22,7 @@ import type { JobScheduler } from '../../jobs/scheduler.ts';
 import { SnapshotService } from '../restCopy/snapshots.ts';
 import { createYjsWork, type YjsWork } from '../workers/pool.ts';
 import { ChangeWatch } from '../changes/watch.ts';
-import { SceneReader } from '../scenes/reader.ts';
-import { sceneContentFrom } from '../webhooks/sceneContent.ts';
+import { webhookSceneContent } from '../webhooks/sceneContent.ts';
 
 export interface AppDeps {
   config: Config;
@@ -146,16 +145,9 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const httpPort = (httpServer.address() as AddressInfo).port;
   const wsPort = collab.address.port;
 
-  // A webhook's content is read as the API reads a scene: snapshot, loaded document or a replay on the worker pool.
-  const webhookReader = new SceneReader({
-    prisma,
-    sceneLog,
-    metrics,
-    logger: logger.child({ component: 'webhook-reader' }),
-    liveDocument: (sceneId) => collab.hocuspocus.documents.get(sceneId),
-    freshness: config.snapshots.freshness,
-    work,
-  });
+  // A webhook's content is kept up to date from the log's newest rows on the worker pool, never
+  // read from the document loaded here (src/webhooks/sceneContent.ts).
+  const webhookContent = webhookSceneContent({ prisma, sceneLog, metrics, logger: logger.child({ component: 'webhook-reader' }), freshness: config.snapshots.freshness, work });
   const scheduler = await createJobScheduler({
     config,
     sql: deps.sql,
@@ -164,7 +156,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     snapshots,
     divergence,
     work,
-    webhooks: { readScene: sceneContentFrom(webhookReader), watch: changeWatch },
+    webhooks: { readScene: (sceneId) => webhookContent.read(sceneId), watch: changeWatch },
   });
   if (config.jobs.enabled) scheduler.start();
 

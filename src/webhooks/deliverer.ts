@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mapWithConcurrency } from '../concurrency.ts';
 import type { ChangeWatch } from '../changes/watch.ts';
 import type { Config } from '../config.ts';
 import { ChangesExpiredError, comparePositions, type ChangeKind, type ChangePosition, type LogChanges } from '../log/changes.ts';
@@ -29,7 +30,11 @@ export interface WebhookDelivererConfiguration extends WebhooksConfig {
   watch?: ChangeWatch;
   metrics: Metrics;
   logger: Logger;
-  /** The shortest pause between two ticks: a burst of commits costs one tick, not one per commit. */
+  /**
+   * The shortest pause between two ticks: a burst of commits costs one tick, not one per commit.
+   * By default an eighth of the coalescing window, from 100 to 500 ms: a delivery leaves at most
+   * about that long after its window, and typing does not make the deliverer fold on every commit.
+   */
   minTickMs?: number;
   /** Changes read per feed page while folding. */
   pageSize?: number;
@@ -37,6 +42,12 @@ export interface WebhookDelivererConfiguration extends WebhooksConfig {
   deliveriesPerTick?: number;
   send?: typeof sendWebhook;
   random?: () => number;
+}
+
+/** An endpoint leased and folded on this tick, with the scenes due for delivery. */
+interface PreparedEndpoint {
+  endpoint: DeliveryCandidate;
+  due: SceneDeliveryState[];
 }
 
 export interface DeliverySessionSummary {
@@ -50,12 +61,13 @@ export interface DeliverySessionSummary {
  * Delivers webhooks: on each tick, every endpoint with work (changes after its cursor, or a scene
  * whose coalescing window has passed) is leased, its new changes are folded into its per-scene
  * states (cursor and states written in one statement), and its due scenes are sent, one at a time,
- * with their current content. A delivery is marked done only after a 2xx; whatever happens in
+ * with their current content, read once per scene and tick for every endpoint. A delivery is marked done only after a 2xx; whatever happens in
  * between (a crash, a lost lease) leaves it waiting, to be sent again with the same event id.
  *
  * Nothing here is on the path of an edit: the append only wakes the tick (`ChangeWatch.notify`),
  * deliveries run `concurrency` endpoints at a time, each request is bounded by `timeoutMs`, and
- * the content is derived where the scene reader derives it (the worker pool).
+ * the content is converted where the scene reader converts it (the worker pool, also for a
+ * document loaded here).
  */
 export class WebhookDeliverer {
   private readonly configuration: Required<Omit<WebhookDelivererConfiguration, 'watch'>> & Pick<WebhookDelivererConfiguration, 'watch'>;
@@ -64,7 +76,7 @@ export class WebhookDeliverer {
 
   constructor(configuration: WebhookDelivererConfiguration) {
     this.configuration = {
-      minTickMs: 100,
+      minTickMs: Math.min(500, Math.max(100, configuration.coalesceMs / 8)),
       pageSize: 500,
       deliveriesPerTick: 20,
       send: sendWebhook,
@@ -103,7 +115,12 @@ export class WebhookDeliverer {
     return summary;
   }
 
-  /** One look at every endpoint. */
+  /**
+   * One look at every endpoint, in two steps: every endpoint with work is leased and folded and
+   * its due scenes taken; then each is delivered. A scene's content is read once per tick for all
+   * endpoints (most endpoints of a script want the same scenes), and only after every fold, so one
+   * read is at least as new as every change folded on this tick.
+   */
   async tick(): Promise<{ delivered: number; failed: number; disabled: number }> {
     const { store, changes, metrics, coalesceMs, concurrency } = this.configuration;
     const candidates = await store.candidates(this.owner, coalesceMs);
@@ -113,33 +130,54 @@ export class WebhookDeliverer {
     const work = candidates.filter(
       (c) => c.disabledAt === null && c.ready && !c.leasedElsewhere && (c.due || comparePositions(c.cursor, tip) < 0),
     );
+    const held = await store.leaseMany(work.map((c) => c.endpointId), this.owner, this.leaseMs);
+    const leased = work.filter((c) => held.has(c.endpointId));
     const result = { delivered: 0, failed: 0, disabled: 0 };
-    // Contents read on this tick, shared by the endpoints of one script.
-    const contents = new Map<string, Promise<SceneContent | null>>();
-    let next = 0;
-    const lane = async () => {
-      while (next < work.length) {
-        const endpoint = work[next++]!;
-        const done = await this.serveEndpoint(endpoint, tip, contents);
+    try {
+      const prepared = (await mapWithConcurrency(leased, concurrency, (endpoint) => this.prepare(endpoint, tip))).filter(
+        (endpoint): endpoint is PreparedEndpoint => endpoint !== null,
+      );
+      const contents = new Map<string, Promise<SceneContent | null>>();
+      const contentOf = (sceneId: string) => {
+        let read = contents.get(sceneId);
+        if (!read) contents.set(sceneId, (read = this.configuration.readScene(sceneId)));
+        return read;
+      };
+      await mapWithConcurrency(prepared, concurrency, async (endpoint) => {
+        const done = await this.serveEndpoint(endpoint, contentOf);
         result.delivered += done.delivered;
         result.failed += done.failed;
         result.disabled += done.disabled;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, lane));
+      });
+    } finally {
+      await store.releaseLeases(leased.map((c) => c.endpointId), this.owner).catch((error: unknown) => this.configuration.logger.warn({ err: error }, 'webhook leases not released; they run out'));
+    }
     return result;
   }
 
-  private async serveEndpoint(endpoint: DeliveryCandidate, tip: ChangePosition, contents: Map<string, Promise<SceneContent | null>>) {
+  /** Folds the leased endpoint's new changes; its due scenes, or null when it is not served on this tick. */
+  private async prepare(endpoint: DeliveryCandidate, tip: ChangePosition): Promise<PreparedEndpoint | null> {
+    const { store, logger, coalesceMs, deliveriesPerTick } = this.configuration;
+    try {
+      const earliestFolded = await this.fold(endpoint, tip);
+      // A scene is due once its window has passed: known from the tick's first look, or from a
+      // change just folded that waited that long already (folded late: after a restart, say).
+      const due = endpoint.due || (earliestFolded !== null && earliestFolded.getTime() <= Date.now() - coalesceMs);
+      return { endpoint, due: due ? await store.dueScenes(endpoint.endpointId, coalesceMs, deliveriesPerTick) : [] };
+    } catch (error) {
+      logger.warn({ err: error, endpointId: endpoint.endpointId }, 'webhook endpoint not served on this tick');
+      return null;
+    }
+  }
+
+  /** Sends the endpoint's due scenes, one at a time, renewing its lease before each but the first. */
+  private async serveEndpoint({ endpoint, due }: PreparedEndpoint, contentOf: (sceneId: string) => Promise<SceneContent | null>) {
     const { store, logger } = this.configuration;
     const done = { delivered: 0, failed: 0, disabled: 0 };
-    if (!(await store.lease(endpoint.endpointId, this.owner, this.leaseMs))) return done;
     try {
-      await this.fold(endpoint, tip);
-      const { coalesceMs, deliveriesPerTick } = this.configuration;
-      for (const state of await store.dueScenes(endpoint.endpointId, coalesceMs, deliveriesPerTick)) {
-        if (!(await store.lease(endpoint.endpointId, this.owner, this.leaseMs))) break;
-        const outcome = await this.deliver(endpoint, state, contents);
+      for (const [i, state] of due.entries()) {
+        if (i > 0 && !(await store.lease(endpoint.endpointId, this.owner, this.leaseMs))) break;
+        const outcome = await this.deliver(endpoint, state, contentOf);
         if (outcome === 'delivered') done.delivered += 1;
         else {
           done.failed += 1;
@@ -150,17 +188,17 @@ export class WebhookDeliverer {
       }
     } catch (error) {
       logger.warn({ err: error, endpointId: endpoint.endpointId }, 'webhook endpoint not served on this tick');
-    } finally {
-      await store.releaseLease(endpoint.endpointId, this.owner).catch((error: unknown) => logger.warn({ err: error }, 'webhook lease not released; it runs out'));
     }
     return done;
   }
 
   /** Folds the endpoint's new changes into its scene states, page by page, moving its cursor. */
-  private async fold(endpoint: DeliveryCandidate, tip: ChangePosition): Promise<void> {
+  /** Returns the earliest `pendingFirstAt` of the states it wrote (null when it wrote none). */
+  private async fold(endpoint: DeliveryCandidate, tip: ChangePosition): Promise<Date | null> {
     const { store, changes, pageSize, logger } = this.configuration;
     const kinds = new Set<ChangeKind>(endpoint.eventKinds);
     let cursor = endpoint.cursor;
+    let earliest: Date | null = null;
     for (;;) {
       let page;
       try {
@@ -169,7 +207,7 @@ export class WebhookDeliverer {
         if (!(error instanceof ChangesExpiredError)) throw error;
         // Only an endpoint left behind longer than the feed keeps changes gets here (disabled for weeks).
         logger.error({ endpointId: endpoint.endpointId, oldest: error.oldest }, 'webhook endpoint fell behind the change feed retention; it continues from the oldest kept change');
-        if (!(await store.writeFold(endpoint.endpointId, this.owner, cursor, error.oldest, []))) return;
+        if (!(await store.writeFold(endpoint.endpointId, this.owner, cursor, error.oldest, []))) return earliest;
         cursor = error.oldest;
         continue;
       }
@@ -177,33 +215,27 @@ export class WebhookDeliverer {
         // Nothing of this script up to a tip read before this page: the cursor can skip to it,
         // so the next tick has nothing to look at unless the feed moves.
         if (comparePositions(cursor, tip) < 0) await store.writeFold(endpoint.endpointId, this.owner, cursor, tip, []);
-        return;
+        return earliest;
       }
       const last = page.at(-1)!.position;
       const states = await store.states(endpoint.endpointId, [...new Set(page.map((change) => change.sceneId))]);
       const folded = foldChanges(states, page, kinds);
-      if (!(await store.writeFold(endpoint.endpointId, this.owner, cursor, last, folded))) return;
+      if (!(await store.writeFold(endpoint.endpointId, this.owner, cursor, last, folded))) return earliest;
+      for (const state of folded) if (state.pendingFirstAt && (earliest === null || state.pendingFirstAt < earliest)) earliest = state.pendingFirstAt;
       cursor = last;
-      if (page.length < pageSize) return;
+      if (page.length < pageSize) return earliest;
     }
   }
 
-  private async deliver(endpoint: DeliveryCandidate, state: SceneDeliveryState, contents: Map<string, Promise<SceneContent | null>>): Promise<'delivered' | 'failed' | 'disabled'> {
+  private async deliver(endpoint: DeliveryCandidate, state: SceneDeliveryState, contentOf: (sceneId: string) => Promise<SceneContent | null>): Promise<'delivered' | 'failed' | 'disabled'> {
     const { store, metrics, logger, send, timeoutMs, allowPrivateAddresses } = this.configuration;
     const pendingSeq = state.pendingSeq ?? 0n;
-    let content: SceneContent | null = null;
-    if (!state.deleted) {
-      const cached = await contents.get(state.sceneId);
-      // Read on this tick for another endpoint, but before this one folded a newer change: read again.
-      if (cached !== undefined && (cached === null || cached.seq === null || cached.seq >= pendingSeq)) content = cached;
-      else {
-        const read = this.configuration.readScene(state.sceneId);
-        contents.set(state.sceneId, read);
-        content = await read;
-      }
-    }
+    const content = state.deleted ? null : await contentOf(state.sceneId);
     const deleted = state.deleted || content === null;
-    const seq = deleted || content?.seq == null || content.seq < pendingSeq ? pendingSeq : content.seq;
+    // The seq the content is. A read can be a moment older than the newest change folded (a live
+    // document applies a commit just after it), and then it says so: the delivery does not clear
+    // what waits (`markDelivered`), and the rest follows after the window.
+    const seq = deleted || content.seq === null ? pendingSeq : content.seq;
     const eventId = eventIdOf({ endpointId: endpoint.endpointId, sceneId: state.sceneId, seq, lifecycle: state.lifecycle });
     const payload: WebhookPayload = {
       eventId,

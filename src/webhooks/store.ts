@@ -268,21 +268,32 @@ export class WebhookStore {
    * reader (src/log/changes.ts). A deliverer that dies loses the lease when it runs out.
    */
   async lease(endpointId: string, owner: string, leaseMs: number): Promise<boolean> {
+    return (await this.leaseMany([endpointId], owner, leaseMs)).has(endpointId);
+  }
+
+  /** `lease` for several endpoints in one statement: those this deliverer now holds. */
+  async leaseMany(endpointIds: readonly string[], owner: string, leaseMs: number): Promise<Set<string>> {
+    if (endpointIds.length === 0) return new Set();
     const rows = await this.sql.query<{ endpoint_id: string }>(
       'webhook_lease',
       `UPDATE webhook_endpoints SET lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000)
-       WHERE endpoint_id = $1::uuid AND disabled_at IS NULL AND (lease_until IS NULL OR lease_until <= now() OR lease_owner = $2)
+       WHERE endpoint_id = ANY($1::uuid[]) AND disabled_at IS NULL AND (lease_until IS NULL OR lease_until <= now() OR lease_owner = $2)
        RETURNING endpoint_id`,
-      [endpointId, owner, leaseMs],
+      [endpointIds, owner, leaseMs],
     );
-    return rows.length > 0;
+    return new Set(rows.map((row) => row.endpoint_id));
   }
 
   async releaseLease(endpointId: string, owner: string): Promise<void> {
+    await this.releaseLeases([endpointId], owner);
+  }
+
+  async releaseLeases(endpointIds: readonly string[], owner: string): Promise<void> {
+    if (endpointIds.length === 0) return;
     await this.sql.query(
       'webhook_release_lease',
-      'UPDATE webhook_endpoints SET lease_owner = NULL, lease_until = NULL WHERE endpoint_id = $1::uuid AND lease_owner = $2',
-      [endpointId, owner],
+      'UPDATE webhook_endpoints SET lease_owner = NULL, lease_until = NULL WHERE endpoint_id = ANY($1::uuid[]) AND lease_owner = $2',
+      [endpointIds, owner],
     );
   }
 
@@ -359,7 +370,8 @@ export class WebhookStore {
 
   /**
    * A 2xx: the scene's delivery is done up to `seq`, and what waited is cleared unless more came
-   * in meanwhile (`pendingVersion` moved: a redelivery asked for). The endpoint's failures reset.
+   * in meanwhile (`pendingVersion` moved: a redelivery asked for) or the content sent was older
+   * than the newest change waiting (`seq` below `pending_seq`: that change is sent after the window). The endpoint's failures reset.
    * The kinds, author and time stay: they are what a redelivery of this event carries again (the
    * next fold replaces them).
    */
@@ -369,9 +381,9 @@ export class WebhookStore {
       `WITH scene AS (
          UPDATE webhook_scene_states
          SET delivered_seq = $4::bigint, delivered_at = now(), last_event_id = $5::text,
-             pending_seq = CASE WHEN pending_version = $6::int THEN NULL ELSE pending_seq END,
-             pending_first_at = CASE WHEN pending_version = $6::int THEN NULL ELSE pending_first_at END,
-             pending_changes = CASE WHEN pending_version = $6::int THEN 0 ELSE pending_changes END
+             pending_seq = CASE WHEN pending_version = $6::int AND pending_seq <= $4::bigint THEN NULL ELSE pending_seq END,
+             pending_first_at = CASE WHEN pending_version = $6::int AND pending_seq <= $4::bigint THEN NULL ELSE pending_first_at END,
+             pending_changes = CASE WHEN pending_version = $6::int AND pending_seq <= $4::bigint THEN 0 ELSE pending_changes END
          WHERE endpoint_id = $1::uuid AND scene_id = $3::uuid AND ${LEASED}
        )
        UPDATE webhook_endpoints SET consecutive_failures = 0, last_success_at = now(), last_error = NULL

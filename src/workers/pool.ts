@@ -14,12 +14,14 @@ import type { InterchangeFormat } from '../interchange/errors.ts';
 import { parseScreenplayFile } from '../interchange/parse.ts';
 import type { PdfOptions } from '../interchange/pdf.ts';
 import {
+  advanceState,
   blocksFromState,
   contentUpdate,
   deriveBlocks,
   rebuildTaskError,
   restCopyFromState,
   writeScreenplay,
+  type AdvancedState,
   type DerivedBlocks,
   type ExportFormat,
   type RestCopyOfState,
@@ -49,6 +51,8 @@ export interface YjsWork extends Replayer {
    */
   derive(packed: Uint8Array): Promise<DerivedBlocks>;
   blocksFromState(state: Uint8Array): Promise<CanonicalRestBlock[]>;
+  /** `state` (null: empty) with packed rows (`SceneLog.loadPacked`) applied, and its blocks. */
+  advance(state: Uint8Array | null, packed: Uint8Array): Promise<AdvancedState>;
   /** The update that turns the state `base` into `input` (a PATCH); null when nothing changes. */
   contentUpdate(base: Uint8Array, input: SceneContentInput): Promise<Uint8Array | null>;
   /** One page of blame: packed rows replayed on `state`, with the blocks each row touched (src/history/blameReplay.ts). */
@@ -70,6 +74,7 @@ export const inlineYjsWork: YjsWork = {
   replayPacked: async (packed) => replayUpdateList(unpackUpdates(packed)),
   derive: async (packed) => deriveBlocks(unpackUpdates(packed)),
   blocksFromState: async (state) => blocksFromState(state),
+  advance: async (state, packed) => advanceState(state, unpackUpdates(packed)),
   contentUpdate: async (base, input) => contentUpdate(base, input),
   blamePage: async (state, packed) => blamePage(state, packed),
   restCopyFromState: async (state) => restCopyFromState(state),
@@ -147,6 +152,11 @@ export class YjsWorkerPool implements YjsWork {
   blocksFromState(state: Uint8Array): Promise<CanonicalRestBlock[]> {
     // Copied, not moved: the caller may still hold the state.
     return this.run({ kind: 'blocks', state }, []);
+  }
+
+  advance(state: Uint8Array | null, packed: Uint8Array): Promise<AdvancedState> {
+    // Both copied: the caller keeps the state it had, and a packed read from the database is its own.
+    return this.run({ kind: 'advance', state, packed }, []);
   }
 
   contentUpdate(base: Uint8Array, input: SceneContentInput): Promise<Uint8Array | null> {

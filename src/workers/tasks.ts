@@ -45,6 +45,8 @@ export type YjsTask =
   | { kind: 'derive'; packed: Uint8Array }
   /** The blocks of a state. */
   | { kind: 'blocks'; state: Uint8Array }
+  /** A state (none: empty) with packed rows applied on top, and its blocks: content kept current from the rows after a known seq. */
+  | { kind: 'advance'; state: Uint8Array | null; packed: Uint8Array }
   /** The update that turns `base` into `input` with the fewest changes (a PATCH). */
   | { kind: 'contentUpdate'; base: Uint8Array; input: SceneContentInput }
   /** One page of blame (src/history/blameReplay.ts): the page's rows on top of the state before them. */
@@ -63,6 +65,7 @@ export interface YjsTaskResults {
   replay: ListReplay;
   derive: DerivedBlocks;
   blocks: CanonicalRestBlock[];
+  advance: AdvancedState;
   contentUpdate: Uint8Array | null;
   blamePage: BlamePage;
   restCopy: RestCopyOfState;
@@ -94,6 +97,18 @@ export function blocksFromState(state: Uint8Array): CanonicalRestBlock[] {
 export function restCopyFromState(state: Uint8Array): RestCopyOfState {
   const blocks = blocksFromState(state);
   return { blocks, json: JSON.stringify(blocks), checksum: checksumBlocks(blocks) };
+}
+
+/** A state moved on by some rows, with its blocks (the `advance` task). */
+export interface AdvancedState {
+  state: Uint8Array;
+  blocks: CanonicalRestBlock[];
+  hasGap: boolean;
+}
+
+export function advanceState(state: Uint8Array | null, updates: readonly Uint8Array[]): AdvancedState {
+  const replay = replayUpdateList(state === null ? updates : [state, ...updates]);
+  return { state: replay.state, blocks: blocksFromState(replay.state), hasGap: replay.hasGap };
 }
 
 export function deriveBlocks(updates: readonly Uint8Array[]): DerivedBlocks {
@@ -133,6 +148,8 @@ export function runTask(task: YjsTask): YjsTaskResults[YjsTask['kind']] | Promis
       return deriveBlocks(unpackUpdates(task.packed));
     case 'blocks':
       return blocksFromState(task.state);
+    case 'advance':
+      return advanceState(task.state, unpackUpdates(task.packed));
     case 'contentUpdate':
       return contentUpdate(task.base, task.input);
     case 'blamePage':

@@ -74,6 +74,7 @@ function observed(work: YjsWork, writer: TestClient): { work: YjsWork; acksDurin
       replayPacked: (packed) => watch(() => work.replayPacked(packed)),
       derive: (packed) => watch(() => work.derive(packed)),
       blocksFromState: (state) => watch(() => work.blocksFromState(state)),
+      advance: (state, packed) => watch(() => work.advance(state, packed)),
       contentUpdate: (base, input) => watch(() => work.contentUpdate(base, input)),
       blamePage: (state, packed) => watch(() => work.blamePage(state, packed)),
       restCopyFromState: (state) => watch(() => work.restCopyFromState(state)),
