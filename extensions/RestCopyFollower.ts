@@ -13,8 +13,8 @@ export interface RestCopyFollowerConfiguration {
  * is needed for durability, and the snapshot job remains the safety net for anything missed.
  *
  * Hocuspocus runs a document's stores one at a time (its save mutex) and at most once per
- * debounce while it changes; when the last editor leaves, and when the server is destroyed, it
- * runs a pending store at once and unloads the scene after it, so shutdown flushes the copy.
+ * debounce while it changes; when the last editor leaves it runs a pending store at once and
+ * unloads the scene after it. A server shutting down skips the store (`stop`).
  * The proof, the conversion (worker pool) and the guarded write are `src/restCopy/liveSnapshots.ts`.
  */
 export class RestCopyFollower implements Extension {
@@ -30,7 +30,21 @@ export class RestCopyFollower implements Extension {
     this.configuration = { ...configuration };
   }
 
+  private stopped = false;
+
+  /**
+   * A server that shuts down does not write the REST copies of the scenes it unloads: with many
+   * scenes being edited that would hold a deploy's restart for a conversion per scene, and the
+   * copies are derived (the next store after the restart, or the snapshot job, writes them; until
+   * then the readers see from `snapshot_seq` that a copy is behind the log and do not serve it as
+   * current).
+   */
+  stop(): void {
+    this.stopped = true;
+  }
+
   async onStoreDocument({ document, documentName }: onStoreDocumentPayload): Promise<void> {
+    if (this.stopped) return;
     // Never throws: a failed store would keep the document in memory until the next change.
     await this.configuration.writer.snapshotDocument(documentName, document);
   }

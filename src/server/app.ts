@@ -93,7 +93,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     intervalMs: config.snapshots.intervalMs,
     work,
   });
-  const { extensions, fanout } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue, auth, snapshots, work });
+  const { extensions, fanout, follower } = buildExtensions({ config, prisma, logger, metrics, sceneLog, queue, auth, snapshots, work });
   const divergence = new DivergenceDetector({ prisma, sceneLog, snapshots, metrics, logger: logger.child({ component: 'divergence' }), work });
 
   const collab = createCollabServer({
@@ -173,7 +173,9 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       await requests.idle();
       // Passes stop between two scenes; what they started commits or rolls back as a whole.
       await scheduler.stop();
-      // Closes every connection of both ports and stores what its documents hold.
+      // Closes every connection of both ports; every update is in the log already, and the REST
+      // copies of the scenes it unloads are left to the next start (RestCopyFollower.stop).
+      follower?.stop();
       await collab.destroy();
       upgrades.destroyOpen();
       await httpClosed;

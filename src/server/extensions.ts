@@ -45,6 +45,8 @@ export interface CollabExtensions {
   extensions: Extension[];
   /** Fan-out to other instances through Redis; null without `REDIS_URL` (single instance). */
   fanout: RedisFanout | null;
+  /** The REST copy follower; null with `REST_COPY_FOLLOW` off. The server stops it before it unloads every scene at shutdown. */
+  follower: RestCopyFollower | null;
 }
 
 /**
@@ -137,5 +139,5 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
   const extensions: Extension[] = [floodGuards, schemaGate, authentication, connectionLimits, guards, persistence, seeding];
   if (fanout) extensions.push(fanout);
   if (follower) extensions.push(follower);
-  return { extensions, fanout };
+  return { extensions, fanout, follower };
 }

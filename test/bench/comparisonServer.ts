@@ -57,6 +57,9 @@ if (process.env.REDIS_URL) {
   );
 }
 
-const server = new Server({ port, address: '127.0.0.1', quiet: true, stopOnSignals: true, extensions });
+// The same limit of documents a socket may ask for before they are served as this project's server
+// (UNAUTHENTICATED_DOCUMENTS): with Hocuspocus's default of 100, a client opening a 120-scene script
+// on one socket is closed and reconnects.
+const server = new Server({ port, address: '127.0.0.1', quiet: true, stopOnSignals: true, extensions, maxPendingDocuments: 500 });
 await server.listen();
 process.stdout.write(`${JSON.stringify({ listening: server.address.port })}\n`);

@@ -28,6 +28,7 @@ const SIZES = {
   full: { updates: [1_000, 10_000, 100_000], scenes: [1, 10, 100, 1_000], repeats: 7 },
 };
 const UPDATES_PER_SCENE = 100;
+const SCENES_PER_SOCKET = 100;
 /** Stores on the debounce (database extension, 2 s) and unloads take a moment (as in memoryPerScene). */
 const UNLOAD_WAIT_MS = 3500;
 const TARGETS = ['database', 'durable'] as const;
@@ -121,10 +122,15 @@ export async function growthScenario(report: Report): Promise<void> {
         }
         for (const count of size.scenes) {
           const baseline = await heldBytes(target);
-          const reader = openScript(target.wsUrl, byCount.sceneIds.slice(0, count), token, { timeoutMs: 300_000 });
-          const allSynced = Math.max(...(await reader.synced));
+          // A socket opens at most SCENES_PER_SOCKET of them (a script's worth; this server allows
+          // MAX_DOCUMENTS_PER_SOCKET, 500, on one socket), all sockets at once.
+          const sceneIds = byCount.sceneIds.slice(0, count);
+          const readers = Array.from({ length: Math.ceil(count / SCENES_PER_SOCKET) }, (_, i) =>
+            openScript(target.wsUrl, sceneIds.slice(i * SCENES_PER_SOCKET, (i + 1) * SCENES_PER_SOCKET), token, { timeoutMs: 300_000 }),
+          );
+          const allSynced = Math.max(...(await Promise.all(readers.map((reader) => reader.synced))).flat());
           const loaded = await heldBytes(target);
-          reader.destroy();
+          for (const reader of readers) reader.destroy();
           await sleep(UNLOAD_WAIT_MS);
           connectByScenes.points.push({ x: count, y: allSynced });
           memoryByScenes.points.push({ x: count, y: (loaded - baseline) / 1024 });

@@ -263,7 +263,7 @@ describeEachServer('REST copy follower, a busy scene', { env: { ...FOLLOWING, RE
     expect(Number(count[0]!.n)).toBe(1);
   });
 
-  it('flushes a pending store on shutdown, before the scene is unloaded', async () => {
+  it('leaves a pending store to the next start when the server shuts down: the log has every update, the copy says it is behind', async () => {
     const fixture = await createScript(db().prisma);
     const sceneId = fixture.sceneIds[0]!;
     const token = await tokenFor(fixture.userId);
@@ -272,13 +272,16 @@ describeEachServer('REST copy follower, a busy scene', { env: { ...FOLLOWING, RE
     typeInto(writer.doc, 'typed before the deploy');
     await waitForAcked(writer);
     expect(await copyAtHead(app(), db().prisma, sceneId)).toBe(false);
-    // A stop with the editor still connected: Hocuspocus runs the pending store as it closes.
+    const written = await counterValue(app().metrics.restCopyFollowerSnapshots, { result: 'written' });
+    // A stop with the editor still connected: a deploy's restart is not held for a conversion per scene.
     await app().stop();
     writer.destroy();
-    expect(await counterValue(app().metrics.restCopyFollowerSnapshots, { result: 'written' })).toBe(2);
+    expect(await counterValue(app().metrics.restCopyFollowerSnapshots, { result: 'written' })).toBe(written);
     const head = await app().sceneLog.head(sceneId);
     const rows = await db().prisma.$queryRaw<Array<{ snapshot_seq: bigint | null }>>`SELECT snapshot_seq FROM scenes WHERE scene_id = ${sceneId}::uuid`;
-    expect(rows[0]!.snapshot_seq == null ? null : BigInt(rows[0]!.snapshot_seq)).toBe(head);
+    const snapshotSeq = rows[0]!.snapshot_seq == null ? null : BigInt(rows[0]!.snapshot_seq);
+    expect(head).not.toBeNull();
+    expect(snapshotSeq === null || snapshotSeq < head!).toBe(true);
   });
 });
 
