@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick | --smoke] [-- --order=durable,floor,database] [-- --only=<scenario>] [-- --all] [-- --repeat=N]`:
- * (`--only=jobs|throughput|flood|rest|interchange|webhooks|storm|instances|pglite|feature|growth`)
+ * (`--only=core|jobs|throughput|flood|rest|interchange|webhooks|storm|instances|pglite|feature|growth`)
  * the figures a user compares collaboration backends on, for this
  * project and, in the same run, for plain Hocuspocus with no persistence (the floor) and for
  * Hocuspocus with @hocuspocus/extension-database storing the whole document in PostgreSQL on its
@@ -85,10 +85,12 @@ function parseOrder(value: string | undefined): TargetName[] {
  * its listing read, with the REST copy follower off and on (restFollowScenario.ts).
  * `--only=interchange`: a 120-scene, ~120-page FDX imported over HTTP (seeds included), then
  * exported as PDF and FDX (interchangeScenario.ts). `--only=webhooks`: typing with 10 webhook
- * endpoints against none, and the delivery latency (webhooksScenario.ts). The day-after-launch
- * scenarios: see the header.
+ * endpoints against none, and the delivery latency (webhooksScenario.ts). `--only=core`: the
+ * default run without its jobs, flood and REST-follow scenarios (the core figures: throughput,
+ * latency, durability, load, REST and memory for every server, then compaction), short enough for
+ * `--repeat=3`. The day-after-launch scenarios: see the header.
  */
-const ONLY = ['jobs', 'throughput', 'flood', 'rest', 'interchange', 'webhooks', 'storm', 'instances', 'pglite', 'feature', 'growth'] as const;
+const ONLY = ['core', 'jobs', 'throughput', 'flood', 'rest', 'interchange', 'webhooks', 'storm', 'instances', 'pglite', 'feature', 'growth'] as const;
 type OnlyName = (typeof ONLY)[number];
 /** The day-after-launch scenarios (issue 22), which `--all` adds to the default run. */
 const DAY_AFTER_LAUNCH = ['storm', 'instances', 'pglite', 'feature', 'growth'] as const;
@@ -269,7 +271,7 @@ async function main(): Promise<void> {
   for (let run = 1; run <= repeat; run += 1) {
     if (repeat > 1) log(`\n=== run ${run} of ${repeat}`);
     if (only) {
-      const scenarios = { jobs: runJobsScenario, throughput: runThroughputScenario, flood: runFloodScenario, rest: runRestFollowScenario, interchange: runInterchangeScenario, webhooks: runWebhooksScenario };
+      const scenarios = { core: () => runDefault({ sideScenarios: false }), jobs: runJobsScenario, throughput: runThroughputScenario, flood: runFloodScenario, rest: runRestFollowScenario, interchange: runInterchangeScenario, webhooks: runWebhooksScenario };
       await { ...scenarios, ...dayAfterLaunch }[only]();
     } else {
       await runDefault();
@@ -285,7 +287,7 @@ async function main(): Promise<void> {
 }
 
 /** The default run: every server through throughput, latency, durability, load, REST and memory, then compaction, jobs, flood and REST follow. */
-async function runDefault(): Promise<void> {
+async function runDefault(options: { sideScenarios: boolean } = { sideScenarios: true }): Promise<void> {
   const db = await createTestDatabase('postgres');
   const sql = db.database.sql;
   const fixture = await createScript(db.prisma, { scenes: 0, title: 'Benchmark' });
@@ -431,6 +433,7 @@ async function runDefault(): Promise<void> {
   } finally {
     await db.close();
   }
+  if (!options.sideScenarios) return;
   await runJobsScenario();
   await runFloodScenario();
   await runRestFollowScenario();
