@@ -61,8 +61,9 @@ export interface DeliverySessionSummary {
  * Delivers webhooks: on each tick, every endpoint with work (changes after its cursor, or a scene
  * whose coalescing window has passed) is leased, its new changes are folded into its per-scene
  * states (cursor and states written in one statement), and its due scenes are sent, one at a time,
- * with their current content, read once per scene and tick for every endpoint. A delivery is marked done only after a 2xx; whatever happens in
- * between (a crash, a lost lease) leaves it waiting, to be sent again with the same event id.
+ * with their current content, read once per scene and tick for every endpoint. A delivery is
+ * marked done only after a 2xx; whatever happens in between (a crash, a lost lease) leaves it
+ * waiting, to be sent again with the same event id.
  *
  * Nothing here is on the path of an edit: the append only wakes the tick (`ChangeWatch.notify`),
  * deliveries run `concurrency` endpoints at a time, each request is bounded by `timeoutMs`, and
@@ -170,13 +171,16 @@ export class WebhookDeliverer {
     }
   }
 
-  /** Sends the endpoint's due scenes, one at a time, renewing its lease before each but the first. */
+  /**
+   * Sends the endpoint's due scenes, one at a time, renewing its lease before each: the tick took
+   * every lease at its start, and the deliveries of other endpoints may have run long since.
+   */
   private async serveEndpoint({ endpoint, due }: PreparedEndpoint, contentOf: (sceneId: string) => Promise<SceneContent | null>) {
     const { store, logger } = this.configuration;
     const done = { delivered: 0, failed: 0, disabled: 0 };
     try {
-      for (const [i, state] of due.entries()) {
-        if (i > 0 && !(await store.lease(endpoint.endpointId, this.owner, this.leaseMs))) break;
+      for (const state of due) {
+        if (!(await store.lease(endpoint.endpointId, this.owner, this.leaseMs))) break;
         const outcome = await this.deliver(endpoint, state, contentOf);
         if (outcome === 'delivered') done.delivered += 1;
         else {
