@@ -2,14 +2,16 @@
 // (reliability plan 1.3 and 2.1): seed an empty scene from REST once, detect a log that replays
 // empty, and report divergence. Returns what the live document must apply; it never touches the
 // document itself, so the Hocuspocus extension decides how (with an "already stored" origin).
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { SceneLog } from '../log/sceneLog.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { getScreenplayConverter, yDocBlockCount, type ScreenplayConverter } from '../screenplay/convert.ts';
+import { yDocBlockCount } from '../screenplay/convert.ts';
+import { ScreenplayConversionError } from '../screenplay/index.ts';
+import { inlineYjsWork, type YjsWork } from '../workers/pool.ts';
 import { decideOnLoad, type CorruptionKind, type CorruptionPolicy } from './decisions.ts';
-import { compareSceneContent, firstDifferentBlock, readYjsSide, type DivergenceCause, type DivergenceReport } from './divergence.ts';
+import { compareSceneContent, describeUnconvertible, firstDifferentBlock, type DivergenceCause, type DivergenceReport, type DivergenceFacts } from './divergence.ts';
 import { SceneSeedingError } from './errors.ts';
 import { readRestContent } from './restContent.ts';
 import type { SceneSeeder, SeedResult } from './seeding.ts';
@@ -63,7 +65,8 @@ export interface SceneLoadValidatorConfiguration {
   corruptionPolicy: CorruptionPolicy;
   metrics: Metrics;
   logger: Logger;
-  converter?: ScreenplayConverter;
+  /** Where the loaded document is converted for the comparison (the server's worker pool): not the thread that serves the editors. */
+  work?: Pick<YjsWork, 'blocksFromState'>;
   now?: () => Date;
 }
 
@@ -79,7 +82,7 @@ export class SceneLoadValidator {
   private readonly configuration: Required<SceneLoadValidatorConfiguration>;
 
   constructor(configuration: SceneLoadValidatorConfiguration) {
-    this.configuration = { converter: getScreenplayConverter(), now: () => new Date(), ...configuration };
+    this.configuration = { work: inlineYjsWork, now: () => new Date(), ...configuration };
   }
 
   /**
@@ -103,7 +106,7 @@ export class SceneLoadValidator {
     const decision = decideOnLoad({ documentBlockCount, rest: rest.kind });
     switch (decision.action) {
       case 'compare':
-        return this.finish(await this.compare(document, sceneId, scene));
+        return this.finish(await this.compare(Y.encodeStateAsUpdate(document), sceneId, scene));
       case 'serve-empty':
         return this.finish({ ...blank(sceneId), result: 'empty-scene' });
       case 'check-under-lock':
@@ -122,14 +125,25 @@ export class SceneLoadValidator {
 
   /** Compares a document that has content with the scene's REST copy. It never changes either, and never throws. */
   async compareWithRest(document: Y.Doc, sceneId: string): Promise<SceneLoadCheck> {
+    let scene: RestCopyRow | null;
     try {
-      const scene = await this.readRestCopy(sceneId);
-      if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
-      return this.finish(await this.compare(document, sceneId, scene));
+      scene = await this.readRestCopy(sceneId);
     } catch (error) {
-      this.configuration.logger.warn({ err: error, sceneId }, 'could not compare the scene with its REST copy; the Yjs content is served unchecked');
-      return this.finish({ ...blank(sceneId), result: 'unchecked' });
+      return this.unchecked(sceneId, error);
     }
+    if (!scene) return this.finish({ ...blank(sceneId), result: 'scene-not-found' });
+    // The row was read first; the document is read (encoded) now, before the log head. Returned,
+    // not awaited: this call ends here and holds the document no longer, so a scene that unloads
+    // while its conversion waits on the worker pool is freed.
+    return this.compare(Y.encodeStateAsUpdate(document), sceneId, scene).then(
+      (check) => this.finish(check),
+      (error: unknown) => this.unchecked(sceneId, error),
+    );
+  }
+
+  private unchecked(sceneId: string, error: unknown): SceneLoadCheck {
+    this.configuration.logger.warn({ err: error, sceneId }, 'could not compare the scene with its REST copy; the Yjs content is served unchecked');
+    return this.finish({ ...blank(sceneId), result: 'unchecked' });
   }
 
   private readRestCopy(sceneId: string): Promise<RestCopyRow | null> {
@@ -139,13 +153,25 @@ export class SceneLoadValidator {
     });
   }
 
-  /** Compares a document that has content with its REST copy, as the divergence detector does. */
-  private async compare(document: Y.Doc, sceneId: string, scene: RestCopyRow): Promise<SceneLoadCheck> {
-    const { sceneLog, converter, logger, now } = this.configuration;
-    // The row was read first; the document is read before the log head, so the head covers
-    // everything the document holds and a copy older than the document shows up as lag.
-    const yjs = readYjsSide(document, converter);
+  /** The document's blocks, converted on the worker pool; content that does not convert is reported, not thrown. */
+  private async yjsSide(state: Uint8Array): Promise<Pick<DivergenceFacts, 'yjsBlocks' | 'yjsError'>> {
+    try {
+      return { yjsBlocks: await this.configuration.work.blocksFromState(state), yjsError: null };
+    } catch (error) {
+      if (!(error instanceof ScreenplayConversionError)) throw error;
+      return { yjsBlocks: null, yjsError: describeUnconvertible(error) };
+    }
+  }
+
+  /**
+   * Compares a document's `state` (encoded after its REST row was read) with that row. The log
+   * head is read after the state, so it covers everything the document holds and a copy older than
+   * the document shows up as lag.
+   */
+  private async compare(state: Uint8Array, sceneId: string, scene: RestCopyRow): Promise<SceneLoadCheck> {
+    const { sceneLog, logger, now } = this.configuration;
     const logSeq = await sceneLog.head(sceneId);
+    const yjs = await this.yjsSide(state);
     const divergence = compareSceneContent({
       sceneId,
       // The document has content, so there is a Yjs state to compare.

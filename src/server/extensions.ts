@@ -117,6 +117,7 @@ export function buildExtensions(deps: ExtensionDeps): CollabExtensions {
       corruptionPolicy: config.content.corruptionPolicy,
       metrics,
       logger: logger.child({ component: 'scene-seeding' }),
+      work,
     }),
   });
   // 1000, with REDIS_URL: several instances share documents. Updates from other instances arrive
