@@ -284,10 +284,6 @@ export class WebhookStore {
     return new Set(rows.map((row) => row.endpoint_id));
   }
 
-  async releaseLease(endpointId: string, owner: string): Promise<void> {
-    await this.releaseLeases([endpointId], owner);
-  }
-
   async releaseLeases(endpointIds: readonly string[], owner: string): Promise<void> {
     if (endpointIds.length === 0) return;
     await this.sql.query(

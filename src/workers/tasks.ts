@@ -103,12 +103,11 @@ export function restCopyFromState(state: Uint8Array): RestCopyOfState {
 export interface AdvancedState {
   state: Uint8Array;
   blocks: CanonicalRestBlock[];
-  hasGap: boolean;
 }
 
 export function advanceState(state: Uint8Array | null, updates: readonly Uint8Array[]): AdvancedState {
   const replay = replayUpdateList(state === null ? updates : [state, ...updates]);
-  return { state: replay.state, blocks: blocksFromState(replay.state), hasGap: replay.hasGap };
+  return { state: replay.state, blocks: blocksFromState(replay.state) };
 }
 
 export function deriveBlocks(updates: readonly Uint8Array[]): DerivedBlocks {
