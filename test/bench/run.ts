@@ -163,9 +163,11 @@ async function runWebhooksScenario(): Promise<void> {
   recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, no webhook (all rounds)', 'durable', pooled.none);
   recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, 10 webhook endpoints (all rounds)', 'durable', pooled.subscribed);
   record({ scenario, label: 'edit->peer p99, 10 endpoints / none (all rounds pooled)', unit: 'x', higherIsBetter: false, goal: '<= 1.1x' }, 'durable', pooled.ratio);
+  record({ scenario, label: 'delivery latency p99 past the coalescing window, at the receiver (all rounds pooled)', unit: 'ms', higherIsBetter: false, goal: '< 1000 ms' }, 'durable', pooled.receiverPastWindow.p99);
   for (const [i, round] of rounds.entries()) {
     record({ scenario, label: `edit->peer p99, 10 endpoints / none, round ${i + 1}`, unit: 'x', higherIsBetter: false }, 'durable', round.subscribed.p99 / round.none.p99);
-    record({ scenario, label: `delivery latency p99 past the coalescing window, round ${i + 1}`, unit: 'ms', higherIsBetter: false, goal: '< 1000 ms' }, 'durable', round.deliveryPastWindowP99Ms);
+    record({ scenario, label: `delivery latency p99 past the coalescing window, at the receiver, round ${i + 1}`, unit: 'ms', higherIsBetter: false }, 'durable', round.receiverPastWindow.p99);
+    record({ scenario, label: `delivery latency p99 past the coalescing window, server histogram bucket bound, round ${i + 1}`, unit: 'ms', higherIsBetter: false }, 'durable', round.deliveryPastWindowP99Ms);
   }
 }
 
@@ -174,8 +176,9 @@ async function runJobsScenario(): Promise<void> {
   const jobs = await jobsScenario({ rounds: quick ? 1 : 3, seed: SEED, log });
   const { median } = jobs;
   const scenario = 'jobs';
-  recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, jobs off', 'durable', median.off);
+  recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, jobs off (before the first passes)', 'durable', median.off);
   recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, jobs compacting and snapshotting', 'durable', median.on);
+  recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, after the first passes (not compared)', 'durable', median.after);
   record({ scenario, label: 'edit->peer p99, jobs on / jobs off (median round)', unit: 'x', higherIsBetter: false, goal: '<= 1.5x' }, 'durable', median.ratio);
   for (const [i, round] of jobs.rounds.entries()) {
     record({ scenario, label: `edit->peer p99, jobs on / jobs off, round ${i + 1}`, unit: 'x', higherIsBetter: false }, 'durable', round.on.p99 / round.off.p99);
