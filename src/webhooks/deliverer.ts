@@ -36,6 +36,13 @@ export interface WebhookDelivererConfiguration extends WebhooksConfig {
    * about that long after its window, and typing does not make the deliverer fold on every commit.
    */
   minTickMs?: number;
+  /**
+   * The shortest pause between two folds of an endpoint that has nothing due: by default a quarter
+   * of the coalescing window, at most 1 s. A change is folded within that long, well before its
+   * window ends, and its time comes from the feed, not from the fold; folding on every tick of a
+   * busy script only cost the database three statements per endpoint and tick.
+   */
+  foldEveryMs?: number;
   /** Changes read per feed page while folding. */
   pageSize?: number;
   /** Deliveries per endpoint per tick: the lease is renewed before each. */
@@ -74,10 +81,13 @@ export class WebhookDeliverer {
   private readonly configuration: Required<Omit<WebhookDelivererConfiguration, 'watch'>> & Pick<WebhookDelivererConfiguration, 'watch'>;
   /** This deliverer's name in endpoint leases. */
   readonly owner = `deliverer-${randomUUID()}`;
+  /** When this deliverer last folded each endpoint (`foldEveryMs`). */
+  private readonly foldedAt = new Map<string, number>();
 
   constructor(configuration: WebhookDelivererConfiguration) {
     this.configuration = {
       minTickMs: Math.min(500, Math.max(100, configuration.coalesceMs / 8)),
+      foldEveryMs: Math.min(1000, configuration.coalesceMs / 4),
       pageSize: 500,
       deliveriesPerTick: 20,
       send: sendWebhook,
@@ -128,9 +138,10 @@ export class WebhookDeliverer {
     metrics.webhookEndpointsDisabled.set(candidates.filter((c) => c.disabledAt !== null).length);
     for (const candidate of candidates) metrics.webhookQueueDepth.set({ endpoint: candidate.endpointId }, candidate.pendingChanges);
     const tip = await changes.tip();
-    const work = candidates.filter(
-      (c) => c.disabledAt === null && c.ready && !c.leasedElsewhere && (c.due || comparePositions(c.cursor, tip) < 0),
-    );
+    const now = Date.now();
+    for (const id of this.foldedAt.keys()) if (!candidates.some((c) => c.endpointId === id)) this.foldedAt.delete(id);
+    const foldDue = (c: DeliveryCandidate) => comparePositions(c.cursor, tip) < 0 && now - (this.foldedAt.get(c.endpointId) ?? 0) >= this.configuration.foldEveryMs;
+    const work = candidates.filter((c) => c.disabledAt === null && c.ready && !c.leasedElsewhere && (c.due || foldDue(c)));
     const held = await store.leaseMany(work.map((c) => c.endpointId), this.owner, this.leaseMs);
     const leased = work.filter((c) => held.has(c.endpointId));
     const result = { delivered: 0, failed: 0, disabled: 0 };
@@ -161,6 +172,7 @@ export class WebhookDeliverer {
     const { store, logger, coalesceMs, deliveriesPerTick } = this.configuration;
     try {
       const earliestFolded = await this.fold(endpoint, tip);
+      this.foldedAt.set(endpoint.endpointId, Date.now());
       // A scene is due once its window has passed: known from the tick's first look, or from a
       // change just folded that waited that long already (folded late: after a restart, say).
       const due = endpoint.due || (earliestFolded !== null && earliestFolded.getTime() <= Date.now() - coalesceMs);

@@ -241,6 +241,23 @@ export class WebhookStore {
 
   // ---- the deliverer ----
 
+  /**
+   * One statement of the deliverer's own bookkeeping (leases, folds, delivered and failed marks),
+   * committed without waiting for the WAL flush. Each such commit used to be one more flush the
+   * editors' commits queued behind (their p99 rose by a third with ten endpoints). A crash of the
+   * database can lose only the newest of these commits, never an event: the WAL is replayed in
+   * order, so what is lost is a suffix of the bookkeeping, and the state it leaves is an earlier
+   * one the deliverer passed through. A lost fold is folded again from the change feed; a lost
+   * delivered mark sends the delivery again, with the same event id (at least once). A lost lease
+   * runs out. What endpoints' owners do (register, delete, enable, redeliver) commits as usual.
+   */
+  private bookkeeping<Row>(name: string, text: string, values: readonly unknown[]): Promise<Row[]> {
+    return this.sql.transaction(async (tx) => {
+      await tx.query('webhook_async_commit', 'SET LOCAL synchronous_commit TO off', []);
+      return tx.query<Row>(name, text, values);
+    });
+  }
+
   /** Every endpoint, with what a tick needs to decide whether it has work (one statement). */
   async candidates(owner: string, coalesceMs: number): Promise<DeliveryCandidate[]> {
     const rows = await this.sql.query<EndpointRow & { ready: boolean; leased_elsewhere: boolean; due: boolean | null }>(
@@ -274,7 +291,7 @@ export class WebhookStore {
   /** `lease` for several endpoints in one statement: those this deliverer now holds. */
   async leaseMany(endpointIds: readonly string[], owner: string, leaseMs: number): Promise<Set<string>> {
     if (endpointIds.length === 0) return new Set();
-    const rows = await this.sql.query<{ endpoint_id: string }>(
+    const rows = await this.bookkeeping<{ endpoint_id: string }>(
       'webhook_lease',
       `UPDATE webhook_endpoints SET lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000)
        WHERE endpoint_id = ANY($1::uuid[]) AND disabled_at IS NULL AND (lease_until IS NULL OR lease_until <= now() OR lease_owner = $2)
@@ -286,7 +303,7 @@ export class WebhookStore {
 
   async releaseLeases(endpointIds: readonly string[], owner: string): Promise<void> {
     if (endpointIds.length === 0) return;
-    await this.sql.query(
+    await this.bookkeeping(
       'webhook_release_lease',
       'UPDATE webhook_endpoints SET lease_owner = NULL, lease_until = NULL WHERE endpoint_id = ANY($1::uuid[]) AND lease_owner = $2',
       [endpointIds, owner],
@@ -307,7 +324,7 @@ export class WebhookStore {
    * neither, and only while this deliverer holds the lease and the cursor is still at `from`.
    */
   async writeFold(endpointId: string, owner: string, from: ChangePosition, to: ChangePosition, states: readonly SceneDeliveryState[]): Promise<boolean> {
-    const rows = await this.sql.query<{ endpoint_id: string }>(
+    const rows = await this.bookkeeping<{ endpoint_id: string }>(
       'webhook_write_fold',
       `WITH moved AS (
          UPDATE webhook_endpoints SET cursor_xid = $5::bigint, cursor_change_id = $6::bigint
@@ -372,7 +389,7 @@ export class WebhookStore {
    * next fold replaces them).
    */
   async markDelivered(endpointId: string, owner: string, delivered: { sceneId: string; seq: bigint; eventId: string; pendingVersion: number }): Promise<void> {
-    await this.sql.query(
+    await this.bookkeeping(
       'webhook_mark_delivered',
       `WITH scene AS (
          UPDATE webhook_scene_states
@@ -390,7 +407,7 @@ export class WebhookStore {
 
   /** A failure: the next attempt waits `retryInMs`; the endpoint is disabled at `maxFailures` in a row. */
   async markFailed(endpointId: string, owner: string, failure: { error: string; retryInMs: number; maxFailures: number }): Promise<{ failures: number; disabled: boolean }> {
-    const [row] = await this.sql.query<{ consecutive_failures: number; disabled: boolean }>(
+    const [row] = await this.bookkeeping<{ consecutive_failures: number; disabled: boolean }>(
       'webhook_mark_failed',
       `UPDATE webhook_endpoints
        SET consecutive_failures = consecutive_failures + 1,

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { CHANGE_KINDS, LogChanges, type ChangePosition, type SceneChange } from '../../src/log/changes.ts';
+import { SceneLog, type AppendedVersion } from '../../src/log/sceneLog.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { WebhookDeliverer } from '../../src/webhooks/deliverer.ts';
+import { WebhookStore } from '../../src/webhooks/store.ts';
+import { describeEachDatabase } from '../helpers/db.ts';
+import { createScript } from '../helpers/fixtures.ts';
+import { startReceiver, type Receiver } from './support.ts';
+
+/** The change feed, counting the pages the deliverer reads (one or more per fold). */
+class CountingChanges extends LogChanges {
+  pages = 0;
+  override async page(options: { after: ChangePosition; scriptIds: readonly string[] | null; limit: number }): Promise<SceneChange[]> {
+    this.pages += 1;
+    return super.page(options);
+  }
+}
+
+const COALESCE_MS = 300;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describeEachDatabase('webhook deliverer: an endpoint with nothing due is folded at most every foldEveryMs', (db) => {
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+  });
+  afterAll(() => receiver.close());
+
+  it('skips the fold of an endpoint folded a moment ago, and still delivers its newest change once due', async () => {
+    const { sql } = db().database;
+    const fixture = await createScript(db().prisma, { scenes: 1 });
+    const sceneId = fixture.sceneIds[0]!;
+    const changes = new CountingChanges(sql);
+    const store = new WebhookStore(sql);
+    await store.create({ scriptId: fixture.scriptId, url: receiver.url, secret: 'deliverer-test-secret-0123456789', eventKinds: CHANGE_KINDS, createdBy: fixture.userId, from: await changes.tip() });
+    const log = new SceneLog(sql);
+    const doc = new Y.Doc();
+    const type = async (text: string) => {
+      const before = Y.encodeStateVector(doc);
+      doc.getText('t').insert(0, text);
+      const [outcome] = await log.append([{ sceneId, update: Y.encodeStateAsUpdate(doc, before), createdBy: fixture.userId }]);
+      return (outcome as AppendedVersion).seq;
+    };
+    let head = 0n;
+    const deliverer = new WebhookDeliverer({
+      coalesceMs: COALESCE_MS,
+      timeoutMs: 5000,
+      maxFailures: 10,
+      retryBaseMs: 1000,
+      retryMaxMs: 10_000,
+      concurrency: 4,
+      pollMs: 0,
+      allowPrivateAddresses: true,
+      // Longer than the test: only a due scene makes the second fold.
+      foldEveryMs: 10 * 60_000,
+      store,
+      changes,
+      readScene: async () => ({ seq: head, blocks: [] }),
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: silentLogger(),
+    });
+
+    head = await type('a');
+    await deliverer.tick();
+    const afterFirstFold = changes.pages;
+    expect(afterFirstFold).toBeGreaterThan(0);
+
+    head = await type('b');
+    expect(await deliverer.tick()).toEqual({ delivered: 0, failed: 0, disabled: 0 });
+    expect(changes.pages).toBe(afterFirstFold);
+
+    await sleep(COALESCE_MS + 50);
+    expect(await deliverer.tick()).toEqual({ delivered: 1, failed: 0, disabled: 0 });
+    expect(changes.pages).toBeGreaterThan(afterFirstFold);
+    expect(receiver.accepted().map((r) => r.body.seq)).toEqual([Number(head)]);
+
+    // The second change was folded on the due tick: nothing of it waits for another delivery.
+    await sleep(COALESCE_MS + 50);
+    expect(await deliverer.tick()).toEqual({ delivered: 0, failed: 0, disabled: 0 });
+    expect(receiver.accepted()).toHaveLength(1);
+  });
+});
