@@ -37,8 +37,8 @@ export interface WebhookDelivererConfiguration extends WebhooksConfig {
    */
   minTickMs?: number;
   /**
-   * The shortest pause between two folds of an endpoint that has nothing due: by default a quarter
-   * of the coalescing window, at most 1 s. A change is folded within that long, well before its
+   * The shortest pause between two folds of an endpoint that has nothing due: by default half the
+   * coalescing window, at most 2 s. A change is folded within that long (and a tick), before its
    * window ends, and its time comes from the feed, not from the fold; folding on every tick of a
    * busy script only cost the database three statements per endpoint and tick.
    */
@@ -87,7 +87,7 @@ export class WebhookDeliverer {
   constructor(configuration: WebhookDelivererConfiguration) {
     this.configuration = {
       minTickMs: Math.min(500, Math.max(100, configuration.coalesceMs / 8)),
-      foldEveryMs: Math.min(1000, configuration.coalesceMs / 4),
+      foldEveryMs: Math.min(2000, configuration.coalesceMs / 2),
       pageSize: 500,
       deliveriesPerTick: 20,
       send: sendWebhook,
@@ -142,6 +142,7 @@ export class WebhookDeliverer {
     for (const id of this.foldedAt.keys()) if (!candidates.some((c) => c.endpointId === id)) this.foldedAt.delete(id);
     const foldDue = (c: DeliveryCandidate) => comparePositions(c.cursor, tip) < 0 && now - (this.foldedAt.get(c.endpointId) ?? 0) >= this.configuration.foldEveryMs;
     const work = candidates.filter((c) => c.disabledAt === null && c.ready && !c.leasedElsewhere && (c.due || foldDue(c)));
+    const leasedAt = Date.now();
     const held = await store.leaseMany(work.map((c) => c.endpointId), this.owner, this.leaseMs);
     const leased = work.filter((c) => held.has(c.endpointId));
     const result = { delivered: 0, failed: 0, disabled: 0 };
@@ -156,7 +157,7 @@ export class WebhookDeliverer {
         return read;
       };
       await mapWithConcurrency(prepared, concurrency, async (endpoint) => {
-        const done = await this.serveEndpoint(endpoint, contentOf);
+        const done = await this.serveEndpoint(endpoint, contentOf, leasedAt);
         result.delivered += done.delivered;
         result.failed += done.failed;
         result.disabled += done.disabled;
@@ -184,15 +185,22 @@ export class WebhookDeliverer {
   }
 
   /**
-   * Sends the endpoint's due scenes, one at a time, renewing its lease before each: the tick took
-   * every lease at its start, and the deliveries of other endpoints may have run long since.
+   * Sends the endpoint's due scenes, one at a time. The tick took every lease at its start
+   * (`leasedAt`) and the deliveries of other endpoints may have run long since, so before a
+   * delivery the lease is renewed when what is left of it could run out during that delivery and
+   * its mark (a timeout and a second).
    */
-  private async serveEndpoint({ endpoint, due }: PreparedEndpoint, contentOf: (sceneId: string) => Promise<SceneContent | null>) {
-    const { store, logger } = this.configuration;
+  private async serveEndpoint({ endpoint, due }: PreparedEndpoint, contentOf: (sceneId: string) => Promise<SceneContent | null>, leasedAt: number) {
+    const { store, logger, timeoutMs } = this.configuration;
     const done = { delivered: 0, failed: 0, disabled: 0 };
+    let heldUntil = leasedAt + this.leaseMs;
     try {
       for (const state of due) {
-        if (!(await store.lease(endpoint.endpointId, this.owner, this.leaseMs))) break;
+        if (heldUntil - Date.now() < timeoutMs + 1000) {
+          const renewedAt = Date.now();
+          if (!(await store.lease(endpoint.endpointId, this.owner, this.leaseMs))) break;
+          heldUntil = renewedAt + this.leaseMs;
+        }
         const outcome = await this.deliver(endpoint, state, contentOf);
         if (outcome === 'delivered') done.delivered += 1;
         else {

@@ -17,6 +17,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseEventId } from '../../src/webhooks/events.ts';
+import { EVENT_ID_HEADER } from '../../src/webhooks/signing.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
@@ -70,15 +72,18 @@ interface Received {
   receivedAt: number;
 }
 
+/**
+ * A receiver that reads each delivery's seq from its event id header (`parseEventId`) and drops
+ * the body unread: it runs in this process beside the editors whose latency is measured, and
+ * parsing ten scenes' JSON every window would be its cost, not the server's.
+ */
 async function receiver(): Promise<{ url: string; deliveries: Received[]; close: () => Promise<void> }> {
   const deliveries: Received[] = [];
   const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.resume();
     req.on('end', () => {
-      const receivedAt = Date.now();
-      const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: number };
-      deliveries.push({ endpoint: req.url ?? '', seq: payload.seq, receivedAt });
+      const { seq } = parseEventId(String(req.headers[EVENT_ID_HEADER.toLowerCase()]));
+      deliveries.push({ endpoint: req.url ?? '', seq: Number(seq), receivedAt: Date.now() });
       res.end('ok');
     });
   });
