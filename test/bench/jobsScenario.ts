@@ -21,7 +21,7 @@ import { tokenFor } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { closeClients, openClients, percentiles, samplePeerLatency, type Percentiles } from './scenarios.ts';
-import { commitFigures, readCommitHistograms, type HistogramReading } from './serverHistograms.ts';
+import { commitFigures, loopLagMaxMs, parseCommitHistograms, type HistogramReading } from './serverHistograms.ts';
 import { settleDatabase, storeUpdates } from './storage.ts';
 import { startDurable, type Target } from './targets.ts';
 import { typingUpdates } from './workload.ts';
@@ -93,8 +93,11 @@ function passesIn(output: string): PassLine[] {
 interface Typed {
   samples: Array<{ sentAt: number; latencyMs: number }>;
   typingFrom: number;
-  /** The server's commit histograms at the start of each segment's recording. */
-  readings: Array<{ at: number; reading: HistogramReading }>;
+  /**
+   * The server's commit histograms about every second, and the longest event loop delay since
+   * the previous reading.
+   */
+  readings: Array<{ at: number; reading: HistogramReading; loopLagMaxMs: number }>;
 }
 
 /** The server's commit figures between the first reading at or after `from` and the last at or before `to`. */
@@ -120,9 +123,19 @@ async function typeUntil(target: Target, sceneIds: readonly string[], token: str
     const segmentFrom = Date.now();
     const sampler = samplePeerLatency(clients, { rate: RATE, seed: seed + segment, recording: () => Date.now() - segmentFrom >= SEGMENT_WARM_UP_MS });
     let finished = false;
-    const reading = await readCommitHistograms(target);
-    if (reading) readings.push({ at: Date.now(), reading });
-    while (Date.now() - segmentFrom < SEGMENT_MS && !(finished = done())) await sleep(100);
+    const scrape = async () => {
+      const text = await (await fetch(`${target.httpUrl}/metrics`)).text();
+      readings.push({ at: Date.now(), reading: parseCommitHistograms(text), loopLagMaxMs: loopLagMaxMs(text) });
+    };
+    await scrape();
+    let scrapedAt = Date.now();
+    while (Date.now() - segmentFrom < SEGMENT_MS && !(finished = done())) {
+      await sleep(100);
+      if (Date.now() - scrapedAt >= 1000) {
+        await scrape();
+        scrapedAt = Date.now();
+      }
+    }
     sampler.stop();
     await sleep(500);
     closeClients(clients);
@@ -184,13 +197,25 @@ async function oneRound(round: number, work: { large: Uint8Array[]; script: Uint
         `after the passes p99 ${after.p99.toFixed(1)} ms; ` +
         `${JOBS.map((job) => `${job} pass ${(passMs[job] / 1000).toFixed(1)} s`).join(', ')}; ${off.count} / ${on.count} / ${after.count} samples`,
     );
-    const [compaction, snapshot] = first as [PassLine, PassLine];
     const snapshotPass = first[JOBS.indexOf('snapshot')]!;
     const duringSnapshot = (sentAt: number) => sentAt >= snapshotPass.startedAt && sentAt <= snapshotPass.finishedAt;
     const rest = percentiles(typing.samples.filter((s) => s.sentAt >= from && s.sentAt <= to && !duringSnapshot(s.sentAt)).map((s) => s.latencyMs));
     log(`    during the snapshot pass p99 ${within(snapshotPass.startedAt, snapshotPass.finishedAt + 1).p99.toFixed(1)} ms; the rest of the window (compaction alone) p99 ${rest.p99.toFixed(1)} ms`);
-    log(`    jobs off: ${commitBetween(typing.readings, offFrom, from)}`);
-    log(`    jobs on: ${commitBetween(typing.readings, from, to)}`);
+    const lags = (lo: number, hi: number) => {
+      const values = typing.readings.filter((r) => r.at > lo && r.at <= hi).map((r) => r.loopLagMaxMs).sort((a, b) => a - b);
+      return `longest loop delay per second: median ${values[Math.floor(values.length / 2)]?.toFixed(0)} ms, max ${values.at(-1)?.toFixed(0)} ms`;
+    };
+    log(`    jobs off: ${commitBetween(typing.readings, offFrom, from)}; ${lags(offFrom, from)}`);
+    log(`    jobs on: ${commitBetween(typing.readings, from, to)}; ${lags(from, to)}`);
+    // Second by second through the window, for the tail's place in the passes.
+    const seconds: string[] = [];
+    for (let at = from; at < to; at += 1000) {
+      const second = within(at, at + 1000);
+      // The reading after this second holds the longest loop delay in it (give or take its start).
+      const lag = typing.readings.find((r) => r.at >= at + 1000)?.loopLagMaxMs ?? Number.NaN;
+      if (second.p99 >= 2 * off.p99) seconds.push(`+${((at - from) / 1000).toFixed(0)} s ${second.p99.toFixed(0)} ms (loop ${lag.toFixed(0)} ms${duringSnapshot(at) ? ', snapshot' : ''})`);
+    }
+    log(`    seconds with a p99 over twice the jobs-off one: ${seconds.length} of ${Math.ceil(windowMs / 1000)}${seconds.length > 0 ? `: ${seconds.join(', ')}` : ''}`);
     return { off, on, after, windowMs, passMs };
   } finally {
     await db.close();

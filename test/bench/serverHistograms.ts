@@ -46,9 +46,22 @@ function parse(text: string, name: string): Buckets {
 /** The group commit's histograms as the server reports them now (this project's server only). */
 export async function readCommitHistograms(target: Target): Promise<HistogramReading | null> {
   if (!target.httpUrl) return null;
-  const text = await (await fetch(`${target.httpUrl}/metrics`)).text();
+  return parseCommitHistograms(await (await fetch(`${target.httpUrl}/metrics`)).text());
+}
+
+/** The group commit's histograms in `/metrics` text. */
+export function parseCommitHistograms(text: string): HistogramReading {
   const entries = Object.entries(COMMIT_HISTOGRAMS).map(([key, name]) => [key, parse(text, name)]);
   return Object.fromEntries(entries) as HistogramReading;
+}
+
+/**
+ * The longest event loop delay since the previous scrape, in ms (prom-client's
+ * `nodejs_eventloop_lag_max_seconds`; it resets its monitor on every scrape), or NaN.
+ */
+export function loopLagMaxMs(text: string): number {
+  const match = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+  return match ? Number(match[1]) * 1000 : Number.NaN;
 }
 
 /** The quantile `q` of the observations in `after` minus `before`, interpolated inside its bucket. */
