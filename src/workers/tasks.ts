@@ -8,7 +8,7 @@ import { InterchangeParseError, type InterchangeErrorCode, type InterchangeError
 import { serializeFdx } from '../interchange/fdx.ts';
 import { serializeFountain } from '../interchange/fountain.ts';
 import { parseScreenplayFile } from '../interchange/parse.ts';
-import { renderScreenplayPdf, type PdfOptions } from '../interchange/pdf.ts';
+import type { PdfOptions } from '../interchange/pdf.ts';
 import { unpackUpdates } from '../log/packed.ts';
 import { replayUpdateList, type ListReplay } from '../log/replay.ts';
 import {
@@ -131,10 +131,18 @@ export function contentUpdate(base: Uint8Array, input: SceneContentInput): Uint8
   }
 }
 
-/** An export file of a document, in `format`. */
+/**
+ * An export file of a document, in `format`. The PDF writer (PDFKit, its fonts and their
+ * decoders) is loaded on the first PDF, not at start: it was about a tenth of the server's start,
+ * which every restart (a deploy, a crash) makes each reconnecting editor wait for. It throws
+ * nothing that is told apart by class (a parser's `InterchangeParseError` is: the parsers stay
+ * loaded with this module, since a module imported later into a worker thread can come with its
+ * own copy of the error classes).
+ */
 export async function writeScreenplay(document: ScreenplayDocument, format: ExportFormat, pdf: PdfOptions): Promise<string | Uint8Array> {
   if (format === 'fountain') return serializeFountain(document);
   if (format === 'fdx') return serializeFdx(document);
+  const { renderScreenplayPdf } = await import('../interchange/pdf.ts');
   return new Uint8Array(await renderScreenplayPdf(document, pdf));
 }
 
