@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import type { SqlExecutor } from '../db/sql.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -24,6 +25,8 @@ export interface AuthServices {
 export interface AuthServicesDeps {
   config: Config;
   prisma: PrismaClient;
+  /** The access lookups' prepared statements (the same database as `prisma`). */
+  sql: SqlExecutor;
   logger: Logger;
   metrics: Metrics;
 }
@@ -34,7 +37,7 @@ export interface AuthServicesDeps {
  * already refused to start in production without a secret.
  */
 export function createAuthServices(deps: AuthServicesDeps): AuthServices {
-  const { config, prisma, logger, metrics } = deps;
+  const { config, prisma, sql, logger, metrics } = deps;
   const { jwtSecret, issuer, audience, tokenCacheTtlMs } = config.auth;
   const devTokens = config.auth.devTokens ? new DevTokenIssuer({ issuer, audience, ttlSeconds: config.auth.devTokenTtlSeconds }) : null;
   const secret = jwtSecret ? secretKey(jwtSecret) : (devTokens?.secret ?? null);
@@ -50,7 +53,7 @@ export function createAuthServices(deps: AuthServicesDeps): AuthServices {
   }
   return {
     verifier: new TokenVerifier({ secret, issuer, audience, cacheTtlMs: tokenCacheTtlMs, metrics }),
-    access: new AccessControl({ prisma, logger: logger.child({ component: 'access' }) }),
+    access: new AccessControl({ prisma, sql, logger: logger.child({ component: 'access' }) }),
     devTokens,
   };
 }

@@ -84,7 +84,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   });
   // One set of auth services for both servers: development tokens are signed with a key made in
   // this process, so the route that issues them and the extension that checks them must share it.
-  const auth = createAuthServices({ config, prisma, logger, metrics });
+  const auth = createAuthServices({ config, prisma, sql: deps.sql, logger, metrics });
   const snapshots = new SnapshotService({
     prisma,
     sceneLog,

@@ -23,7 +23,7 @@ describe('development tokens', () => {
   beforeAll(async () => {
     db = await createTestDatabase('pglite');
     // The test configuration carries a secret; a developer's machine has none.
-    auth = createAuthServices({ config: testConfig({ AUTH_JWT_SECRET: '' }), prisma: db.prisma, logger: logged.logger, metrics: createMetrics({ defaultMetrics: false }) });
+    auth = createAuthServices({ config: testConfig({ AUTH_JWT_SECRET: '' }), prisma: db.prisma, sql: db.database.sql, logger: logged.logger, metrics: createMetrics({ defaultMetrics: false }) });
     const app = express();
     app.use(express.json());
     app.use(devTokenRoutes({ devTokens: auth.devTokens!, prisma: db.prisma, logger: silentLogger() }));
