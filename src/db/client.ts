@@ -9,6 +9,8 @@ import pg from 'pg';
 import { lockDataDirectory } from './dataDirLock.ts';
 import { pgExecutor, pgliteExecutor, type SqlExecutor } from './sql.ts';
 import { type ApplyMigrationsResult, applyMigrations, type MigrationSources, type MigrationTarget } from './migrator.ts';
+import { defaultMigrationsDir, loadMigrations } from './migrationFiles.ts';
+import { historyIsCurrent } from './migrationHistory.ts';
 
 export { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 
@@ -127,10 +129,19 @@ async function createPGliteDatabase(dataDir: string, logger: Logger): Promise<Da
   };
 }
 
-/** Applies pending migrations to the database (start-up and `npm run db:migrate`). */
-export function migrateDatabase(
+/**
+ * Applies pending migrations to the database (start-up and `npm run db:migrate`). A database whose
+ * history already matches the directory (`historyIsCurrent`, one query) is left to itself without
+ * starting the schema engine.
+ */
+export async function migrateDatabase(
   database: Database,
   options: MigrationSources & { logger: Logger },
 ): Promise<ApplyMigrationsResult> {
+  const migrations = await loadMigrations(options.migrationsDir ?? defaultMigrationsDir);
+  if (await historyIsCurrent(database.sql, migrations)) {
+    options.logger.debug({ migrations: migrations.migrationDirectories.length }, 'every migration is applied; the schema engine is not started');
+    return { appliedMigrationNames: [] };
+  }
   return applyMigrations({ ...options, target: database.migrationTarget });
 }
