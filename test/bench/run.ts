@@ -173,7 +173,7 @@ async function runWebhooksScenario(): Promise<void> {
 
 /** Background jobs beside live editing, jobs on against jobs off (jobsScenario.ts). */
 async function runJobsScenario(): Promise<void> {
-  const jobs = await jobsScenario({ rounds: quick ? 1 : 3, seed: SEED, log });
+  const jobs = await jobsScenario({ rounds: quick ? 1 : 3, quick, seed: SEED, log });
   const { median } = jobs;
   const scenario = 'jobs';
   recordPercentiles(scenario, 'edit->peer, 10 clients @1000/s, jobs off (before the first passes)', 'durable', median.off);
