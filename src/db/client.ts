@@ -143,5 +143,5 @@ export async function migrateDatabase(
     options.logger.debug({ migrations: migrations.migrationDirectories.length }, 'every migration is applied; the schema engine is not started');
     return { appliedMigrationNames: [] };
   }
-  return applyMigrations({ ...options, target: database.migrationTarget });
+  return applyMigrations({ ...options, target: database.migrationTarget, migrations });
 }

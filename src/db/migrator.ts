@@ -48,10 +48,10 @@ export interface ApplyMigrationsResult {
  * advisory lock (72707369) meanwhile, so concurrent start-ups apply each migration once.
  */
 export async function applyMigrations(
-  options: MigrationSources & { target: MigrationTarget; logger: Logger },
+  options: MigrationSources & { target: MigrationTarget; logger: Logger; /** The directory as `loadMigrations` read it already. */ migrations?: MigrationList },
 ): Promise<ApplyMigrationsResult> {
   const schema = await readSchemaFile(options.schemaPath ?? defaultSchemaPath);
-  const migrationsList = await loadMigrations(options.migrationsDir ?? defaultMigrationsDir);
+  const migrationsList = options.migrations ?? (await loadMigrations(options.migrationsDir ?? defaultMigrationsDir));
   return withTargetAdapter(options.target, (adapterFactory) =>
     withSchemaEngine({ schema, adapterFactory, logger: options.logger }, async (engine) => {
       let result;

@@ -21,6 +21,16 @@ export interface SqlExecutor {
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
 }
 
+/**
+ * Lets the transaction `tx` commit without waiting for the WAL flush (`synchronous_commit` off for
+ * it alone): for writes that a crash of the database may lose because they can be done again
+ * (a compaction, the webhook deliverer's bookkeeping). Still all or nothing, and a crash loses
+ * only the newest such commits: the WAL is replayed in order.
+ */
+export async function commitWithoutFlushWait(tx: SqlExecutor): Promise<void> {
+  await tx.query('commit_without_flush_wait', 'SET LOCAL synchronous_commit TO off', []);
+}
+
 type PgQueryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 function pgQuery(client: PgQueryable) {

@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '../db/sql.ts';
+import { commitWithoutFlushWait, type SqlExecutor } from '../db/sql.ts';
 import { replayOnThisThread, type Replayer } from './replay.ts';
 import { unpackUpdates } from './packed.ts';
 import { toBuffer, type Numeric } from './rows.ts';
@@ -199,7 +199,7 @@ export async function compactScene(sql: SqlExecutor, sceneId: string, options: C
     }
     // Losing a compaction in a crash loses nothing (the log is as before, the next pass redoes it),
     // so its commit need not wait for the WAL flush; it is still all or nothing.
-    await tx.query('compaction_async_commit', 'SET LOCAL synchronous_commit TO off', []);
+    await commitWithoutFlushWait(tx);
     await step('locked');
 
     let bound = options.upToSeq ?? null;

@@ -138,11 +138,12 @@ export class WebhookDeliverer {
     metrics.webhookEndpointsDisabled.set(candidates.filter((c) => c.disabledAt !== null).length);
     for (const candidate of candidates) metrics.webhookQueueDepth.set({ endpoint: candidate.endpointId }, candidate.pendingChanges);
     const tip = await changes.tip();
-    const now = Date.now();
-    for (const id of this.foldedAt.keys()) if (!candidates.some((c) => c.endpointId === id)) this.foldedAt.delete(id);
-    const foldDue = (c: DeliveryCandidate) => comparePositions(c.cursor, tip) < 0 && now - (this.foldedAt.get(c.endpointId) ?? 0) >= this.configuration.foldEveryMs;
-    const work = candidates.filter((c) => c.disabledAt === null && c.ready && !c.leasedElsewhere && (c.due || foldDue(c)));
+    // Before the lease is taken: what is left of a lease is counted from here, never overestimated.
     const leasedAt = Date.now();
+    const known = new Set(candidates.map((c) => c.endpointId));
+    for (const id of this.foldedAt.keys()) if (!known.has(id)) this.foldedAt.delete(id);
+    const foldDue = (c: DeliveryCandidate) => comparePositions(c.cursor, tip) < 0 && leasedAt - (this.foldedAt.get(c.endpointId) ?? 0) >= this.configuration.foldEveryMs;
+    const work = candidates.filter((c) => c.disabledAt === null && c.ready && !c.leasedElsewhere && (c.due || foldDue(c)));
     const held = await store.leaseMany(work.map((c) => c.endpointId), this.owner, this.leaseMs);
     const leased = work.filter((c) => held.has(c.endpointId));
     const result = { delivered: 0, failed: 0, disabled: 0 };

@@ -21,7 +21,7 @@ import { tokenFor } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { closeClients, openClients, percentiles, samplePeerLatency, type Percentiles } from './scenarios.ts';
-import { commitFigures, loopLagMaxMs, parseCommitHistograms, type HistogramReading } from './serverHistograms.ts';
+import { commitFigures, describeCommitFigures, loopLagMaxMs, parseCommitHistograms, type HistogramReading } from './serverHistograms.ts';
 import { settleDatabase, storeUpdates } from './storage.ts';
 import { startDurable, type Target } from './targets.ts';
 import { typingUpdates } from './workload.ts';
@@ -106,8 +106,7 @@ interface Typed {
 function commitBetween(readings: Typed['readings'], from: number, to: number): string {
   const inside = readings.filter((r) => r.at >= from && r.at <= to);
   if (inside.length < 2) return 'commit histograms: too few readings';
-  const figures = commitFigures(inside[0]!.reading, inside.at(-1)!.reading);
-  return `commit p50/p99 ${figures.commitSeconds.p50.toFixed(1)}/${figures.commitSeconds.p99.toFixed(1)} ms, queue wait p99 ${figures.queueWaitSeconds.p99.toFixed(1)} ms, batch p50 ${figures.batchSize.p50.toFixed(1)}`;
+  return describeCommitFigures(commitFigures(inside[0]!.reading, inside.at(-1)!.reading));
 }
 
 /**
@@ -120,15 +119,15 @@ async function typeUntil(target: Target, sceneIds: readonly string[], token: str
   const readings: Typed['readings'] = [];
   const typingFrom = Date.now();
   const deadline = typingFrom + MAX_WAIT_MS;
+  const scrape = async () => {
+    const text = await (await fetch(`${target.httpUrl}/metrics`)).text();
+    readings.push({ at: Date.now(), reading: parseCommitHistograms(text), loopLagMaxMs: loopLagMaxMs(text) });
+  };
   for (const [segment, sceneId] of sceneIds.entries()) {
     const clients = await openClients(target, [sceneId], CLIENTS, token);
     const segmentFrom = Date.now();
     const sampler = samplePeerLatency(clients, { rate: RATE, seed: seed + segment, recording: () => Date.now() - segmentFrom >= SEGMENT_WARM_UP_MS });
     let finished = false;
-    const scrape = async () => {
-      const text = await (await fetch(`${target.httpUrl}/metrics`)).text();
-      readings.push({ at: Date.now(), reading: parseCommitHistograms(text), loopLagMaxMs: loopLagMaxMs(text) });
-    };
     await scrape();
     let scrapedAt = Date.now();
     while (Date.now() - segmentFrom < SEGMENT_MS && !(finished = done())) {

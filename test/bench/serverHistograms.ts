@@ -83,6 +83,11 @@ function quantile(before: Buckets, after: Buckets, q: number): number {
   return after.bounds.at(-2) ?? Number.NaN;
 }
 
+/** The line the scenarios log for `commitFigures`: commit p50/p99, queue wait p99, batch p50. */
+export function describeCommitFigures(figures: Record<HistogramKey, HistogramFigures>): string {
+  return `commit p50/p99 ${figures.commitSeconds.p50.toFixed(1)}/${figures.commitSeconds.p99.toFixed(1)} ms, queue wait p99 ${figures.queueWaitSeconds.p99.toFixed(1)} ms, batch p50 ${figures.batchSize.p50.toFixed(1)}`;
+}
+
 /** p50/p99 of each histogram over the run between two readings; times in milliseconds. */
 export function commitFigures(before: HistogramReading, after: HistogramReading): Record<HistogramKey, HistogramFigures> {
   const figures = {} as Record<HistogramKey, HistogramFigures>;

@@ -23,7 +23,7 @@ import { tokenFor } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { closeClients, openClients, percentiles, samplePeerLatency, type Percentiles } from './scenarios.ts';
-import { commitFigures, readCommitHistograms } from './serverHistograms.ts';
+import { commitFigures, describeCommitFigures, readCommitHistograms } from './serverHistograms.ts';
 import { startDurable } from './targets.ts';
 
 export interface WebhooksRound {
@@ -103,7 +103,11 @@ async function receiver(): Promise<{ url: string; deliveries: Received[]; close:
  */
 function pastWindowAtReceiver(deliveries: readonly Received[], changes: ReadonlyArray<{ seq: number; at: number }>): number[] {
   const byEndpoint = new Map<string, Received[]>();
-  for (const delivery of deliveries) byEndpoint.set(delivery.endpoint, [...(byEndpoint.get(delivery.endpoint) ?? []), delivery]);
+  for (const delivery of deliveries) {
+    const list = byEndpoint.get(delivery.endpoint);
+    if (list) list.push(delivery);
+    else byEndpoint.set(delivery.endpoint, [delivery]);
+  }
   const figures: number[] = [];
   for (const list of byEndpoint.values()) {
     for (let i = 1; i < list.length; i += 1) {
@@ -177,11 +181,7 @@ async function oneRound(round: number, seconds: number, seed: number, log: (line
         const phaseSamples = sampler.samples.slice(from).map((s) => s.latencyMs);
         for (const sample of phaseSamples) samples[phase].push(sample);
         if (before && after) {
-          const commit = commitFigures(before, after);
-          log(
-            `    ${phase}: p99 ${percentiles(phaseSamples).p99.toFixed(1)} ms; commit p50/p99 ${commit.commitSeconds.p50.toFixed(1)}/${commit.commitSeconds.p99.toFixed(1)} ms, ` +
-              `queue wait p99 ${commit.queueWaitSeconds.p99.toFixed(1)} ms, batch p50 ${commit.batchSize.p50.toFixed(1)}`,
-          );
+          log(`    ${phase}: p99 ${percentiles(phaseSamples).p99.toFixed(1)} ms; ${describeCommitFigures(commitFigures(before, after))}`);
         }
       }
       sampler.stop();
