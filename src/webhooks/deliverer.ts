@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mapWithConcurrency } from '../concurrency.ts';
 import type { ChangeWatch } from '../changes/watch.ts';
 import type { Config } from '../config.ts';
-import { ChangesExpiredError, comparePositions, type ChangeKind, type ChangePosition, type LogChanges } from '../log/changes.ts';
+import { ChangesExpiredError, comparePositions, type ChangeKind, type ChangePosition, type LogChanges, type SceneChange } from '../log/changes.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { eventIdOf, type WebhookPayload } from './events.ts';
@@ -50,6 +50,13 @@ export interface WebhookDelivererConfiguration extends WebhooksConfig {
   send?: typeof sendWebhook;
   random?: () => number;
 }
+
+/**
+ * A page of one script's changes after a position, read at most once per tick: the endpoints of a
+ * script (ten on one script, say) usually stand at the same cursor, and each reading the same page
+ * itself cost the database and the serving thread ten reads and parses of the same rows.
+ */
+type ScriptPages = (scriptId: string, after: ChangePosition) => Promise<SceneChange[]>;
 
 /** An endpoint leased and folded on this tick, with the scenes due for delivery. */
 interface PreparedEndpoint {
@@ -147,8 +154,15 @@ export class WebhookDeliverer {
     const held = await store.leaseMany(work.map((c) => c.endpointId), this.owner, this.leaseMs);
     const leased = work.filter((c) => held.has(c.endpointId));
     const result = { delivered: 0, failed: 0, disabled: 0 };
+    const pages = new Map<string, Promise<SceneChange[]>>();
+    const pageOf: ScriptPages = (scriptId, after) => {
+      const key = `${scriptId}/${after.xid}/${after.changeId}`;
+      let page = pages.get(key);
+      if (!page) pages.set(key, (page = changes.page({ after, scriptIds: [scriptId], limit: this.configuration.pageSize })));
+      return page;
+    };
     try {
-      const prepared = (await mapWithConcurrency(leased, concurrency, (endpoint) => this.prepare(endpoint, tip))).filter(
+      const prepared = (await mapWithConcurrency(leased, concurrency, (endpoint) => this.prepare(endpoint, tip, pageOf))).filter(
         (endpoint): endpoint is PreparedEndpoint => endpoint !== null,
       );
       const contents = new Map<string, Promise<SceneContent | null>>();
@@ -170,10 +184,10 @@ export class WebhookDeliverer {
   }
 
   /** Folds the leased endpoint's new changes; its due scenes, or null when it is not served on this tick. */
-  private async prepare(endpoint: DeliveryCandidate, tip: ChangePosition): Promise<PreparedEndpoint | null> {
+  private async prepare(endpoint: DeliveryCandidate, tip: ChangePosition, pageOf: ScriptPages): Promise<PreparedEndpoint | null> {
     const { store, logger, coalesceMs, deliveriesPerTick } = this.configuration;
     try {
-      const earliestFolded = await this.fold(endpoint, tip);
+      const earliestFolded = await this.fold(endpoint, tip, pageOf);
       this.foldedAt.set(endpoint.endpointId, Date.now());
       // A scene is due once its window has passed: known from the tick's first look, or from a
       // change just folded that waited that long already (folded late: after a restart, say).
@@ -217,17 +231,20 @@ export class WebhookDeliverer {
     return done;
   }
 
-  /** Folds the endpoint's new changes into its scene states, page by page, moving its cursor. */
-  /** Returns the earliest `pendingFirstAt` of the states it wrote (null when it wrote none). */
-  private async fold(endpoint: DeliveryCandidate, tip: ChangePosition): Promise<Date | null> {
-    const { store, changes, pageSize, logger } = this.configuration;
+  /**
+   * Folds the endpoint's new changes into its scene states, page by page (`pageOf`: shared by the
+   * tick's endpoints), moving its cursor. Returns the earliest `pendingFirstAt` of the states it
+   * wrote (null when it wrote none).
+   */
+  private async fold(endpoint: DeliveryCandidate, tip: ChangePosition, pageOf: ScriptPages): Promise<Date | null> {
+    const { store, pageSize, logger } = this.configuration;
     const kinds = new Set<ChangeKind>(endpoint.eventKinds);
     let cursor = endpoint.cursor;
     let earliest: Date | null = null;
     for (;;) {
       let page;
       try {
-        page = await changes.page({ after: cursor, scriptIds: [endpoint.scriptId], limit: pageSize });
+        page = await pageOf(endpoint.scriptId, cursor);
       } catch (error) {
         if (!(error instanceof ChangesExpiredError)) throw error;
         // Only an endpoint left behind longer than the feed keeps changes gets here (disabled for weeks).

@@ -5,6 +5,7 @@ import { SceneLog, type AppendedVersion } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.ts';
+import { parseEventId } from '../../src/webhooks/events.ts';
 import { WebhookStore } from '../../src/webhooks/store.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
@@ -81,5 +82,63 @@ describeEachDatabase('webhook deliverer: an endpoint with nothing due is folded 
     await sleep(COALESCE_MS + 50);
     expect(await deliverer.tick()).toEqual({ delivered: 0, failed: 0, disabled: 0 });
     expect(receiver.accepted()).toHaveLength(1);
+  });
+});
+
+describeEachDatabase('webhook deliverer: the endpoints of one script fold from one read of the feed', (db) => {
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+  });
+  afterAll(() => receiver.close());
+
+  it('reads each page once per tick for every endpoint at the same cursor, and each endpoint delivers every scene', async () => {
+    const { sql } = db().database;
+    const fixture = await createScript(db().prisma, { scenes: 2 });
+    const changes = new CountingChanges(sql);
+    const store = new WebhookStore(sql);
+    const from = await changes.tip();
+    const endpoints = 4;
+    for (let i = 0; i < endpoints; i += 1) {
+      await store.create({ scriptId: fixture.scriptId, url: receiver.url, secret: `deliverer-test-secret-${i}-0123456789`, eventKinds: CHANGE_KINDS, createdBy: fixture.userId, from });
+    }
+    const log = new SceneLog(sql);
+    const heads = new Map<string, bigint>();
+    for (const sceneId of fixture.sceneIds) {
+      const doc = new Y.Doc();
+      doc.getText('t').insert(0, sceneId);
+      const [outcome] = await log.append([{ sceneId, update: Y.encodeStateAsUpdate(doc), createdBy: fixture.userId }]);
+      heads.set(sceneId, (outcome as AppendedVersion).seq);
+    }
+    const deliverer = new WebhookDeliverer({
+      coalesceMs: COALESCE_MS,
+      timeoutMs: 5000,
+      maxFailures: 10,
+      retryBaseMs: 1000,
+      retryMaxMs: 10_000,
+      concurrency: 4,
+      pollMs: 0,
+      allowPrivateAddresses: true,
+      // The test's own page size: the two changes take two pages, and an empty third ends the fold.
+      pageSize: 1,
+      store,
+      changes,
+      readScene: async (sceneId) => ({ seq: heads.get(sceneId)!, blocks: [] }),
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: silentLogger(),
+    });
+
+    await deliverer.tick();
+    // Every endpoint folded both changes, from three page reads (not three per endpoint).
+    expect(changes.pages).toBe(3);
+    await sleep(COALESCE_MS + 50);
+    expect(await deliverer.tick()).toEqual({ delivered: endpoints * fixture.sceneIds.length, failed: 0, disabled: 0 });
+    const byEndpoint = new Map<string, string[]>();
+    for (const r of receiver.accepted()) {
+      const { endpointId } = parseEventId(r.body.eventId);
+      byEndpoint.set(endpointId, [...(byEndpoint.get(endpointId) ?? []), r.body.sceneId].sort());
+    }
+    expect(byEndpoint.size).toBe(endpoints);
+    for (const scenes of byEndpoint.values()) expect(scenes).toEqual([...fixture.sceneIds].sort());
   });
 });
