@@ -1,21 +1,26 @@
 /**
  * `npm start`: one process serving the WebSocket collaboration server and the HTTP API.
- * Checks the Node version and reads `.env` (src/preflight.ts), validates the configuration, opens
- * and migrates the database, starts both servers, and shuts down gracefully on SIGTERM/SIGINT
- * (every queued update is committed before the process exits).
+ * Checks the Node version and reads `.env` (src/preflight.ts), validates the configuration, binds
+ * both ports, opens and migrates the database, starts both servers, and shuts down gracefully on
+ * SIGTERM/SIGINT (every queued update is committed before the process exits).
  */
 import { preflight } from './preflight.ts';
 
 preflight('writersroom-collab');
 // Loaded only after the preflight: on a Node that is too old these modules could fail to link
 // before any check of ours ran, and the configuration must see .env.
-const { startApp } = await import('./server/app.ts');
-const { demoEnabled, seedDemoData } = await import('./demo/seed.ts');
-const { createLogger, startupLine } = await import('./logger.ts');
 const { exitOnStartFailure, loadConfigOrExit, openMigratedDatabase, stopOnSignals } = await import('./processLifecycle.ts');
+const { holdAppPorts } = await import('./server/heldPorts.ts');
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  // Before the rest of the server is loaded (about a second): from here on a restart takes the
+  // editors' reconnections and holds them until it can answer (src/server/heldPorts.ts).
+  const ports = await holdAppPorts(config);
+
+  const { startApp } = await import('./server/app.ts');
+  const { demoEnabled, seedDemoData } = await import('./demo/seed.ts');
+  const { createLogger, startupLine } = await import('./logger.ts');
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 
   // A rejected promise nobody awaited is a bug, but it must not take every editor's session down.
@@ -31,7 +36,7 @@ async function main(): Promise<void> {
     );
   }
 
-  const app = await startApp({ config, prisma: database.prisma, sql: database.sql, logger });
+  const app = await startApp({ config, prisma: database.prisma, sql: database.sql, logger, ports });
   logger.info(
     {
       ws: app.wsUrl,

@@ -4,7 +4,7 @@
  * with the reason, and stop gracefully on SIGTERM/SIGINT within `SHUTDOWN_TIMEOUT_MS`.
  */
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createDatabase, migrateDatabase, type Database } from './db/client.ts';
+import type { Database } from './db/client.ts';
 import { DatabaseError } from './db/errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -28,6 +28,9 @@ export function loadConfigOrExit(): Config {
 export async function openMigratedDatabase(config: Config, logger: Logger, name: string): Promise<Database> {
   let database: Database | undefined;
   try {
+    // Loaded here, not with this module: `npm start` binds its ports before it loads the database
+    // layer (Prisma Client, the drivers), so a restart is reachable sooner (src/main.ts).
+    const { createDatabase, migrateDatabase } = await import('./db/client.ts');
     database = await createDatabase({
       databaseUrl: config.database.url,
       dataDir: config.database.dataDir,

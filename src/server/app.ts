@@ -1,12 +1,11 @@
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Server as CollabServer } from '@hocuspocus/server';
 import { createAuthServices } from '../auth/index.ts';
 import { buildExtensions } from './extensions.ts';
 import { createCollabServer } from './collabServer.ts';
-import { serveCollabUpgrades } from './collabUpgrades.ts';
-import { trackInFlightRequests } from './inFlightRequests.ts';
+import { collabUpgrades } from './collabUpgrades.ts';
+import { holdAppPorts, type AppPorts } from './heldPorts.ts';
+import { inFlightRequests } from './inFlightRequests.ts';
 import type { Config } from '../config.ts';
 import type { SqlExecutor } from '../db/sql.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
@@ -31,6 +30,11 @@ export interface AppDeps {
   sql: SqlExecutor;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * `PORT` and `HTTP_PORT`, already listening and holding what arrives (`npm start` binds them
+   * before it loads the rest of the server: src/main.ts). Bound here when not given.
+   */
+  ports?: AppPorts;
 }
 
 export interface RunningApp {
@@ -66,6 +70,7 @@ export interface RunningApp {
  */
 export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const { config, prisma, logger } = deps;
+  const ports = deps.ports ?? (await holdAppPorts(config));
   const metrics = deps.metrics ?? createMetrics();
   // Compaction, snapshots, divergence checks, history and PATCH replay in these threads, so that
   // none of them stalls the event loop that serves the editors.
@@ -97,8 +102,6 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const divergence = new DivergenceDetector({ prisma, sceneLog, snapshots, metrics, logger: logger.child({ component: 'divergence' }), work });
 
   const collab = createCollabServer({
-    host: config.host,
-    port: config.port,
     extensions,
     // Twice the update limit: a frame a little too large reaches the size guard, which refuses it
     // with a clear reason, instead of being cut by the socket layer (the provider would reconnect
@@ -107,7 +110,6 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     unauthenticated: config.floods.unauthenticated,
     storeDebounce: config.restCopy,
   });
-  await collab.listen();
 
   const httpApp = createHttpApp({
     prisma,
@@ -127,7 +129,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     corruptionPolicy: config.content.corruptionPolicy,
     sceneDeleteRetentionMs: config.scenes.deleteRetentionMs,
     editorPage: {
-      wsPort: collab.address.port,
+      wsPort: ports.ws.port,
       collabPath: config.collabPath,
       publicWsUrl: config.publicUrls.ws,
       publicHttpUrl: config.publicUrls.http,
@@ -137,13 +139,17 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     changeWatch,
     webhooks: { coalesceMs: config.webhooks.coalesceMs, allowPrivateAddresses: config.webhooks.allowPrivateAddresses },
   });
-  const httpServer = createServer(httpApp);
-  // Before listening, so that no upgrade reaches the HTTP port before it can be handed on.
-  const upgrades = serveCollabUpgrades(httpServer, collab, config.collabPath, logger.child({ component: 'collab-upgrades' }));
-  const requests = trackInFlightRequests(httpServer);
-  await listen(httpServer, config.httpPort, config.host);
-  const httpPort = (httpServer.address() as AddressInfo).port;
-  const wsPort = collab.address.port;
+  const upgradesLogger = logger.child({ component: 'collab-upgrades' });
+  const wsUpgrades = collabUpgrades(collab, { path: null, logger: upgradesLogger });
+  const httpUpgrades = collabUpgrades(collab, { path: config.collabPath, logger: upgradesLogger });
+  const requests = inFlightRequests();
+  // What Hocuspocus's own listen would run (its server never listens: the ports are ours).
+  await collab.hocuspocus.hooks('onListen', { instance: collab.hocuspocus, configuration: collab.hocuspocus.configuration, port: ports.ws.port });
+  // Hocuspocus's request listener answers plain HTTP on `PORT`, as a Hocuspocus server does.
+  ports.ws.serve({ request: (request, response) => collab.httpServer.emit('request', request, response), upgrade: wsUpgrades.upgrade });
+  ports.http.serve({ request: requests.track(httpApp), upgrade: httpUpgrades.upgrade });
+  const httpPort = ports.http.port;
+  const wsPort = ports.ws.port;
 
   // A webhook's content is kept up to date from the log's newest rows on the worker pool, never
   // read from the document loaded here (src/webhooks/sceneContent.ts).
@@ -163,13 +169,14 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
-      upgrades.refuseNew();
+      wsUpgrades.refuseNew();
+      httpUpgrades.refuseNew();
       // Long polls and event streams end now instead of holding the shutdown for their wait.
       changeWatch.close();
-      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeIdleConnections();
-      // The requests in flight finish first; the HTTP server's close also waits for the WebSockets
-      // it carries, which Hocuspocus closes below.
+      // No new connection on either port. A port's close also waits for the WebSockets it
+      // carries, which Hocuspocus closes below.
+      const portsClosed = Promise.all([ports.ws.close(), ports.http.close()]);
+      // The requests in flight finish first.
       await requests.idle();
       // Passes stop between two scenes; what they started commits or rolls back as a whole.
       await scheduler.stop();
@@ -177,8 +184,9 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       // copies of the scenes it unloads are left to the next start (RestCopyFollower.stop).
       follower?.stop();
       await collab.destroy();
-      upgrades.destroyOpen();
-      await httpClosed;
+      wsUpgrades.destroyOpen();
+      httpUpgrades.destroyOpen();
+      await portsClosed;
       await queue.close();
       // Last: the jobs, the HTTP requests and the document loads that hand it work are done.
       await work.close();
@@ -203,14 +211,4 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     metrics,
     stop,
   };
-}
-
-function listen(server: HttpServer, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

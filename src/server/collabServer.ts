@@ -1,8 +1,6 @@
 import { Server, type Extension } from '@hocuspocus/server';
 
 export interface CollabServerOptions {
-  host: string;
-  port: number;
   /** Extensions in the order they must run; see `buildExtensions` in src/server/extensions.ts. */
   extensions: Extension[];
   /** A WebSocket frame larger than this is refused by the socket layer before any hook runs. */
@@ -16,12 +14,13 @@ export interface CollabServerOptions {
   storeDebounce: { debounceMs: number; maxDebounceMs: number };
 }
 
-/** The Hocuspocus WebSocket server. It does not read the environment and handles no signals. */
+/**
+ * The Hocuspocus WebSocket server. It does not read the environment, handles no signals and never
+ * listens: the app's ports hand it their upgrades (src/server/heldPorts.ts, collabUpgrades.ts).
+ */
 export function createCollabServer(options: CollabServerOptions): Server {
   return new Server({
     name: 'writersroom-collab',
-    address: options.host,
-    port: options.port,
     quiet: true,
     stopOnSignals: false,
     extensions: options.extensions,
