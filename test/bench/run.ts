@@ -40,7 +40,7 @@ import { connectToEachOnce, connectToSynced, editToDurable, maxThroughput, memor
 import { commitFigures, readCommitHistograms } from './serverHistograms.ts';
 import { compactFully, compactionThroughput, fullState, populateScene, settleDatabase, storeUpdates } from './storage.ts';
 import { stormScenario } from './stormScenario.ts';
-import { startComparison, startDurable, type Target } from './targets.ts';
+import { buildServer, startComparison, startDurable, type Target } from './targets.ts';
 
 const smoke = process.argv.includes('--smoke');
 const quick = smoke || process.argv.includes('--quick');
@@ -270,6 +270,7 @@ async function main(): Promise<void> {
     `writersroom-collab benchmark (${size}${only ? `, only ${only}` : all ? ', all scenarios' : ''}${repeat > 1 ? `, ${repeat} runs` : ''}), ` +
       `${new Date().toISOString()}, node ${process.version}`,
   );
+  buildServer();
   const runs: Figure[][] = [];
   for (let run = 1; run <= repeat; run += 1) {
     if (repeat > 1) log(`\n=== run ${run} of ${repeat}`);

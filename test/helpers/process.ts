@@ -26,17 +26,26 @@ export interface ServerProcess {
 }
 
 export interface SpawnOptions {
-  /** Node options after tsx's loader and before the entry point (the benchmark preloads its heap probe). */
+  /** Node options after tsx's loader (if any) and before the entry point (the benchmark preloads its heap probe). */
   execArgv?: string[];
   /** Opens an IPC channel to the child (`child.send`). */
   ipc?: boolean;
   /** The entry point, from the repository's root (default `src/main.ts`; `jobs/worker.ts` for the jobs worker). */
   entry?: string;
+  /**
+   * Runs the production build of the entry point (`npm run build:server`: `dist/src/main.js`) with
+   * no TypeScript loader, as the image does. The caller builds it first.
+   */
+  compiled?: boolean;
 }
 
 /** Runs `npm start`'s entry point (or another role's) as a separate process, as an operator would. */
 export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.execArgv ?? []), path.join(projectRoot, options.entry ?? 'src/main.ts')], {
+  const entry = options.entry ?? 'src/main.ts';
+  const args = options.compiled
+    ? [...(options.execArgv ?? []), path.join(projectRoot, 'dist', entry.replace(/\.ts$/, '.js'))]
+    : ['--import', 'tsx', ...(options.execArgv ?? []), path.join(projectRoot, entry)];
+  const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
     stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
