@@ -194,7 +194,10 @@ async function oneRound(round: number, seconds: number, seed: number, log: (line
     const none = percentiles(samples.none);
     const subscribed = percentiles(samples.subscribed);
     const latency = histogramQuantileUpperBound(metrics, 'webhook_delivery_latency_seconds', 0.99);
-    if (latency.count === 0) throw new Error('no webhook was delivered while the endpoints were subscribed');
+    if (latency.count === 0) {
+      const output = server.output?.() ?? '';
+      throw new Error(`no webhook was delivered while the endpoints were subscribed (${hook.deliveries.length} arrived at the receiver); the server's last output:\n${output.slice(-4000)}`);
+    }
     const pastWindow = latency.seconds * 1000 - COALESCE_MS;
     const changeRows = await db.database.sql.query<{ seq: string; at: Date }>(
       'bench_scene_changes',
