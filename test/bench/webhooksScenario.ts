@@ -18,16 +18,18 @@
  * again: the phases compare a running deliverer with none, not the scene's first read (its whole
  * log, once per scene and process) with none.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseEventId } from '../../src/webhooks/events.ts';
-import { EVENT_ID_HEADER } from '../../src/webhooks/signing.ts';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tokenFor } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { closeClients, openClients, percentiles, samplePeerLatency, type Percentiles } from './scenarios.ts';
 import { commitFigures, describeCommitFigures, readCommitHistograms } from './serverHistograms.ts';
 import { startDurable } from './targets.ts';
+import type { ReceivedDelivery, ReceiverMessage } from './webhookReceiver.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 export interface WebhooksRound {
   none: Percentiles;
@@ -68,33 +70,41 @@ export function histogramQuantileUpperBound(metricsText: string, name: string, q
   return { seconds: bucket?.le ?? Number.NaN, count: total };
 }
 
-/** One delivery as the receiver saw it. */
-interface Received {
-  endpoint: string;
-  seq: number;
-  receivedAt: number;
+/** The receiver process (webhookReceiver.ts): its URL, and every delivery it has taken so far. */
+interface ReceiverProcess {
+  url: string;
+  deliveries(): Promise<ReceivedDelivery[]>;
+  close(): Promise<void>;
 }
 
-/**
- * A receiver that reads each delivery's seq from its event id header (`parseEventId`) and drops
- * the body unread: it runs in this process beside the editors whose latency is measured, and
- * parsing ten scenes' JSON every window would be its cost, not the server's.
- */
-async function receiver(): Promise<{ url: string; deliveries: Received[]; close: () => Promise<void> }> {
-  const deliveries: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const { seq } = parseEventId(String(req.headers[EVENT_ID_HEADER.toLowerCase()]));
-      deliveries.push({ endpoint: req.url ?? '', seq: Number(seq), receivedAt: Date.now() });
-      res.end('ok');
+async function receiver(): Promise<ReceiverProcess> {
+  const child = spawn(process.execPath, [path.join(here, 'webhookReceiver.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = <T extends ReceiverMessage['type']>(type: T) =>
+    new Promise<Extract<ReceiverMessage, { type: T }>>((resolve, reject) => {
+      const onMessage = (message: ReceiverMessage) => {
+        if (message.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(message as Extract<ReceiverMessage, { type: T }>);
+      };
+      const onExit = (code: number | null) => reject(new Error(`the webhook receiver exited with ${code}`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = await next('listening');
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    deliveries,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    url: `http://127.0.0.1:${port}/hook`,
+    deliveries: async () => {
+      const answer = next('deliveries');
+      child.send('deliveries');
+      return (await answer).deliveries;
+    },
+    close: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    },
   };
 }
 
@@ -104,8 +114,8 @@ async function receiver(): Promise<{ url: string; deliveries: Received[]; close:
  * read from the change feed's rows) to its arrival, minus the window. An endpoint's first delivery
  * has no previous one to start from and is left out.
  */
-function pastWindowAtReceiver(deliveries: readonly Received[], changes: ReadonlyArray<{ seq: number; at: number }>): number[] {
-  const byEndpoint = new Map<string, Received[]>();
+function pastWindowAtReceiver(deliveries: readonly ReceivedDelivery[], changes: ReadonlyArray<{ seq: number; at: number }>): number[] {
+  const byEndpoint = new Map<string, ReceivedDelivery[]>();
   for (const delivery of deliveries) {
     const list = byEndpoint.get(delivery.endpoint);
     if (list) list.push(delivery);
@@ -179,13 +189,12 @@ async function oneRound(round: number, seconds: number, seed: number, log: (line
       // takes only the rows committed since, from the state the server keeps for a minute
       // (src/webhooks/sceneContent.ts). That first read is paid once per scene and process, and it
       // fell into the first phase with endpoints: the comparison is of the steady state.
-      const warmedFrom = hook.deliveries.length;
       await subscribe();
       const warmUntil = Date.now() + 20_000;
-      while (hook.deliveries.length - warmedFrom < ENDPOINTS && Date.now() < warmUntil) await sleep(100);
-      if (hook.deliveries.length - warmedFrom < ENDPOINTS) throw new Error(`the warm-up's deliveries did not arrive in 20 s (${hook.deliveries.length - warmedFrom} of ${ENDPOINTS}); the server's last output:\n${(server.output?.() ?? '').slice(-4000)}`);
+      while ((warmUpDeliveries = (await hook.deliveries()).length) < ENDPOINTS && Date.now() < warmUntil) await sleep(250);
+      if (warmUpDeliveries < ENDPOINTS) throw new Error(`the warm-up's deliveries did not arrive in 20 s (${warmUpDeliveries} of ${ENDPOINTS}); the server's last output:\n${(server.output?.() ?? '').slice(-4000)}`);
       await unsubscribe();
-      warmUpDeliveries = hook.deliveries.length;
+      warmUpDeliveries = (await hook.deliveries()).length;
       for (const phase of PHASES) {
         if (phase === 'subscribed' && endpointIds.length === 0) await subscribe();
         if (phase === 'none' && endpointIds.length > 0) await unsubscribe();
@@ -212,9 +221,10 @@ async function oneRound(round: number, seconds: number, seed: number, log: (line
     const none = percentiles(samples.none);
     const subscribed = percentiles(samples.subscribed);
     const latency = histogramQuantileUpperBound(metrics, 'webhook_delivery_latency_seconds', 0.99);
-    if (hook.deliveries.length === warmUpDeliveries) {
+    const deliveries = (await hook.deliveries()).slice(warmUpDeliveries);
+    if (deliveries.length === 0) {
       const output = server.output?.() ?? '';
-      throw new Error(`no webhook was delivered while the endpoints were subscribed (${hook.deliveries.length} arrived at the receiver); the server's last output:\n${output.slice(-4000)}`);
+      throw new Error(`no webhook was delivered while the endpoints were subscribed (none arrived at the receiver); the server's last output:\n${output.slice(-4000)}`);
     }
     const pastWindow = latency.seconds * 1000 - COALESCE_MS;
     const changeRows = await db.database.sql.query<{ seq: string; at: Date }>(
@@ -222,7 +232,7 @@ async function oneRound(round: number, seconds: number, seed: number, log: (line
       'SELECT seq::text AS seq, created_at AS at FROM scene_changes WHERE scene_id = $1 ORDER BY seq',
       [fixture.sceneIds[0]!],
     );
-    const received = pastWindowAtReceiver(hook.deliveries.slice(warmUpDeliveries), changeRows.map((row) => ({ seq: Number(row.seq), at: row.at.getTime() })));
+    const received = pastWindowAtReceiver(deliveries, changeRows.map((row) => ({ seq: Number(row.seq), at: row.at.getTime() })));
     const receiverPastWindow = percentiles(received);
     log(
       `  round ${round}: no endpoint p99 ${none.p99.toFixed(1)} ms, ${ENDPOINTS} endpoints p99 ${subscribed.p99.toFixed(1)} ms (${(subscribed.p99 / none.p99).toFixed(2)}x); ` +

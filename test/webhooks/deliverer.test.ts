@@ -4,7 +4,7 @@ import { CHANGE_KINDS, LogChanges, type ChangePosition, type SceneChange } from 
 import { SceneLog, type AppendedVersion } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { WebhookDeliverer } from '../../src/webhooks/deliverer.ts';
+import { WebhookDeliverer, type WebhookDelivererConfiguration } from '../../src/webhooks/deliverer.ts';
 import { parseEventId } from '../../src/webhooks/events.ts';
 import { WebhookStore } from '../../src/webhooks/store.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
@@ -22,6 +22,25 @@ class CountingChanges extends LogChanges {
 
 const COALESCE_MS = 300;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A deliverer of the test's settings on `store` and `changes`, ticked by the test itself (`pollMs` 0). */
+function delivererOn(store: WebhookStore, changes: LogChanges, options: Pick<WebhookDelivererConfiguration, 'readScene'> & Partial<WebhookDelivererConfiguration>): WebhookDeliverer {
+  return new WebhookDeliverer({
+    coalesceMs: COALESCE_MS,
+    timeoutMs: 5000,
+    maxFailures: 10,
+    retryBaseMs: 1000,
+    retryMaxMs: 10_000,
+    concurrency: 4,
+    pollMs: 0,
+    allowPrivateAddresses: true,
+    store,
+    changes,
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger: silentLogger(),
+    ...options,
+  });
+}
 
 describeEachDatabase('webhook deliverer: an endpoint with nothing due is folded at most every foldEveryMs', (db) => {
   let receiver: Receiver;
@@ -46,22 +65,10 @@ describeEachDatabase('webhook deliverer: an endpoint with nothing due is folded 
       return (outcome as AppendedVersion).seq;
     };
     let head = 0n;
-    const deliverer = new WebhookDeliverer({
-      coalesceMs: COALESCE_MS,
-      timeoutMs: 5000,
-      maxFailures: 10,
-      retryBaseMs: 1000,
-      retryMaxMs: 10_000,
-      concurrency: 4,
-      pollMs: 0,
-      allowPrivateAddresses: true,
+    const deliverer = delivererOn(store, changes, {
       // Longer than the test: only a due scene makes the second fold.
       foldEveryMs: 10 * 60_000,
-      store,
-      changes,
       readScene: async () => ({ seq: head, blocks: [] }),
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: silentLogger(),
     });
 
     head = await type('a');
@@ -110,22 +117,10 @@ describeEachDatabase('webhook deliverer: the endpoints of one script fold from o
       const [outcome] = await log.append([{ sceneId, update: Y.encodeStateAsUpdate(doc), createdBy: fixture.userId }]);
       heads.set(sceneId, (outcome as AppendedVersion).seq);
     }
-    const deliverer = new WebhookDeliverer({
-      coalesceMs: COALESCE_MS,
-      timeoutMs: 5000,
-      maxFailures: 10,
-      retryBaseMs: 1000,
-      retryMaxMs: 10_000,
-      concurrency: 4,
-      pollMs: 0,
-      allowPrivateAddresses: true,
+    const deliverer = delivererOn(store, changes, {
       // The test's own page size: the two changes take two pages, and an empty third ends the fold.
       pageSize: 1,
-      store,
-      changes,
       readScene: async (sceneId) => ({ seq: heads.get(sceneId)!, blocks: [] }),
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: silentLogger(),
     });
 
     await deliverer.tick();
