@@ -15,13 +15,17 @@ enableCompileCache();
 // Loaded only after the preflight: on a Node that is too old these modules could fail to link
 // before any check of ours ran, and the configuration must see .env.
 const { exitOnStartFailure, loadConfigOrExit, openMigratedDatabase, stopOnSignals } = await import('./processLifecycle.ts');
-const { holdAppPorts } = await import('./server/heldPorts.ts');
+const { holdAppPorts, PortInUseError } = await import('./server/heldPorts.ts');
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   // Before the rest of the server is loaded (about a second): from here on a restart takes the
   // editors' reconnections and holds them until it can answer (src/server/heldPorts.ts).
-  const ports = await holdAppPorts(config);
+  const ports = await holdAppPorts(config).catch((error: unknown) => {
+    if (!(error instanceof PortInUseError)) throw error;
+    process.stderr.write(`writersroom-collab: cannot start: ${error.message}\n`);
+    process.exit(1);
+  });
 
   const { startApp } = await import('./server/app.ts');
   const { demoEnabled, seedDemoData } = await import('./demo/seed.ts');

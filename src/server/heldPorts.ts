@@ -82,11 +82,26 @@ export interface AppPorts {
   http: HeldPort;
 }
 
+/** A port another process listens on already: the server cannot start (exit 1, this message). */
+export class PortInUseError extends Error {
+  readonly code = 'EADDRINUSE';
+
+  constructor(variable: 'PORT' | 'HTTP_PORT', host: string, port: number, options: { cause: unknown }) {
+    super(`${host}:${port} (${variable}) is in use by another process; stop it or set ${variable} to a free port`, options);
+    this.name = 'PortInUseError';
+  }
+}
+
 /** Both ports, listening and holding what arrives until the app serves them. */
 export async function holdAppPorts(config: { host: string; port: number; httpPort: number }): Promise<AppPorts> {
-  const ws = await holdPort(config.port, config.host);
+  const hold = (variable: 'PORT' | 'HTTP_PORT', port: number) =>
+    holdPort(port, config.host).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(variable, config.host, port, { cause: error });
+      throw error;
+    });
+  const ws = await hold('PORT', config.port);
   try {
-    return { ws, http: await holdPort(config.httpPort, config.host) };
+    return { ws, http: await hold('HTTP_PORT', config.httpPort) };
   } catch (error) {
     await ws.close();
     throw error;

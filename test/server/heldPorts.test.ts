@@ -1,12 +1,13 @@
 import { afterEach, expect, it } from 'vitest';
 import { startApp, type RunningApp } from '../../src/server/app.ts';
-import { holdAppPorts, holdPort, type AppPorts } from '../../src/server/heldPorts.ts';
+import { holdAppPorts, holdPort, PortInUseError, type AppPorts } from '../../src/server/heldPorts.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { connectClient, waitFor, waitForAcked, waitForSynced, type TestClient } from '../helpers/clients.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { textOf } from '../helpers/documents.ts';
 import { createScript } from '../helpers/fixtures.ts';
+import { freePort } from '../helpers/process.ts';
 import { testConfig } from '../helpers/server.ts';
 import { typeInto } from '../helpers/typing.ts';
 
@@ -77,7 +78,13 @@ describeEachDatabase('ports held until the app serves them', (db) => {
 it('a port taken by another process is a clear start failure, and the other port is let go', async () => {
   const taken = await holdPort(0, '127.0.0.1');
   try {
-    await expect(holdAppPorts({ host: '127.0.0.1', port: 0, httpPort: taken.port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    const wsPort = await freePort();
+    const failed = holdAppPorts({ host: '127.0.0.1', port: wsPort, httpPort: taken.port });
+    await expect(failed).rejects.toBeInstanceOf(PortInUseError);
+    await expect(failed).rejects.toThrow(`127.0.0.1:${taken.port} (HTTP_PORT) is in use by another process; stop it or set HTTP_PORT to a free port`);
+    // PORT was bound first; it is free again.
+    const again = await holdPort(wsPort, '127.0.0.1');
+    await again.close();
   } finally {
     await taken.close();
   }
