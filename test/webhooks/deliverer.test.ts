@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import type { SqlExecutor } from '../../src/db/sql.ts';
 import { CHANGE_KINDS, LogChanges, type ChangePosition, type SceneChange } from '../../src/log/changes.ts';
 import { SceneLog, type AppendedVersion } from '../../src/log/sceneLog.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -8,6 +9,7 @@ import { WebhookDeliverer, type WebhookDelivererConfiguration } from '../../src/
 import { parseEventId } from '../../src/webhooks/events.ts';
 import { WebhookStore } from '../../src/webhooks/store.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
+import { waitFor } from '../helpers/clients.ts';
 import { createScript } from '../helpers/fixtures.ts';
 import { startReceiver, type Receiver } from './support.ts';
 
@@ -20,8 +22,23 @@ class CountingChanges extends LogChanges {
   }
 }
 
-const COALESCE_MS = 300;
+/**
+ * The coalescing window of these tests. A change's window runs from its commit, and a commit shows
+ * in the feed a moment later when other transactions of the cluster were older (`visibleInFeed`):
+ * the window is long enough that a change is still fresh when it is first folded.
+ */
+const COALESCE_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until the feed shows `count` changes of the script after `from`. A commit is in the feed
+ * only once every older transaction of the whole PostgreSQL cluster has ended (src/log/changes.ts):
+ * with other test files writing to their own databases at the same time, that can be a moment later.
+ */
+async function visibleInFeed(sql: SqlExecutor, scriptId: string, from: ChangePosition, count: number): Promise<void> {
+  const feed = new LogChanges(sql);
+  await waitFor(async () => (await feed.page({ after: from, scriptIds: [scriptId], limit: count })).length >= count, `${count} changes in the feed`);
+}
 
 /** A deliverer of the test's settings on `store` and `changes`, ticked by the test itself (`pollMs` 0). */
 function delivererOn(store: WebhookStore, changes: LogChanges, options: Pick<WebhookDelivererConfiguration, 'readScene'> & Partial<WebhookDelivererConfiguration>): WebhookDeliverer {
@@ -55,7 +72,8 @@ describeEachDatabase('webhook deliverer: an endpoint with nothing due is folded 
     const sceneId = fixture.sceneIds[0]!;
     const changes = new CountingChanges(sql);
     const store = new WebhookStore(sql);
-    await store.create({ scriptId: fixture.scriptId, url: receiver.url, secret: 'deliverer-test-secret-0123456789', eventKinds: CHANGE_KINDS, createdBy: fixture.userId, from: await changes.tip() });
+    const from = await changes.tip();
+    await store.create({ scriptId: fixture.scriptId, url: receiver.url, secret: 'deliverer-test-secret-0123456789', eventKinds: CHANGE_KINDS, createdBy: fixture.userId, from });
     const log = new SceneLog(sql);
     const doc = new Y.Doc();
     const type = async (text: string) => {
@@ -72,11 +90,13 @@ describeEachDatabase('webhook deliverer: an endpoint with nothing due is folded 
     });
 
     head = await type('a');
+    await visibleInFeed(sql, fixture.scriptId, from, 1);
     await deliverer.tick();
     const afterFirstFold = changes.pages;
     expect(afterFirstFold).toBeGreaterThan(0);
 
     head = await type('b');
+    await visibleInFeed(sql, fixture.scriptId, from, 2);
     expect(await deliverer.tick()).toEqual({ delivered: 0, failed: 0, disabled: 0 });
     expect(changes.pages).toBe(afterFirstFold);
 
@@ -117,6 +137,7 @@ describeEachDatabase('webhook deliverer: the endpoints of one script fold from o
       const [outcome] = await log.append([{ sceneId, update: Y.encodeStateAsUpdate(doc), createdBy: fixture.userId }]);
       heads.set(sceneId, (outcome as AppendedVersion).seq);
     }
+    await visibleInFeed(sql, fixture.scriptId, from, fixture.sceneIds.length);
     const deliverer = delivererOn(store, changes, {
       // The test's own page size: the two changes take two pages, and an empty third ends the fold.
       pageSize: 1,
