@@ -19,8 +19,9 @@ const { holdAppPorts, PortInUseError } = await import('./server/heldPorts.ts');
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  // Before the rest of the server is loaded (about a second): from here on a restart takes the
-  // editors' reconnections and holds them until it can answer (src/server/heldPorts.ts).
+  // Before the rest of the server is loaded (half a second from the build, about a second under
+  // tsx): from here on a restart takes the editors' reconnections and holds them until it can
+  // answer (src/server/heldPorts.ts).
   const ports = await holdAppPorts(config).catch((error: unknown) => {
     if (!(error instanceof PortInUseError)) throw error;
     process.stderr.write(`writersroom-collab: cannot start: ${error.message}\n`);
