@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import * as Y from 'yjs';
 import type { SqlExecutor } from '../../src/db/sql.ts';
 import { CHANGE_KINDS, LogChanges, type ChangePosition, type SceneChange } from '../../src/log/changes.ts';
@@ -59,14 +59,16 @@ function delivererOn(store: WebhookStore, changes: LogChanges, options: Pick<Web
   });
 }
 
-describeEachDatabase('webhook deliverer: an endpoint with nothing due is folded at most every foldEveryMs', (db) => {
-  let receiver: Receiver;
-  beforeAll(async () => {
-    receiver = await startReceiver();
-  });
-  afterAll(() => receiver.close());
+/** A receiver of the test's own, closed when it ends: each test asserts on everything its receiver got. */
+async function testReceiver(): Promise<Receiver> {
+  const receiver = await startReceiver();
+  onTestFinished(() => receiver.close());
+  return receiver;
+}
 
+describeEachDatabase('webhook deliverer: an endpoint with nothing due is folded at most every foldEveryMs', (db) => {
   it('skips the fold of an endpoint folded a moment ago, and still delivers its newest change once due', async () => {
+    const receiver = await testReceiver();
     const { sql } = db().database;
     const fixture = await createScript(db().prisma, { scenes: 1 });
     const sceneId = fixture.sceneIds[0]!;
@@ -112,14 +114,10 @@ describeEachDatabase('webhook deliverer: an endpoint with nothing due is folded 
   });
 });
 
+// A database of its own: a deliverer serves every endpoint of its database, and this test counts its page reads.
 describeEachDatabase('webhook deliverer: the endpoints of one script fold from one read of the feed', (db) => {
-  let receiver: Receiver;
-  beforeAll(async () => {
-    receiver = await startReceiver();
-  });
-  afterAll(() => receiver.close());
-
   it('reads each page once per tick for every endpoint at the same cursor, and each endpoint delivers every scene', async () => {
+    const receiver = await testReceiver();
     const { sql } = db().database;
     const fixture = await createScript(db().prisma, { scenes: 2 });
     const changes = new CountingChanges(sql);
