@@ -50,8 +50,15 @@ describe('two instances on one PostgreSQL database', () => {
   it('an advisory job lock held by one instance is refused to the other until released', async () => {
     const [a, b] = [advisoryJobLocks(db.database.sql), advisoryJobLocks(other.sql)];
     let release!: () => void;
-    const held = a.withLock(LOCK_NAMESPACES.snapshot, 'scene-1', () => new Promise<void>((resolve) => (release = resolve)));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    let acquired!: () => void;
+    // Waits for A's work to start (the lock is A's from then on), not for a moment that a loaded
+    // machine may need longer than.
+    const acquiredByA = new Promise<void>((resolve) => (acquired = resolve));
+    const held = a.withLock(LOCK_NAMESPACES.snapshot, 'scene-1', () => {
+      acquired();
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    await acquiredByA;
     expect(await b.withLock(LOCK_NAMESPACES.snapshot, 'scene-1', async () => 'b')).toEqual({ acquired: false });
     expect(await b.withLock(LOCK_NAMESPACES.compaction, 'scene-1', async () => 'other job')).toEqual({ acquired: true, value: 'other job' });
     release();
